@@ -1,0 +1,230 @@
+#include "frontend/checks.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "frontend/shell/lexer.h"
+
+namespace imgbuild::frontend {
+namespace {
+
+std::string Kebab(const std::string& rule) {
+  std::string out;
+  for (size_t i = 0; i < rule.size(); ++i) {
+    char c = rule[i];
+    bool upper = std::isupper(static_cast<unsigned char>(c));
+    // "JSONArgs" -> "json-args": break before an upper case letter that starts a new word.
+    if (upper && i > 0 &&
+        (std::islower(static_cast<unsigned char>(rule[i - 1])) ||
+         (i + 1 < rule.size() && std::islower(static_cast<unsigned char>(rule[i + 1])) &&
+          std::isupper(static_cast<unsigned char>(rule[i - 1]))))) {
+      out += '-';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool IsAllLower(const std::string& s) {
+  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return std::isupper(c); });
+}
+bool IsAllUpper(const std::string& s) {
+  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); });
+}
+
+// Variables a word reads, found by expanding it with nothing defined.
+std::set<std::string> VariablesIn(const std::string& word, char escape) {
+  try {
+    shell::LexOptions o;
+    o.escape = escape;
+    return shell::Expand(word, nullptr, o).unmatched;
+  } catch (const shell::ExpandError&) {
+    return {};
+  }
+}
+
+class Checker {
+ public:
+  Checker(const ast::File& file, const Program& program) : file_(file), program_(program) {}
+
+  std::vector<Warning> Run() {
+    Casing();
+    for (const ast::Node& n : file_.nodes) {
+      if (n.empty_continuation) {
+        Add("NoEmptyContinuation", "Empty continuation line (it will be an error in a future release)",
+            {n.location.line, 1});
+      }
+    }
+    std::set<std::string> meta;
+    for (const MetaArg& a : program_.meta_args) {
+      meta.insert(a.decl.name);
+      SecretName("ARG", a.decl.name, a.location);
+    }
+    for (const Stage& s : program_.stages) {
+      FromChecks(s, meta);
+      std::map<std::string, int> seen;
+      for (const Instruction& i : s.instructions) InstructionChecks(i, seen);
+    }
+    std::vector<Warning> out;
+    const CheckConfig& config = file_.directives.check_config;
+    for (Warning& w : warnings_) {
+      if (config.skip_all) break;
+      if (std::find(config.skip.begin(), config.skip.end(), w.rule) != config.skip.end()) continue;
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
+
+ private:
+  void Add(const std::string& rule, std::string message, Location loc) {
+    warnings_.push_back({rule, std::move(message), loc,
+                         "https://docs.docker.com/go/dockerfile/rule/" + Kebab(rule) + "/"});
+  }
+
+  void Casing() {
+    // Instruction keywords should all share the casing of the majority.
+    int lower = 0, upper = 0;
+    for (const ast::Node& n : file_.nodes) {
+      if (IsAllLower(n.keyword_raw)) ++lower;
+      else if (IsAllUpper(n.keyword_raw)) ++upper;
+    }
+    bool majority_lower = lower > upper;
+    for (const ast::Node& n : file_.nodes) {
+      bool ok = majority_lower ? IsAllLower(n.keyword_raw) : IsAllUpper(n.keyword_raw);
+      if (!ok) {
+        Add("ConsistentInstructionCasing",
+            "Command '" + n.keyword_raw + "' should match the case of the command majority (" +
+                (majority_lower ? "lowercase" : "uppercase") + ")",
+            n.location);
+      }
+      if (n.keyword == "FROM" && n.args.size() == 3) {
+        const std::string& as = n.args[1];
+        bool from_upper = IsAllUpper(n.keyword_raw), as_upper = IsAllUpper(as);
+        bool from_lower = IsAllLower(n.keyword_raw), as_lower = IsAllLower(as);
+        if ((from_upper && !as_upper) || (from_lower && !as_lower)) {
+          Add("FromAsCasing", "'" + as + "' and '" + n.keyword_raw + "' keywords' casing do not match",
+              n.location);
+        }
+        if (!IsAllLower(n.args[2])) {
+          Add("StageNameCasing", "Stage name '" + n.args[2] + "' should be lowercase", n.location);
+        }
+      }
+    }
+  }
+
+  void FromChecks(const Stage& s, const std::set<std::string>& meta) {
+    for (const std::string& v : VariablesIn(s.base, file_.directives.escape)) {
+      if (!meta.count(v) && !IsPlatformArg(v)) {
+        Add("UndefinedArgInFrom", "FROM argument '" + v + "' is not declared", s.location);
+      }
+    }
+    for (const std::string& v : VariablesIn(s.platform, file_.directives.escape)) {
+      if (!meta.count(v) && !IsPlatformArg(v)) {
+        Add("UndefinedArgInFrom", "FROM argument '" + v + "' is not declared", s.location);
+      }
+    }
+    if (!s.platform.empty() && s.platform.find('$') == std::string::npos) {
+      Add("FromPlatformFlagConstDisallowed",
+          "FROM --platform flag should not use constant value \"" + s.platform + "\"", s.location);
+    }
+    if (s.platform == "$TARGETPLATFORM" || s.platform == "${TARGETPLATFORM}") {
+      Add("RedundantTargetPlatform",
+          "Setting platform to predefined " + s.platform + " in FROM is redundant as this is the default behavior",
+          s.location);
+    }
+  }
+
+  void SecretName(const std::string& kind, const std::string& name, Location loc) {
+    static const std::regex kSecret(
+        "(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)",
+        std::regex::icase);
+    static const std::regex kAllowed("public", std::regex::icase);
+    if (std::regex_search(name, kSecret) && !std::regex_search(name, kAllowed)) {
+      Add("SecretsUsedInArgOrEnv", "Do not use ARG or ENV instructions for sensitive data (" + kind +
+                                       " \"" + name + "\")",
+          loc);
+    }
+  }
+
+  void InstructionChecks(const Instruction& i, std::map<std::string, int>& seen) {
+    const std::string& k = i.keyword;
+    if (k == "CMD" || k == "ENTRYPOINT" || k == "HEALTHCHECK") {
+      if (++seen[k] > 1) {
+        Add("MultipleInstructionsDisallowed",
+            "Multiple " + k + " instructions should not be used in the same stage because only the last one will be used",
+            i.location);
+      }
+    }
+    if (k == "CMD" || k == "ENTRYPOINT") {
+      const auto& c = std::get<CmdInstr>(i.op);
+      if (!c.exec_form && !c.cmd.empty()) {
+        Add("JSONArgsRecommended",
+            "JSON arguments recommended for " + k + " to prevent unintended behavior related to OS signals",
+            i.location);
+      }
+    } else if (k == "MAINTAINER") {
+      Add("MaintainerDeprecated", "Maintainer instruction is deprecated in favor of using label",
+          i.location);
+    } else if (k == "ENV" || k == "LABEL") {
+      const auto& kv = std::get<KeyValuesInstr>(i.op);
+      if (kv.legacy) {
+        Add("LegacyKeyValueFormat", "\"" + k + " key=value\" should be used instead of legacy \"" + k +
+                                        " key value\" format",
+            i.location);
+      }
+      if (k == "ENV") {
+        for (const auto& p : kv.pairs) SecretName("ENV", p.key, i.location);
+      }
+    } else if (k == "ARG") {
+      for (const ArgDecl& d : std::get<ArgInstr>(i.op).args) SecretName("ARG", d.name, i.location);
+    } else if (k == "WORKDIR") {
+      const std::string& p = std::get<ValueInstr>(i.op).value;
+      if (!p.empty() && p[0] != '/' && p[0] != '$') {
+        Add("WorkdirRelativePath",
+            "Relative workdir '" + p + "' can have unexpected results if the base image changes",
+            i.location);
+      }
+    } else if (k == "EXPOSE") {
+      for (const std::string& port : std::get<WordsInstr>(i.op).words) {
+        size_t slash = port.find('/');
+        if (slash != std::string::npos && !IsAllLower(port.substr(slash + 1))) {
+          Add("ExposeProtoCasing",
+              "Defined protocol '" + port + "' in EXPOSE instruction should be lowercase", i.location);
+        }
+        if (port.find(':') != std::string::npos) {
+          Add("ExposeInvalidFormat",
+              "EXPOSE instruction should not define an IP address or host-port mapping, found '" + port + "'",
+              i.location);
+        }
+      }
+    }
+  }
+
+  const ast::File& file_;
+  const Program& program_;
+  std::vector<Warning> warnings_;
+};
+
+}  // namespace
+
+bool IsPlatformArg(const std::string& name) {
+  return name.rfind("TARGET", 0) == 0 || name.rfind("BUILD", 0) == 0 ? IsPredefinedArg(name) : false;
+}
+
+bool IsPredefinedArg(const std::string& name) {
+  static const std::set<std::string> kNames = {
+      "TARGETPLATFORM", "TARGETOS",    "TARGETARCH",   "TARGETVARIANT", "BUILDPLATFORM",
+      "BUILDOS",        "BUILDARCH",   "BUILDVARIANT", "HTTP_PROXY",    "http_proxy",
+      "HTTPS_PROXY",    "https_proxy", "FTP_PROXY",    "ftp_proxy",     "NO_PROXY",
+      "no_proxy",       "ALL_PROXY",   "all_proxy"};
+  return kNames.count(name) != 0;
+}
+
+std::vector<Warning> RunChecks(const ast::File& file, const Program& program) {
+  return Checker(file, program).Run();
+}
+
+}  // namespace imgbuild::frontend

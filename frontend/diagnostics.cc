@@ -1,0 +1,40 @@
+#include "frontend/diagnostics.h"
+
+namespace imgbuild::frontend {
+
+std::string FormatDiagnostic(std::string_view file, Location loc, std::string_view message,
+                             std::string_view source_line) {
+  std::string out(file);
+  if (loc.line > 0) {
+    out += ":" + std::to_string(loc.line);
+    if (loc.column > 0) out += ":" + std::to_string(loc.column);
+  }
+  out += ": ";
+  out += message;
+  if (loc.line > 0 && !source_line.empty()) {
+    std::string number = std::to_string(loc.line);
+    out += "\n " + number + " | ";
+    out += source_line;
+    out += "\n " + std::string(number.size(), ' ') + " | ";
+    // Tabs stay tabs so the caret lines up whatever the terminal's tab width.
+    int col = 1;
+    for (size_t i = 0; i < source_line.size() && col < loc.column; ++i) {
+      unsigned char c = static_cast<unsigned char>(source_line[i]);
+      if ((c & 0xC0) == 0x80) continue;  // UTF-8 continuation byte
+      out += c == '\t' ? '\t' : ' ';
+      ++col;
+    }
+    out += '^';
+  }
+  return out;
+}
+
+ParseError::ParseError(std::string file, Location loc, std::string message,
+                       std::string source_line)
+    : std::runtime_error(FormatDiagnostic(file, loc, message, source_line)),
+      file_(std::move(file)),
+      loc_(loc),
+      message_(std::move(message)),
+      source_line_(std::move(source_line)) {}
+
+}  // namespace imgbuild::frontend

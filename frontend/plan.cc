@@ -1,0 +1,609 @@
+#include "frontend/plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <sys/utsname.h>
+
+#include "frontend/checks.h"
+#include "frontend/shell/lexer.h"
+#include "frontend/suggest.h"
+
+namespace imgbuild::frontend {
+
+std::string PlatformSpec::ToString() const {
+  std::string s = os + "/" + arch;
+  if (!variant.empty()) s += "/" + variant;
+  return s;
+}
+
+PlatformSpec PlatformSpec::Parse(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = text.find('/', start);
+    parts.push_back(text.substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  for (std::string& p : parts) {
+    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (p.empty()) throw std::invalid_argument("invalid platform \"" + text + "\": empty component");
+  }
+  PlatformSpec spec;
+  if (parts.size() == 1) {
+    spec.arch = parts[0];
+  } else if (parts.size() <= 3) {
+    spec.os = parts[0];
+    spec.arch = parts[1];
+    if (parts.size() == 3) spec.variant = parts[2];
+  } else {
+    throw std::invalid_argument("invalid platform \"" + text + "\": expected OS/ARCH[/VARIANT]");
+  }
+  // The same normalisation containerd applies.
+  if (spec.arch == "x86_64" || spec.arch == "x86-64") spec.arch = "amd64";
+  if (spec.arch == "aarch64") spec.arch = "arm64";
+  if (spec.arch == "arm64" && spec.variant == "v8") spec.variant.clear();
+  if (spec.arch == "i386" || spec.arch == "i686") spec.arch = "386";
+  return spec;
+}
+
+PlatformSpec PlatformSpec::Host() {
+  struct utsname u;
+  uname(&u);
+  PlatformSpec p = Parse(u.machine);
+  p.os = "linux";
+  return p;
+}
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string CleanPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    std::string part = path.substr(start, slash - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+bool IsProxyArg(const std::string& name) {
+  static const std::set<std::string> kProxy = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                                               "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
+                                               "ALL_PROXY",  "all_proxy"};
+  return kProxy.count(name) != 0;
+}
+
+// The state a stage's instructions see and change.
+struct StageState {
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::optional<std::string>>> args;  // declared in this stage
+  std::string workdir = "/";
+  std::string user;
+  std::vector<std::string> shell = {"/bin/sh", "-c"};
+};
+
+class Planner {
+ public:
+  Planner(Program program, const PlanOptions& options)
+      : options_(options), target_platform_(options.target_platform.value_or(options.build_platform)) {
+    plan_.program = std::move(program);
+  }
+
+  Plan Run() {
+    PlatformArgs();
+    MetaArgs();
+    const auto& stages = plan_.program.stages;
+    plan_.stages.resize(stages.size());
+    states_.resize(stages.size());
+    stage_steps_.resize(stages.size());
+    errors_.resize(stages.size());
+    for (const Stage& s : stages) ResolveBase(s);
+    plan_.target = ResolveTarget();
+    std::vector<int> base_order = BaseOrder();
+    for (int i : base_order) WalkStage(i);
+    MarkNeeded();
+    CheckCycles();
+    Finish();
+    return std::move(plan_);
+  }
+
+ private:
+  [[noreturn]] void Fail(Location loc, const std::string& message) {
+    throw ParseError(plan_.program.file, loc, message, SourceLine(loc.line));
+  }
+
+  std::string SourceLine(int line) const {
+    // The plan keeps no source text; the caret line is the instruction's original text when the
+    // location is an instruction's first line.
+    for (const Stage& s : plan_.program.stages) {
+      if (s.location.line == line) return s.original;
+      for (const Instruction& i : s.instructions) {
+        if (i.location.line == line && i.location.column == 1) return i.original;
+      }
+    }
+    return {};
+  }
+
+  void PlatformArgs() {
+    const PlatformSpec& t = target_platform_;
+    const PlatformSpec& b = options_.build_platform;
+    platform_args_ = {{"TARGETPLATFORM", t.ToString()}, {"TARGETOS", t.os},
+                      {"TARGETARCH", t.arch},           {"TARGETVARIANT", t.variant},
+                      {"BUILDPLATFORM", b.ToString()},  {"BUILDOS", b.os},
+                      {"BUILDARCH", b.arch},            {"BUILDVARIANT", b.variant}};
+  }
+
+  std::string Expand(const std::string& word, const shell::Lookup& lookup, Location loc,
+                     std::set<std::string>* read = nullptr) {
+    try {
+      shell::LexOptions o;
+      o.escape = plan_.program.directives.escape;
+      shell::Expansion e = shell::Expand(word, lookup, o);
+      if (read) {
+        read->insert(e.matched.begin(), e.matched.end());
+        read->insert(e.unmatched.begin(), e.unmatched.end());
+      }
+      return e.word;
+    } catch (const shell::ExpandError& e) {
+      Fail(loc, e.what());
+    }
+  }
+
+  shell::Lookup GlobalLookup() {
+    return [this](std::string_view name) -> std::optional<std::string> {
+      auto it = meta_values_.find(std::string(name));
+      if (it != meta_values_.end()) return it->second;
+      auto p = platform_args_.find(std::string(name));
+      if (p != platform_args_.end()) return p->second;
+      return std::nullopt;
+    };
+  }
+
+  void MetaArgs() {
+    for (const MetaArg& a : plan_.program.meta_args) {
+      ArgUse use;
+      use.name = a.decl.name;
+      use.default_value = a.decl.default_value;
+      use.global = true;
+      use.location = a.location;
+      auto given = options_.build_args.find(a.decl.name);
+      std::optional<std::string> value;
+      if (given != options_.build_args.end()) {
+        value = given->second;
+      } else if (a.decl.default_value) {
+        value = Expand(*a.decl.default_value, GlobalLookup(), a.location);
+      } else if (auto p = platform_args_.find(a.decl.name); p != platform_args_.end()) {
+        value = p->second;
+      }
+      if (value) {
+        meta_values_[a.decl.name] = *value;
+      } else {
+        meta_values_.erase(a.decl.name);
+      }
+      declared_meta_.insert(a.decl.name);
+      use.value = value;
+      plan_.args.push_back(std::move(use));
+    }
+  }
+
+  std::optional<int> FindStage(const std::string& name, int before) const {
+    std::string lower = Lower(name);
+    for (const Stage& s : plan_.program.stages) {
+      if (!s.name.empty() && s.name == lower) return s.index;
+    }
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit) && name.size() < 6) {
+      int index = std::stoi(name);
+      if (index < before) return index;
+    }
+    return std::nullopt;
+  }
+
+  void ResolveBase(const Stage& s) {
+    PlannedStage& ps = plan_.stages[s.index];
+    ps.index = s.index;
+    ps.name = s.name;
+    std::set<std::string> read;
+    std::string base = Expand(s.base, GlobalLookup(), s.location, &read);
+    for (const std::string& n : read) UseArg(n, s.location.line);
+    if (base.empty()) {
+      Fail(s.location, "the base image of this stage is empty after expanding \"" + s.base +
+                           "\": give the ARG a default or pass --build-arg");
+    }
+    ps.platform = s.platform.empty() ? "" : Expand(s.platform, GlobalLookup(), s.location);
+    if (Lower(base) == "scratch") {
+      ps.base.kind = BaseRef::kScratch;
+    } else if (auto st = FindStage(base, s.index); st) {
+      if (*st == s.index) Fail(s.location, "stage \"" + base + "\" cannot be built FROM itself");
+      ps.base.kind = BaseRef::kStage;
+      ps.base.stage = *st;
+      ps.depends_on.insert(*st);
+    } else {
+      ps.base.kind = BaseRef::kImage;
+      ps.base.ref = base;
+    }
+  }
+
+  int ResolveTarget() {
+    const auto& stages = plan_.program.stages;
+    if (options_.target.empty()) return static_cast<int>(stages.size()) - 1;
+    if (auto st = FindStage(options_.target, static_cast<int>(stages.size()))) return *st;
+    std::vector<std::string> names;
+    for (const Stage& s : stages) {
+      if (!s.name.empty()) names.push_back(s.name);
+    }
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw ParseError(plan_.program.file, {}, "target stage \"" + options_.target +
+                                                 "\" could not be found" + DidYouMean(options_.target, names) +
+                                                 (known.empty() ? "; the Buildfile names no stages"
+                                                                : "; stages: " + known));
+  }
+
+  // Stages ordered so that every stage comes after the stage it is built FROM.
+  std::vector<int> BaseOrder() {
+    const size_t n = plan_.stages.size();
+    std::vector<int> order, mark(n, 0);
+    std::function<void(int, std::vector<int>&)> visit = [&](int i, std::vector<int>& path) {
+      if (mark[i] == 2) return;
+      path.push_back(i);
+      if (mark[i] == 1) CycleError(path);
+      mark[i] = 1;
+      if (plan_.stages[i].base.kind == BaseRef::kStage) visit(plan_.stages[i].base.stage, path);
+      mark[i] = 2;
+      path.pop_back();
+      order.push_back(i);
+    };
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<int> path;
+      visit(static_cast<int>(i), path);
+    }
+    return order;
+  }
+
+  [[noreturn]] void CycleError(const std::vector<int>& path) {
+    int start = path.back();
+    auto first = std::find(path.begin(), path.end(), start);
+    std::string chain;
+    for (auto it = first; it != path.end(); ++it) {
+      const Stage& s = plan_.program.stages[*it];
+      chain += (chain.empty() ? "" : " -> ") + (s.name.empty() ? std::to_string(s.index) : s.name);
+    }
+    Fail(plan_.program.stages[start].location, "circular dependency between stages: " + chain);
+  }
+
+  void UseArg(const std::string& name, int line) {
+    for (ArgUse& a : plan_.args) {
+      if (a.name == name) {
+        if (std::find(a.used_on_lines.begin(), a.used_on_lines.end(), line) == a.used_on_lines.end()) {
+          a.used_on_lines.push_back(line);
+        }
+      }
+    }
+  }
+
+  void WalkStage(int index) {
+    const Stage& stage = plan_.program.stages[index];
+    PlannedStage& ps = plan_.stages[index];
+    StageState& st = states_[index];
+    if (ps.base.kind == BaseRef::kStage) {
+      st = states_[ps.base.stage];
+      st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
+    }
+    try {
+      for (size_t k = 0; k < stage.instructions.size(); ++k) {
+        WalkInstruction(stage, static_cast<int>(k), st, ps);
+      }
+    } catch (const ParseError& e) {
+      errors_[index] = e;  // reported only if the target needs this stage
+    }
+  }
+
+  shell::Lookup StageLookup(const StageState& st, std::set<std::string>* arg_reads) {
+    return [&st, arg_reads](std::string_view name) -> std::optional<std::string> {
+      for (auto it = st.env.rbegin(); it != st.env.rend(); ++it) {
+        if (it->first == name) return it->second;
+      }
+      for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
+        if (it->first == name) {
+          if (arg_reads) arg_reads->insert(std::string(name));
+          return it->second;
+        }
+      }
+      return std::nullopt;
+    };
+  }
+
+  void WalkInstruction(const Stage& stage, int k, StageState& st, PlannedStage& ps) {
+    const Instruction& instr = stage.instructions[k];
+    PlannedStep step;
+    step.stage = stage.index;
+    step.instruction = k;
+    step.keyword = instr.keyword;
+    step.location = instr.location;
+    std::set<std::string> reads;
+    shell::Lookup lookup = StageLookup(st, &reads);
+    auto expand = [&](const std::string& w) { return Expand(w, lookup, instr.location); };
+    const std::string& kw = instr.keyword;
+
+    if (kw == "ENV" || kw == "LABEL") {
+      const auto& kv = std::get<KeyValuesInstr>(instr.op);
+      std::vector<std::pair<std::string, std::string>> expanded;
+      for (const ast::KeyValue& p : kv.pairs) expanded.emplace_back(expand(p.key), expand(p.value));
+      for (const auto& kv_pair : expanded) {
+        const std::string& key = kv_pair.first;
+        const std::string& value = kv_pair.second;
+        step.words.push_back(key + "=" + value);
+        if (kw == "ENV") {
+          auto it = std::find_if(st.env.begin(), st.env.end(), [&](auto& e) { return e.first == key; });
+          if (it != st.env.end()) {
+            it->second = value;
+          } else {
+            st.env.emplace_back(key, value);
+          }
+        }
+      }
+    } else if (kw == "ARG") {
+      for (const ArgDecl& d : std::get<ArgInstr>(instr.op).args) {
+        std::optional<std::string> value;
+        auto given = options_.build_args.find(d.name);
+        if (given != options_.build_args.end()) {
+          value = given->second;
+        } else if (d.default_value) {
+          value = expand(*d.default_value);
+        } else if (auto m = meta_values_.find(d.name); m != meta_values_.end()) {
+          value = m->second;
+        } else if (auto p = platform_args_.find(d.name); p != platform_args_.end()) {
+          value = p->second;
+        }
+        st.args.emplace_back(d.name, value);
+        declared_.insert(d.name);
+        step.words.push_back(value ? d.name + "=" + *value : d.name);
+        ArgUse use;
+        use.name = d.name;
+        use.default_value = d.default_value;
+        use.value = value;
+        use.location = instr.location;
+        plan_.args.push_back(std::move(use));
+      }
+    } else if (kw == "WORKDIR") {
+      std::string wd = expand(std::get<ValueInstr>(instr.op).value);
+      st.workdir = CleanPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
+      step.words.push_back(wd);
+    } else if (kw == "USER") {
+      st.user = expand(std::get<ValueInstr>(instr.op).value);
+      step.words.push_back(st.user);
+    } else if (kw == "STOPSIGNAL") {
+      step.words.push_back(expand(std::get<ValueInstr>(instr.op).value));
+    } else if (kw == "MAINTAINER") {
+      step.words.push_back(std::get<ValueInstr>(instr.op).value);
+    } else if (kw == "SHELL") {
+      st.shell = std::get<ShellInstr>(instr.op).shell;
+      step.words = st.shell;
+    } else if (kw == "EXPOSE" || kw == "VOLUME") {
+      for (const std::string& w : std::get<WordsInstr>(instr.op).words) step.words.push_back(expand(w));
+    } else if (kw == "COPY" || kw == "ADD") {
+      const auto& c = std::get<CopyInstr>(instr.op);
+      for (const CopySource& s : c.sources) step.words.push_back(s.heredoc ? s.path : expand(s.path));
+      step.words.push_back(expand(c.dest));
+      if (!c.chown.empty()) step.flags["chown"] = expand(c.chown);
+      if (!c.chmod.empty()) step.flags["chmod"] = expand(c.chmod);
+      if (!c.checksum.empty()) step.flags["checksum"] = expand(c.checksum);
+      for (const std::string& e : c.excludes) step.flags["exclude"] += (step.flags["exclude"].empty() ? "" : "\n") + expand(e);
+      if (!c.from.empty()) {
+        std::string from = expand(c.from);
+        step.flags["from"] = from;
+        AddSource(from, stage, instr, step, ps, "COPY --from");
+      } else {
+        bool only_heredocs = std::all_of(c.sources.begin(), c.sources.end(), [](auto& s) { return s.heredoc.has_value(); });
+        if (!only_heredocs) step.externals.push_back({ExternalInput::kBuildContext, ""});
+      }
+    } else if (kw == "RUN") {
+      const auto& r = std::get<RunInstr>(instr.op);
+      step.words = r.cmd;
+      for (const std::string& m : r.mounts) {
+        MountSpec spec;
+        try {
+          spec = ParseMount(m, [&](const std::string& v) { return expand(v); });
+        } catch (const MountError& e) {
+          Fail(instr.location, std::string("bad --mount: ") + e.what());
+        }
+        if (spec.type == MountType::kSecret || spec.type == MountType::kSsh) {
+          AddSecret(spec, instr.location.line);
+        } else if (!spec.from.empty()) {
+          AddSource(spec.from, stage, instr, step, ps, "RUN --mount from");
+        } else if (spec.type == MountType::kBind) {
+          step.externals.push_back({ExternalInput::kBuildContext, ""});
+        }
+        step.mounts.push_back(std::move(spec));
+      }
+      step.flags["network"] = r.network;
+      step.flags["security"] = r.security;
+    } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
+      if (const auto* c = std::get_if<CmdInstr>(&instr.op)) step.words = c->cmd;
+      if (const auto* h = std::get_if<HealthcheckInstr>(&instr.op)) step.words = h->test;
+      if (const auto* o = std::get_if<OnbuildInstr>(&instr.op)) step.words = {o->expression};
+    }
+
+    for (const auto& [k2, v] : st.env) step.env.push_back(k2 + "=" + v);
+    for (const auto& arg : st.args) {
+      const std::string& name = arg.first;
+      bool shadowed = std::any_of(st.env.begin(), st.env.end(), [&](auto& e) { return e.first == name; });
+      if (arg.second && !shadowed) step.build_args.push_back(name + "=" + *arg.second);
+    }
+    if (kw == "RUN") {
+      // RUN sees every ARG in scope, so they all belong to its key; proxies need no declaration.
+      for (const auto& [name, value] : st.args) reads.insert(name);
+      for (const auto& [name, value] : options_.build_args) {
+        if (IsProxyArg(name)) step.build_args.push_back(name + "=" + value);
+      }
+    }
+    for (const std::string& n : reads) {
+      step.used_args.insert(n);
+      UseArg(n, instr.location.line);
+    }
+    step.workdir = st.workdir;
+    step.user = st.user;
+    step.shell = st.shell;
+    stage_steps_[stage.index].push_back(std::move(step));
+  }
+
+  void AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
+                 PlannedStep& step, PlannedStage& ps, const char* what) {
+    if (auto st = FindStage(from, stage.index)) {
+      if (*st == stage.index) Fail(instr.location, std::string(what) + " cannot refer to its own stage");
+      ps.depends_on.insert(*st);
+      step.flags["from_stage"] = std::to_string(*st);
+      return;
+    }
+    if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {
+      Fail(instr.location, std::string(what) + "=" + from + " refers to stage " + from +
+                               ", which is not an earlier stage (stages are numbered from 0)");
+    }
+    std::vector<std::string> names;
+    for (const Stage& s : plan_.program.stages) {
+      if (!s.name.empty()) names.push_back(s.name);
+    }
+    if (from.find_first_of("/:@.") == std::string::npos) {
+      // A bare name that is no stage: an image (docker.io/library/NAME) or a named context. A
+      // likely typo of a stage name is an error rather than a surprising pull.
+      if (auto s = Suggest(from, names)) {
+        Fail(instr.location, std::string(what) + "=" + from + " names no stage (did you mean " + *s + "?)");
+      }
+    }
+    step.externals.push_back({ExternalInput::kImage, from});
+  }
+
+  void AddSecret(const MountSpec& spec, int line) {
+    bool ssh = spec.type == MountType::kSsh;
+    for (SecretUse& s : plan_.secrets) {
+      if (s.id == spec.id && s.ssh == ssh) {
+        s.required = s.required || spec.required;
+        s.lines.push_back(line);
+        return;
+      }
+    }
+    plan_.secrets.push_back({spec.id, spec.required, ssh, {line}});
+  }
+
+  void MarkNeeded() {
+    std::vector<int> stack{plan_.target};
+    std::vector<int> post;
+    std::vector<int> mark(plan_.stages.size(), 0);
+    std::function<void(int)> visit = [&](int i) {
+      if (mark[i]) return;
+      mark[i] = 1;
+      plan_.stages[i].needed = true;
+      for (int d : plan_.stages[i].depends_on) visit(d);
+      post.push_back(i);
+    };
+    visit(plan_.target);
+    plan_.order = post;
+  }
+
+  void CheckCycles() {
+    const size_t n = plan_.stages.size();
+    std::vector<int> mark(n, 0);
+    std::function<void(int, std::vector<int>&)> visit = [&](int i, std::vector<int>& path) {
+      path.push_back(i);
+      if (mark[i] == 1) CycleError(path);
+      if (mark[i] == 2) {
+        path.pop_back();
+        return;
+      }
+      mark[i] = 1;
+      for (int d : plan_.stages[i].depends_on) visit(d, path);
+      mark[i] = 2;
+      path.pop_back();
+    };
+    for (int i : plan_.order) {
+      std::vector<int> path;
+      visit(i, path);
+    }
+  }
+
+  void Finish() {
+    for (int i : plan_.order) {
+      if (errors_[i]) throw *errors_[i];
+    }
+    // Number the steps of needed stages in build order and link them.
+    for (int i : plan_.order) {
+      StepId previous = -1;
+      for (PlannedStep& step : stage_steps_[i]) {
+        step.id = static_cast<StepId>(plan_.steps.size());
+        if (previous >= 0) step.deps.push_back(previous);
+        previous = step.id;
+        plan_.stages[i].steps.push_back(step.id);
+        plan_.steps.push_back(std::move(step));
+      }
+    }
+    auto last_step = [&](int stage) -> StepId {
+      // A stage with no instructions stands for its base: use the base stage's last step.
+      for (int s = stage; s >= 0;) {
+        if (!plan_.stages[s].steps.empty()) return plan_.stages[s].steps.back();
+        s = plan_.stages[s].base.kind == BaseRef::kStage ? plan_.stages[s].base.stage : -1;
+      }
+      return -1;
+    };
+    for (int i : plan_.order) {
+      PlannedStage& ps = plan_.stages[i];
+      if (!ps.steps.empty() && ps.base.kind == BaseRef::kStage) {
+        StepId base = last_step(ps.base.stage);
+        if (base >= 0) plan_.steps[ps.steps.front()].deps.push_back(base);
+      }
+      for (StepId id : ps.steps) {
+        PlannedStep& step = plan_.steps[id];
+        std::set<int> from_stages;
+        if (auto it = step.flags.find("from_stage"); it != step.flags.end()) from_stages.insert(std::stoi(it->second));
+        for (const MountSpec& m : step.mounts) {
+          if (auto st = FindStage(m.from, i)) from_stages.insert(*st);
+        }
+        for (int s : from_stages) {
+          StepId dep = last_step(s);
+          if (dep >= 0 && std::find(step.deps.begin(), step.deps.end(), dep) == step.deps.end()) {
+            step.deps.push_back(dep);
+          }
+        }
+        step.flags.erase("from_stage");
+      }
+    }
+    for (const auto& [name, value] : options_.build_args) {
+      if (!declared_.count(name) && !declared_meta_.count(name) && !IsPredefinedArg(name)) {
+        plan_.unused_build_args.push_back(name);
+      }
+    }
+  }
+
+  const PlanOptions& options_;
+  PlatformSpec target_platform_;
+  Plan plan_;
+  std::map<std::string, std::string> platform_args_;
+  std::map<std::string, std::string> meta_values_;
+  std::set<std::string> declared_meta_, declared_;
+  std::vector<StageState> states_;
+  std::vector<std::vector<PlannedStep>> stage_steps_;
+  std::vector<std::optional<ParseError>> errors_;
+};
+
+}  // namespace
+
+Plan MakePlan(Program program, const PlanOptions& options) {
+  return Planner(std::move(program), options).Run();
+}
+
+}  // namespace imgbuild::frontend

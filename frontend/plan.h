@@ -1,0 +1,112 @@
+// The build plan: Program + build options -> the stages a target needs, in build order, and a DAG
+// of steps with their inputs. Resolves ARG scoping (global ARGs only in FROM unless re-declared,
+// --build-arg overrides, the predefined platform and proxy ARGs), ENV over ARG, per-instruction
+// expansion (`ENV a=x b=$a` uses the old a), stage references by name or index, and prunes what
+// the target does not need. Throws ParseError for unknown stages, cycles and bad expansions.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "frontend/instructions.h"
+
+namespace imgbuild::frontend {
+
+struct PlatformSpec {
+  std::string os = "linux";
+  std::string arch;
+  std::string variant;
+
+  std::string ToString() const;
+  // "linux/arm64/v8", "linux/amd64", "arm64" (os defaults to linux). Throws std::invalid_argument.
+  static PlatformSpec Parse(const std::string& text);
+  static PlatformSpec Host();
+};
+
+struct PlanOptions {
+  std::map<std::string, std::string> build_args;
+  std::string target;  // stage name or index; empty for the last stage
+  std::optional<PlatformSpec> target_platform;  // default: the build platform
+  PlatformSpec build_platform = PlatformSpec::Host();
+};
+
+using StepId = int;
+
+struct BaseRef {
+  enum Kind { kScratch, kImage, kStage } kind = kImage;
+  std::string ref;  // expanded image reference (kImage)
+  int stage = -1;   // kStage
+};
+
+// Something a step reads from outside the plan's steps.
+struct ExternalInput {
+  enum Kind { kBuildContext, kImage, kNamedContext } kind = kBuildContext;
+  std::string name;  // image reference or context name
+};
+
+struct PlannedStep {
+  StepId id = 0;
+  int stage = 0;
+  int instruction = 0;  // index in the stage's instructions
+  std::string keyword;
+  Location location;
+  // Expanded arguments where BuildKit expands them (COPY/ADD sources and destination, ENV and
+  // LABEL as key=value, EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, ARG as name[=value]); as written
+  // for RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK and ONBUILD.
+  std::vector<std::string> words;
+  std::map<std::string, std::string> flags;  // expanded: from, chown, chmod, checksum
+  std::vector<MountSpec> mounts;             // expanded RUN mounts
+  std::vector<std::string> env;              // ENV in effect, NAME=VALUE, in definition order
+  std::vector<std::string> build_args;       // ARGs in scope and not shadowed by ENV (RUN sees these)
+  std::string workdir = "/";                 // after this step
+  std::string user;
+  std::vector<std::string> shell = {"/bin/sh", "-c"};
+  std::set<std::string> used_args;  // ARG names whose values this step's expansion read
+  std::vector<StepId> deps;         // the previous step of the stage, and other stages' last steps
+  std::vector<ExternalInput> externals;
+};
+
+struct PlannedStage {
+  int index = 0;
+  std::string name;
+  BaseRef base;
+  std::string platform;  // expanded --platform, or empty
+  std::vector<StepId> steps;
+  std::set<int> depends_on;  // stages this stage reads (base, COPY --from, RUN --mount from)
+  bool needed = false;
+};
+
+struct ArgUse {
+  std::string name;
+  std::optional<std::string> default_value;  // unexpanded, as declared
+  std::optional<std::string> value;          // what this build uses
+  bool global = false;
+  Location location;
+  std::vector<int> used_on_lines;
+};
+
+struct SecretUse {
+  std::string id;
+  bool required = false;
+  bool ssh = false;
+  std::vector<int> lines;
+};
+
+struct Plan {
+  Program program;
+  std::vector<PlannedStage> stages;  // one per Program stage, in file order
+  std::vector<PlannedStep> steps;    // steps of needed stages only
+  std::vector<int> order;            // needed stages in build order (dependencies first)
+  int target = 0;
+  std::vector<ArgUse> args;
+  std::vector<SecretUse> secrets;
+  std::vector<std::string> unused_build_args;
+  std::vector<Warning> warnings;
+};
+
+Plan MakePlan(Program program, const PlanOptions& options);
+
+}  // namespace imgbuild::frontend

@@ -1,0 +1,45 @@
+// Runs the imgbuild binary as a user would and captures its exit code and output.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace imgbuild::testing {
+
+struct RunResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `imgbuild ARGS` through /bin/sh from the source directory; `stdin_text` is fed to it.
+inline RunResult RunImgbuild(const std::string& args, const std::string& stdin_text = "") {
+  char dir_template[] = "/tmp/imgbuild-run-XXXXXX";
+  std::string dir = mkdtemp(dir_template);
+  std::ofstream(dir + "/in") << stdin_text;
+  std::string cmd = "cd '" IMGBUILD_SOURCE_DIR "' && '" IMGBUILD_BINARY "' " + args + " <'" + dir +
+                    "/in' >'" + dir + "/out' 2>'" + dir + "/err'";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = Slurp(dir + "/out");
+  r.err = Slurp(dir + "/err");
+  std::system(("rm -rf '" + dir + "'").c_str());
+  return r;
+}
+
+}  // namespace imgbuild::testing

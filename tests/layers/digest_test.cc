@@ -1,0 +1,30 @@
+#include "layers/digest.h"
+
+#include <gtest/gtest.h>
+
+namespace imgbuild::layers {
+namespace {
+
+TEST(Digest, KnownVectors) {
+  EXPECT_EQ(Digest::OfBytes("").str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Digest::OfBytes("abc").str(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Digest, IncrementalEqualsOneShot) {
+  Sha256 h;
+  h.Update("a");
+  h.Update("bc");
+  EXPECT_EQ(h.Finish(), Digest::OfBytes("abc"));
+}
+
+TEST(Digest, ParseRejectsMalformed) {
+  EXPECT_THROW(Digest::Parse("sha256:abc"), std::invalid_argument);
+  EXPECT_THROW(Digest::Parse("md5:" + std::string(64, 'a')), std::invalid_argument);
+  EXPECT_THROW(Digest::Parse("sha256:" + std::string(64, 'A')), std::invalid_argument);
+  EXPECT_NO_THROW(Digest::Parse("sha256:" + std::string(64, 'a')));
+}
+
+}  // namespace
+}  // namespace imgbuild::layers
