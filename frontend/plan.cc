@@ -96,6 +96,27 @@ struct StageState {
   std::string workdir = "/";
   std::string user;
   std::vector<std::string> shell = {"/bin/sh", "-c"};
+  std::map<std::string, size_t> env_index;  // name -> position in env
+  EnvList env_list, arg_list;  // snapshots, rebuilt after ENV or ARG changes them
+
+  void SetEnv(const std::string& name, const std::string& value) {
+    auto [it, added] = env_index.emplace(name, env.size());
+    if (added) {
+      env.emplace_back(name, value);
+    } else {
+      env[it->second].second = value;
+    }
+    env_list.reset();
+    arg_list.reset();
+  }
+  const std::string* FindEnv(std::string_view name) const {
+    auto it = env_index.find(std::string(name));
+    return it == env_index.end() ? nullptr : &env[it->second].second;
+  }
+  void Invalidate() {
+    env_list.reset();
+    arg_list.reset();
+  }
 };
 
 class Planner {
@@ -198,7 +219,7 @@ class Planner {
       }
       declared_meta_.insert(a.decl.name);
       use.value = value;
-      plan_.args.push_back(std::move(use));
+      AddArgUse(std::move(use));
     }
   }
 
@@ -287,13 +308,17 @@ class Planner {
     Fail(plan_.program.stages[start].location, "circular dependency between stages: " + chain);
   }
 
+  void AddArgUse(ArgUse use) {
+    arg_index_[use.name].push_back(plan_.args.size());
+    plan_.args.push_back(std::move(use));
+  }
+
   void UseArg(const std::string& name, int line) {
-    for (ArgUse& a : plan_.args) {
-      if (a.name == name) {
-        if (std::find(a.used_on_lines.begin(), a.used_on_lines.end(), line) == a.used_on_lines.end()) {
-          a.used_on_lines.push_back(line);
-        }
-      }
+    auto it = arg_index_.find(name);
+    if (it == arg_index_.end()) return;
+    for (size_t i : it->second) {
+      std::vector<int>& lines = plan_.args[i].used_on_lines;
+      if (lines.empty() || lines.back() != line) lines.push_back(line);
     }
   }
 
@@ -304,6 +329,7 @@ class Planner {
     if (ps.base.kind == BaseRef::kStage) {
       st = states_[ps.base.stage];
       st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
+      st.Invalidate();
     }
     try {
       for (size_t k = 0; k < stage.instructions.size(); ++k) {
@@ -316,9 +342,7 @@ class Planner {
 
   shell::Lookup StageLookup(const StageState& st, std::set<std::string>* arg_reads) {
     return [&st, arg_reads](std::string_view name) -> std::optional<std::string> {
-      for (auto it = st.env.rbegin(); it != st.env.rend(); ++it) {
-        if (it->first == name) return it->second;
-      }
+      if (const std::string* v = st.FindEnv(name)) return *v;
       for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
         if (it->first == name) {
           if (arg_reads) arg_reads->insert(std::string(name));
@@ -349,14 +373,7 @@ class Planner {
         const std::string& key = kv_pair.first;
         const std::string& value = kv_pair.second;
         step.words.push_back(key + "=" + value);
-        if (kw == "ENV") {
-          auto it = std::find_if(st.env.begin(), st.env.end(), [&](auto& e) { return e.first == key; });
-          if (it != st.env.end()) {
-            it->second = value;
-          } else {
-            st.env.emplace_back(key, value);
-          }
-        }
+        if (kw == "ENV") st.SetEnv(key, value);
       }
     } else if (kw == "ARG") {
       for (const ArgDecl& d : std::get<ArgInstr>(instr.op).args) {
@@ -379,7 +396,7 @@ class Planner {
         use.default_value = d.default_value;
         use.value = value;
         use.location = instr.location;
-        plan_.args.push_back(std::move(use));
+        AddArgUse(std::move(use));
       }
     } else if (kw == "WORKDIR") {
       std::string wd = expand(std::get<ValueInstr>(instr.op).value);
@@ -440,19 +457,10 @@ class Planner {
       if (const auto* o = std::get_if<OnbuildInstr>(&instr.op)) step.words = {o->expression};
     }
 
-    for (const auto& [k2, v] : st.env) step.env.push_back(k2 + "=" + v);
-    for (const auto& arg : st.args) {
-      const std::string& name = arg.first;
-      bool shadowed = std::any_of(st.env.begin(), st.env.end(), [&](auto& e) { return e.first == name; });
-      if (arg.second && !shadowed) step.build_args.push_back(name + "=" + *arg.second);
-    }
-    if (kw == "RUN") {
-      // RUN sees every ARG in scope, so they all belong to its key; proxies need no declaration.
-      for (const auto& [name, value] : st.args) reads.insert(name);
-      for (const auto& [name, value] : options_.build_args) {
-        if (IsProxyArg(name)) step.build_args.push_back(name + "=" + value);
-      }
-    }
+    if (kw == "ARG") st.arg_list.reset();
+    Snapshot(st);
+    step.env = st.env_list;
+    step.build_args = st.arg_list;
     for (const std::string& n : reads) {
       step.used_args.insert(n);
       UseArg(n, instr.location.line);
@@ -461,6 +469,30 @@ class Planner {
     step.user = st.user;
     step.shell = st.shell;
     stage_steps_[stage.index].push_back(std::move(step));
+  }
+
+  void Snapshot(StageState& st) {
+    if (!st.env_list) {
+      auto env = std::make_shared<std::vector<std::string>>();
+      for (const auto& [name, value] : st.env) env->push_back(name + "=" + value);
+      st.env_list = std::move(env);
+    }
+    if (!st.arg_list) {
+      std::set<std::string> seen;
+      auto args = std::make_shared<std::vector<std::string>>();
+      // The last declaration of a name wins; ENV shadows ARG.
+      for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
+        if (it->second && !st.env_index.count(it->first) && seen.insert(it->first).second) {
+          args->push_back(it->first + "=" + *it->second);
+        }
+      }
+      std::reverse(args->begin(), args->end());
+      // Proxy ARGs reach RUN without a declaration (and never count in cache keys).
+      for (const auto& [name, value] : options_.build_args) {
+        if (IsProxyArg(name) && !seen.count(name)) args->push_back(name + "=" + value);
+      }
+      st.arg_list = std::move(args);
+    }
   }
 
   void AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
@@ -594,6 +626,7 @@ class Planner {
   Plan plan_;
   std::map<std::string, std::string> platform_args_;
   std::map<std::string, std::string> meta_values_;
+  std::map<std::string, std::vector<size_t>> arg_index_;  // ARG name -> entries of plan_.args
   std::set<std::string> declared_meta_, declared_;
   std::vector<StageState> states_;
   std::vector<std::vector<PlannedStep>> stage_steps_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,6 +36,9 @@ struct PlanOptions {
 
 using StepId = int;
 
+// An immutable NAME=VALUE list shared by the steps that see the same one.
+using EnvList = std::shared_ptr<const std::vector<std::string>>;
+
 struct BaseRef {
   enum Kind { kScratch, kImage, kStage } kind = kImage;
   std::string ref;  // expanded image reference (kImage)
@@ -59,12 +63,14 @@ struct PlannedStep {
   std::vector<std::string> words;
   std::map<std::string, std::string> flags;  // expanded: from, chown, chmod, checksum
   std::vector<MountSpec> mounts;             // expanded RUN mounts
-  std::vector<std::string> env;              // ENV in effect, NAME=VALUE, in definition order
-  std::vector<std::string> build_args;       // ARGs in scope and not shadowed by ENV (RUN sees these)
+  EnvList env;         // ENV in effect, NAME=VALUE, in definition order
+  EnvList build_args;  // ARGs in scope and not shadowed by ENV (RUN sees these), then proxy ARGs
   std::string workdir = "/";                 // after this step
   std::string user;
   std::vector<std::string> shell = {"/bin/sh", "-c"};
-  std::set<std::string> used_args;  // ARG names whose values this step's expansion read
+  // ARG names whose values this step's expansion read. RUN also sees every ARG in scope through
+  // build_args, which is what its cache key must cover.
+  std::set<std::string> used_args;
   std::vector<StepId> deps;         // the previous step of the stage, and other stages' last steps
   std::vector<ExternalInput> externals;
 };
