@@ -156,6 +156,7 @@ class Parser {
       comments.clear();
       ReadHeredocs(node, line, start_line, i);
       node.end_line = static_cast<int>(i);
+      if (node.inner) node.inner->end_line = node.end_line;
       file_.nodes.push_back(std::move(node));
     }
     if (file_.nodes.empty()) {
