@@ -182,7 +182,9 @@ class Checker {
       for (const ArgDecl& d : std::get<ArgInstr>(i.op).args) SecretName("ARG", d.name, i.location);
     } else if (k == "WORKDIR") {
       const std::string& p = std::get<ValueInstr>(i.op).value;
-      if (!p.empty() && p[0] != '/' && p[0] != '$') {
+      bool windows_absolute = p.size() >= 3 && std::isalpha(static_cast<unsigned char>(p[0])) &&
+                              p[1] == ':' && (p[2] == '\\' || p[2] == '/');
+      if (!p.empty() && p[0] != '/' && p[0] != '$' && !windows_absolute) {
         Add("WorkdirRelativePath",
             "Relative workdir '" + p + "' can have unexpected results if the base image changes",
             i.location);

@@ -219,12 +219,13 @@ class Lowerer {
         Fail(flags.locations["security"], "unsupported security mode \"" + r.security +
                                               "\" for RUN --security; use sandbox or insecure");
       }
-      r.mounts = flags.List("mount");
-      for (const std::string& m : r.mounts) {
+      for (const ast::Flag& f : node.flags) {
+        if (f.name != "mount" || !f.value) continue;
+        r.mounts.push_back(*f.value);
         try {
-          r.mount_specs.push_back(ParseMount(m));
+          r.mount_specs.push_back(ParseMount(*f.value));
         } catch (const MountError& e) {
-          Fail(flags.locations["mount"], std::string("bad --mount: ") + e.what());
+          Fail(f.location, std::string("bad --mount: ") + e.what());
         }
       }
       instr.op = std::move(r);

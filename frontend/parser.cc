@@ -83,7 +83,14 @@ class LineMap {
 
   LineMap Shifted(size_t by) const {
     std::vector<Segment> s = segments_;
-    for (Segment& seg : s) seg.logical_start = seg.logical_start >= by ? seg.logical_start - by : 0;
+    for (Segment& seg : s) {
+      if (seg.logical_start >= by) {
+        seg.logical_start -= by;
+      } else {
+        seg.byte_start += by - seg.logical_start;
+        seg.logical_start = 0;
+      }
+    }
     return LineMap(lines_, std::move(s));
   }
 
@@ -220,7 +227,7 @@ class Parser {
     } else if (k == "FROM" || k == "EXPOSE") {
       node.args = SplitOnBlanks(rest);
     } else if (k == "ENV" || k == "LABEL") {
-      NameValues(node);
+      NameValues(node, rest_map);
     } else if (k == "ARG") {
       node.args = SplitWords(rest, file_.directives.escape);
     } else if (k == "HEALTHCHECK") {
@@ -266,7 +273,7 @@ class Parser {
     }
   }
 
-  void NameValues(ast::Node& node) {
+  void NameValues(ast::Node& node, const LineMap& rest_map) {
     std::vector<std::string> words = SplitWords(node.rest, file_.directives.escape);
     if (words.empty()) return;
     if (words[0].find('=') == std::string::npos) {
@@ -282,11 +289,14 @@ class Parser {
       node.pairs.push_back({rest.substr(0, key_end), rest.substr(value_start)});
       return;
     }
+    size_t search_from = 0;
     for (const std::string& w : words) {
+      size_t at = node.rest.find(w, search_from);
+      if (at != std::string::npos) search_from = at + w.size();
       size_t eq = w.find('=');
       if (eq == std::string::npos) {
-        Fail(node.args_location, "syntax error in " + node.keyword + ": can't find = in \"" + w +
-                                     "\"; write it as name=value");
+        Fail(at == std::string::npos ? node.args_location : rest_map.At(at),
+             "syntax error in " + node.keyword + ": can't find = in \"" + w + "\"; write it as name=value");
       }
       node.pairs.push_back({w.substr(0, eq), w.substr(eq + 1)});
     }

@@ -1,0 +1,2 @@
+FROM alpine
+RUN --mount=type=cahce,target=/c make
