@@ -1,0 +1,206 @@
+// The build plan: ARG scoping and overrides, ENV snapshots, stage references, pruning, the DAG.
+#include "frontend/plan.h"
+
+#include <gtest/gtest.h>
+
+#include "frontend/lower.h"
+
+namespace imgbuild::frontend {
+namespace {
+
+PlanOptions Opts(std::map<std::string, std::string> args = {}, std::string target = "") {
+  PlanOptions o;
+  o.build_args = std::move(args);
+  o.target = std::move(target);
+  o.build_platform = PlatformSpec::Parse("linux/amd64");
+  return o;
+}
+
+Plan MakeP(const std::string& text, const PlanOptions& o = Opts()) {
+  return MakePlan(ParseProgram(text, "Buildfile"), o);
+}
+
+std::string PlanError(const std::string& text, const PlanOptions& o = Opts()) {
+  try {
+    MakeP(text, o);
+  } catch (const ParseError& e) {
+    return e.message();
+  }
+  return "no error";
+}
+
+const PlannedStep& StepAt(const Plan& p, int line) {
+  for (const PlannedStep& s : p.steps) {
+    if (s.location.line == line) return s;
+  }
+  throw std::runtime_error("no step on line " + std::to_string(line));
+}
+
+std::vector<std::string> Env(const PlannedStep& s) { return *s.env; }
+std::vector<std::string> Args(const PlannedStep& s) { return *s.build_args; }
+
+TEST(Plan, GlobalArgsOnlyInFromUnlessRedeclared) {
+  Plan p = MakeP(
+      "ARG IMG=alpine\nARG TAG=3.20\n"
+      "FROM ${IMG}:${TAG}\n"
+      "LABEL a=${TAG}\n"    // 4: not visible
+      "ARG TAG\n"           // 5: re-declared, takes the global value
+      "LABEL b=${TAG}\n");  // 6
+  EXPECT_EQ(p.stages[0].base.ref, "alpine:3.20");
+  EXPECT_EQ(StepAt(p, 4).words, std::vector<std::string>{"a="});
+  EXPECT_EQ(StepAt(p, 6).words, std::vector<std::string>{"b=3.20"});
+  EXPECT_EQ(StepAt(p, 6).used_args, std::set<std::string>{"TAG"});
+}
+
+TEST(Plan, BuildArgOverridesDefaultsEverywhere) {
+  Plan p = MakeP("ARG TAG=1\nFROM img:$TAG\nARG V=a\nARG TAG\nENV X=$V-$TAG\n", Opts({{"TAG", "2"}, {"V", "b"}}));
+  EXPECT_EQ(p.stages[0].base.ref, "img:2");
+  EXPECT_EQ(StepAt(p, 5).words, std::vector<std::string>{"X=b-2"});
+  EXPECT_TRUE(p.unused_build_args.empty());
+}
+
+TEST(Plan, UnusedBuildArgsReported) {
+  Plan p = MakeP("FROM a\n", Opts({{"NOPE", "1"}, {"HTTP_PROXY", "x"}}));
+  EXPECT_EQ(p.unused_build_args, std::vector<std::string>{"NOPE"});
+}
+
+TEST(Plan, EnvOverridesArgAndSnapshotsPerInstruction) {
+  Plan p = MakeP(
+      "FROM a\nARG A=arg\nENV A=env\nLABEL l=$A\n"  // 4: ENV wins
+      "ENV B=1\nENV B=2 C=$B\n"                      // 6: C uses the old B
+      "RUN echo\n");                                  // 7
+  EXPECT_EQ(StepAt(p, 4).words, std::vector<std::string>{"l=env"});
+  EXPECT_EQ(StepAt(p, 6).words, (std::vector<std::string>{"B=2", "C=1"}));
+  EXPECT_EQ(Env(StepAt(p, 7)), (std::vector<std::string>{"A=env", "B=2", "C=1"}));
+  EXPECT_TRUE(Args(StepAt(p, 7)).empty());  // A is shadowed by ENV
+}
+
+TEST(Plan, RunSeesArgsInScopeAndProxies) {
+  Plan p = MakeP("FROM a\nARG X=1 Y\nRUN true\n", Opts({{"https_proxy", "http://p:3128"}}));
+  EXPECT_EQ(Args(StepAt(p, 3)), (std::vector<std::string>{"X=1", "https_proxy=http://p:3128"}));
+}
+
+TEST(Plan, ArgsDoNotCrossStagesButEnvDoes) {
+  Plan p = MakeP("FROM a AS one\nARG X=1\nENV E=e\nWORKDIR /w\nUSER u\nFROM one\nLABEL x=$X e=$E\n");
+  const PlannedStep& s = StepAt(p, 7);
+  EXPECT_EQ(s.words, (std::vector<std::string>{"x=", "e=e"}));
+  EXPECT_EQ(s.workdir, "/w");
+  EXPECT_EQ(s.user, "u");
+}
+
+TEST(Plan, PlatformArgs) {
+  PlanOptions o = Opts();
+  o.target_platform = PlatformSpec::Parse("linux/arm64/v8");
+  Plan p = MakeP("FROM --platform=$BUILDPLATFORM img:$TARGETARCH\nARG TARGETPLATFORM TARGETOS\nLABEL p=$TARGETPLATFORM os=$TARGETOS\n", o);
+  EXPECT_EQ(p.stages[0].platform, "linux/amd64");
+  EXPECT_EQ(p.stages[0].base.ref, "img:arm64");
+  EXPECT_EQ(StepAt(p, 3).words, (std::vector<std::string>{"p=linux/arm64", "os=linux"}));
+}
+
+TEST(Plan, WorkdirJoinsAndCleans) {
+  Plan p = MakeP("FROM a\nWORKDIR app\nWORKDIR ../x/./y\nENV D=/abs\nWORKDIR $D/z\n");
+  EXPECT_EQ(StepAt(p, 2).workdir, "/app");
+  EXPECT_EQ(StepAt(p, 3).workdir, "/x/y");
+  EXPECT_EQ(StepAt(p, 5).workdir, "/abs/z");
+}
+
+TEST(Plan, StagesByNameAndIndexAndPruning) {
+  Plan p = MakeP(
+      "FROM a AS base\nRUN one\n"            // 0
+      "FROM base AS unused\nRUN two\n"       // 1
+      "FROM b AS tools\nRUN three\n"         // 2
+      "FROM scratch\nCOPY --from=0 /x /x\nRUN --mount=type=bind,from=tools,target=/t four\n");  // 3
+  EXPECT_EQ(p.target, 3);
+  EXPECT_TRUE(p.stages[0].needed);
+  EXPECT_FALSE(p.stages[1].needed);
+  EXPECT_TRUE(p.stages[2].needed);
+  EXPECT_EQ(p.stages[3].base.kind, BaseRef::kScratch);
+  EXPECT_EQ(p.stages[3].depends_on, (std::set<int>{0, 2}));
+  EXPECT_EQ(p.order.back(), 3);
+  EXPECT_EQ(p.steps.size(), 4u);  // RUN two is pruned
+  const PlannedStep& copy = StepAt(p, 8);
+  const PlannedStep& run = StepAt(p, 9);
+  EXPECT_EQ(copy.deps, std::vector<StepId>{StepAt(p, 2).id});
+  EXPECT_EQ(run.deps, (std::vector<StepId>{copy.id, StepAt(p, 6).id}));
+}
+
+TEST(Plan, TargetByNameAndErrors) {
+  const char* text = "FROM a AS base\nRUN x\nFROM base AS app\nRUN y\n";
+  Plan p = MakeP(text, Opts({}, "base"));
+  EXPECT_EQ(p.target, 0);
+  EXPECT_FALSE(p.stages[1].needed);
+  EXPECT_EQ(PlanError(text, Opts({}, "ap")),
+            "target stage \"ap\" could not be found (did you mean app?); stages: base, app");
+}
+
+TEST(Plan, StageBaseIsResolvedCaseInsensitively) {
+  Plan p = MakeP("FROM a AS Base\nFROM BASE\n");
+  EXPECT_EQ(p.stages[1].base.kind, BaseRef::kStage);
+}
+
+TEST(Plan, ImageReferencesAreExternal) {
+  Plan p = MakeP("FROM a\nCOPY --from=nginx:1.27 /etc/nginx /etc/nginx\nCOPY ctx /ctx\n");
+  EXPECT_EQ(StepAt(p, 2).externals[0].kind, ExternalInput::kImage);
+  EXPECT_EQ(StepAt(p, 2).externals[0].name, "nginx:1.27");
+  EXPECT_EQ(StepAt(p, 3).externals[0].kind, ExternalInput::kBuildContext);
+}
+
+TEST(Plan, Cycles) {
+  EXPECT_EQ(PlanError("FROM b AS a\nFROM a AS b\n"), "circular dependency between stages: a -> b -> a");
+  EXPECT_EQ(PlanError("FROM x AS a\nCOPY --from=b /x /x\nFROM x AS b\nCOPY --from=a /y /y\n"),
+            "circular dependency between stages: a -> b -> a");
+}
+
+TEST(Plan, BadStageReferences) {
+  EXPECT_EQ(PlanError("FROM a AS builder\nFROM b\nCOPY --from=buidler /x /x\n"),
+            "COPY --from=buidler names no stage (did you mean builder?)");
+  EXPECT_EQ(PlanError("FROM a AS x\nCOPY --from=1 /x /x\nFROM b\nCOPY --from=x /y /y\n"),
+            "COPY --from=1 refers to stage 1, which is not an earlier stage (stages are numbered from 0)");
+}
+
+TEST(Plan, ErrorsInPrunedStagesDoNotFail) {
+  const char* text = "FROM a AS broken\nENV X=${Y:?must_be_set}\nFROM b\nRUN ok\n";
+  EXPECT_NO_THROW(MakeP(text));
+  EXPECT_EQ(PlanError(text, Opts({}, "broken")), "failed to process \"${Y:?must_be_set}\": Y: must_be_set");
+}
+
+TEST(Plan, EmptyBaseAfterExpansion) {
+  EXPECT_EQ(PlanError("ARG IMG\nFROM $IMG\n"),
+            "the base image of this stage is empty after expanding \"$IMG\": give the ARG a default or pass --build-arg");
+}
+
+TEST(Plan, MountsExpandedAndSecretsCollected) {
+  Plan p = MakeP(
+      "FROM a\nARG CACHE=/c\n"
+      "RUN --mount=type=cache,target=$CACHE --mount=type=secret,id=npm,required --mount=type=ssh x\n");
+  const PlannedStep& s = StepAt(p, 3);
+  ASSERT_EQ(s.mounts.size(), 3u);
+  EXPECT_EQ(s.mounts[0].target, "/c");
+  EXPECT_EQ(s.mounts[1].target, "/run/secrets/npm");
+  EXPECT_EQ(s.used_args, std::set<std::string>{"CACHE"});
+  ASSERT_EQ(p.secrets.size(), 2u);
+  EXPECT_EQ(p.secrets[0].id, "npm");
+  EXPECT_TRUE(p.secrets[0].required);
+  EXPECT_TRUE(p.secrets[1].ssh);
+  EXPECT_EQ(p.secrets[1].id, "default");
+}
+
+TEST(Plan, CopyFlagsExpanded) {
+  Plan p = MakeP("FROM a AS src\nFROM b\nARG U=1000 M=0755 S=src\nCOPY --from=$S --chown=$U:$U --chmod=$M a $U/\n");
+  const PlannedStep& s = StepAt(p, 4);
+  EXPECT_EQ(s.flags.at("chown"), "1000:1000");
+  EXPECT_EQ(s.flags.at("chmod"), "0755");
+  EXPECT_EQ(s.flags.at("from"), "src");
+  EXPECT_EQ(s.words, (std::vector<std::string>{"a", "1000/"}));
+  EXPECT_EQ(s.deps.size(), 1u);
+}
+
+TEST(Plan, PlatformParsing) {
+  EXPECT_EQ(PlatformSpec::Parse("linux/x86_64").ToString(), "linux/amd64");
+  EXPECT_EQ(PlatformSpec::Parse("arm64").ToString(), "linux/arm64");
+  EXPECT_EQ(PlatformSpec::Parse("linux/arm/v7").ToString(), "linux/arm/v7");
+  EXPECT_THROW(PlatformSpec::Parse("linux//"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace imgbuild::frontend
