@@ -68,6 +68,8 @@ class Checker {
       std::map<std::string, int> seen;
       for (const Instruction& i : s.instructions) InstructionChecks(i, seen);
     }
+    std::stable_sort(warnings_.begin(), warnings_.end(),
+                     [](const Warning& a, const Warning& b) { return a.location.line < b.location.line; });
     std::vector<Warning> out;
     const CheckConfig& config = file_.directives.check_config;
     for (Warning& w : warnings_) {
