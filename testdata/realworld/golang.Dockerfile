@@ -1,0 +1,19 @@
+# syntax=docker/dockerfile:1
+ARG GO_VERSION=1.22.5
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
+ARG TARGETOS TARGETARCH
+WORKDIR /src
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=bind,source=go.sum,target=go.sum \
+    --mount=type=bind,source=go.mod,target=go.mod \
+    go mod download -x
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=bind,target=. \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /bin/server ./cmd/server
+
+FROM gcr.io/distroless/static-debian12:nonroot AS final
+COPY --from=build --chmod=0555 /bin/server /bin/
+USER nonroot:nonroot
+EXPOSE 8000
+ENTRYPOINT [ "/bin/server" ]
