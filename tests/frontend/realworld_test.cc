@@ -47,7 +47,7 @@ TEST(RealWorld, PythonContinuationsWithInterleavedComments) {
   EXPECT_NE(run.find("libffi-dev \t\tlibssl-dev"), std::string::npos) << run;
   EXPECT_EQ(run.find("comment in the middle"), std::string::npos);
   EXPECT_NE(run.find("${PYTHON_VERSION%%[a-z]*}"), std::string::npos);  // RUN is not expanded
-  EXPECT_EQ(At(p, 80).keyword, "CMD");
+  EXPECT_EQ(At(p, 78).keyword, "CMD");
   Plan plan = MakePlan(std::move(p), {});
   EXPECT_EQ(*plan.steps.back().env,
             (std::vector<std::string>{"PATH=/usr/local/bin:", "LANG=C.UTF-8",
