@@ -1,12 +1,33 @@
-// The command line as a user sees it: parse and outline of Buildfiles in testdata/, exit codes.
+// The command line as a user sees it: parse and outline of Buildfiles in testdata/, how the
+// Buildfile is found, warnings, and exit codes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "run_util.h"
 
 namespace imgbuild::testing {
 namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char t[] = "/tmp/imgbuild-cli-XXXXXX";
+    path_ = mkdtemp(t);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ + "/" + name) << text;
+  }
+
+ private:
+  std::string path_;
+};
 
 TEST(Cli, ParseDemoFindsBuildfileInContext) {
   RunResult r = RunImgbuild("parse --json testdata/demo");
@@ -15,11 +36,33 @@ TEST(Cli, ParseDemoFindsBuildfileInContext) {
   EXPECT_EQ(doc["directives"]["syntax"], "docker/dockerfile:1");
   ASSERT_EQ(doc["stages"].size(), 2u);
   EXPECT_EQ(doc["stages"][1]["name"], "app");
+  EXPECT_EQ(doc["args"][0]["name"], "VERSION");
+  EXPECT_EQ(doc["args"][0]["default"], "1.0");
+}
+
+TEST(Cli, BuildfileLookupOrder) {
+  TempDir d;
+  d.Write("Containerfile", "FROM containerfile\n");
+  EXPECT_NE(RunImgbuild("parse " + d.path()).out.find("FROM containerfile"), std::string::npos);
+  d.Write("Dockerfile", "FROM dockerfile\n");
+  EXPECT_NE(RunImgbuild("parse " + d.path()).out.find("FROM dockerfile"), std::string::npos);
+  d.Write("Buildfile", "FROM buildfile\n");
+  EXPECT_NE(RunImgbuild("parse " + d.path()).out.find("FROM buildfile"), std::string::npos);
+  d.Write("other", "FROM other\n");
+  EXPECT_NE(RunImgbuild("parse -f " + d.path() + "/other " + d.path()).out.find("FROM other"), std::string::npos);
+  TempDir empty;
+  RunResult r = RunImgbuild("parse " + empty.path());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no Buildfile, Dockerfile or Containerfile in"), std::string::npos) << r.err;
 }
 
 TEST(Cli, UsageErrorExitsTwo) {
   EXPECT_EQ(RunImgbuild("parse --no-such-flag").code, 2);
   EXPECT_EQ(RunImgbuild("").code, 2);
+  EXPECT_EQ(RunImgbuild("frobnicate").code, 2);
+  EXPECT_EQ(RunImgbuild("outline --build-arg =x testdata/demo").code, 2);
+  EXPECT_EQ(RunImgbuild("outline --platform linux// testdata/demo").code, 2);
+  EXPECT_EQ(RunImgbuild("--help").code, 0);
 }
 
 TEST(Cli, BuildfileErrorExitsOneWithCaret) {
@@ -29,6 +72,67 @@ TEST(Cli, BuildfileErrorExitsOneWithCaret) {
             "error: <stdin>:2:6: unknown flag --chmodd for COPY (did you mean --chmod?)\n"
             " 2 | COPY --chmodd=755 a b\n"
             "   |      ^\n");
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Cli, WarningsGoToStderrAndCheckErrorFails) {
+  RunResult r = RunImgbuild("parse -f -", "FROM a\nMAINTAINER me\n");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.err.find("warning: <stdin>:2: MaintainerDeprecated:"), std::string::npos) << r.err;
+  RunResult strict = RunImgbuild("parse -f -", "# check=error=true\nFROM a\nMAINTAINER me\n");
+  EXPECT_EQ(strict.code, 1);
+  EXPECT_NE(strict.err.find("check=error=true"), std::string::npos) << strict.err;
+  RunResult skipped = RunImgbuild("parse -f -", "# check=skip=MaintainerDeprecated;error=true\nFROM a\nMAINTAINER me\n");
+  EXPECT_EQ(skipped.code, 0) << skipped.err;
+  EXPECT_TRUE(skipped.err.empty());
+}
+
+TEST(Cli, OutlineJson) {
+  RunResult r = RunImgbuild(
+      "outline --json -f testdata/parse/multi_stage.Buildfile --target runtime "
+      "--build-arg VERSION=2.1 --build-arg UNUSED=1 .");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["target"], "runtime");
+  ASSERT_EQ(doc["stages"].size(), 2u);
+  EXPECT_EQ(doc["stages"][0]["name"], "builder");
+  EXPECT_EQ(doc["stages"][0]["base"]["ref"], "golang:1.22-alpine");
+  EXPECT_EQ(doc["stages"][0]["description"], "builder compiles the binary.");
+  EXPECT_EQ(doc["stages"][1]["base"]["ref"], "alpine:3.20");
+  ASSERT_EQ(doc["skipped"].size(), 1u);
+  EXPECT_EQ(doc["skipped"][0]["name"], "test");
+  bool saw_version = false;
+  for (const auto& a : doc["args"]) {
+    if (a["name"] == "VERSION") {
+      saw_version = true;
+      EXPECT_EQ(a["value"], "2.1");
+      EXPECT_EQ(a["default"], "dev");
+      EXPECT_EQ(a["used_on_lines"], nlohmann::json::array());  // RUN reads it at run time, not here
+    }
+    if (a["name"] == "GO_VERSION") EXPECT_EQ(a["used_on_lines"], nlohmann::json::array({6}));
+  }
+  EXPECT_TRUE(saw_version);
+  EXPECT_EQ(doc["unused_build_args"], nlohmann::json::array({"UNUSED"}));
+}
+
+TEST(Cli, OutlineSecretsAndText) {
+  RunResult r = RunImgbuild("outline -f testdata/parse/every_flag.Buildfile --json .");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["secrets"].size(), 2u);
+  EXPECT_EQ(doc["secrets"][0]["id"], "token");
+  EXPECT_EQ(doc["secrets"][0]["required"], true);
+  EXPECT_EQ(doc["ssh"][0]["id"], "github");
+  RunResult text = RunImgbuild("outline testdata/demo");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("target: app"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("builder (line 8): from scratch"), std::string::npos) << text.out;
+}
+
+TEST(Cli, OutlineUnknownTarget) {
+  RunResult r = RunImgbuild("outline --target nope testdata/demo");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("target stage \"nope\" could not be found"), std::string::npos) << r.err;
 }
 
 }  // namespace
