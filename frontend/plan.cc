@@ -97,6 +97,7 @@ struct StageState {
   std::string user;
   std::vector<std::string> shell = {"/bin/sh", "-c"};
   std::map<std::string, size_t> env_index;  // name -> position in env
+  std::map<std::string, size_t> arg_use;    // ARG name -> its declaration's entry in Plan::args
   EnvList env_list, arg_list;  // snapshots, rebuilt after ENV or ARG changes them
 
   void SetEnv(const std::string& name, const std::string& value) {
@@ -219,7 +220,7 @@ class Planner {
       }
       declared_meta_.insert(a.decl.name);
       use.value = value;
-      AddArgUse(std::move(use));
+      meta_use_[a.decl.name] = AddArgUse(std::move(use));
     }
   }
 
@@ -241,7 +242,7 @@ class Planner {
     ps.name = s.name;
     std::set<std::string> read;
     std::string base = Expand(s.base, GlobalLookup(), s.location, &read);
-    for (const std::string& n : read) UseArg(n, s.location.line);
+    for (const std::string& n : read) UseArg(meta_use_, n, s.location.line);
     if (base.empty()) {
       Fail(s.location, "the base image of this stage is empty after expanding \"" + s.base +
                            "\": give the ARG a default or pass --build-arg");
@@ -308,18 +309,18 @@ class Planner {
     Fail(plan_.program.stages[start].location, "circular dependency between stages: " + chain);
   }
 
-  void AddArgUse(ArgUse use) {
-    arg_index_[use.name].push_back(plan_.args.size());
+  // Records a declaration; returns its index in plan_.args.
+  size_t AddArgUse(ArgUse use) {
     plan_.args.push_back(std::move(use));
+    return plan_.args.size() - 1;
   }
 
-  void UseArg(const std::string& name, int line) {
-    auto it = arg_index_.find(name);
-    if (it == arg_index_.end()) return;
-    for (size_t i : it->second) {
-      std::vector<int>& lines = plan_.args[i].used_on_lines;
-      if (lines.empty() || lines.back() != line) lines.push_back(line);
-    }
+  // Marks `line` as a use of the declaration of `name` in `scope` (name -> index in plan_.args).
+  void UseArg(const std::map<std::string, size_t>& scope, const std::string& name, int line) {
+    auto it = scope.find(name);
+    if (it == scope.end()) return;
+    std::vector<int>& lines = plan_.args[it->second].used_on_lines;
+    if (lines.empty() || lines.back() != line) lines.push_back(line);
   }
 
   void WalkStage(int index) {
@@ -329,6 +330,7 @@ class Planner {
     if (ps.base.kind == BaseRef::kStage) {
       st = states_[ps.base.stage];
       st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
+      st.arg_use.clear();
       st.Invalidate();
     }
     try {
@@ -396,7 +398,7 @@ class Planner {
         use.default_value = d.default_value;
         use.value = value;
         use.location = instr.location;
-        AddArgUse(std::move(use));
+        st.arg_use[d.name] = AddArgUse(std::move(use));
       }
     } else if (kw == "WORKDIR") {
       std::string wd = expand(std::get<ValueInstr>(instr.op).value);
@@ -416,7 +418,21 @@ class Planner {
       for (const std::string& w : std::get<WordsInstr>(instr.op).words) step.words.push_back(expand(w));
     } else if (kw == "COPY" || kw == "ADD") {
       const auto& c = std::get<CopyInstr>(instr.op);
-      for (const CopySource& s : c.sources) step.words.push_back(s.heredoc ? s.path : expand(s.path));
+      for (const CopySource& s : c.sources) {
+        step.words.push_back(s.heredoc ? s.path : expand(s.path));
+        if (!s.heredoc) continue;
+        std::string content = s.heredoc->content;
+        if (s.heredoc->expand) {
+          try {
+            shell::LexOptions o;
+            o.raw_quotes = true;
+            content = shell::Expand(content, lookup, o).word;
+          } catch (const shell::ExpandError& e) {
+            Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
+          }
+        }
+        step.heredoc_files.emplace_back(s.path, std::move(content));
+      }
       step.words.push_back(expand(c.dest));
       if (!c.chown.empty()) step.flags["chown"] = expand(c.chown);
       if (!c.chmod.empty()) step.flags["chmod"] = expand(c.chmod);
@@ -463,7 +479,7 @@ class Planner {
     step.build_args = st.arg_list;
     for (const std::string& n : reads) {
       step.used_args.insert(n);
-      UseArg(n, instr.location.line);
+      UseArg(st.arg_use, n, instr.location.line);
     }
     step.workdir = st.workdir;
     step.user = st.user;
@@ -626,7 +642,7 @@ class Planner {
   Plan plan_;
   std::map<std::string, std::string> platform_args_;
   std::map<std::string, std::string> meta_values_;
-  std::map<std::string, std::vector<size_t>> arg_index_;  // ARG name -> entries of plan_.args
+  std::map<std::string, size_t> meta_use_;  // global ARG name -> its entry in plan_.args
   std::set<std::string> declared_meta_, declared_;
   std::vector<StageState> states_;
   std::vector<std::vector<PlannedStep>> stage_steps_;

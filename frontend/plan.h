@@ -63,6 +63,9 @@ struct PlannedStep {
   std::vector<std::string> words;
   std::map<std::string, std::string> flags;  // expanded: from, chown, chmod, checksum
   std::vector<MountSpec> mounts;             // expanded RUN mounts
+  // COPY/ADD heredoc sources (name, content): expanded like BuildKit does (quotes kept) unless the
+  // delimiter was quoted.
+  std::vector<std::pair<std::string, std::string>> heredoc_files;
   EnvList env;         // ENV in effect, NAME=VALUE, in definition order
   EnvList build_args;  // ARGs in scope and not shadowed by ENV (RUN sees these), then proxy ARGs
   std::string workdir = "/";                 // after this step

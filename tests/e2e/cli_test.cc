@@ -129,6 +129,13 @@ TEST(Cli, OutlineSecretsAndText) {
   EXPECT_NE(text.out.find("builder (line 8): from scratch"), std::string::npos) << text.out;
 }
 
+TEST(Cli, RepeatedOptionsTakeOneValueEach) {
+  RunResult r = RunImgbuild("outline --json --build-arg VERSION=2.0 testdata/demo");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["args"][0]["value"], "2.0");
+}
+
 TEST(Cli, OutlineUnknownTarget) {
   RunResult r = RunImgbuild("outline --target nope testdata/demo");
   EXPECT_EQ(r.code, 1);

@@ -185,6 +185,15 @@ TEST(Plan, MountsExpandedAndSecretsCollected) {
   EXPECT_EQ(p.secrets[1].id, "default");
 }
 
+TEST(Plan, CopyHeredocsExpandUnlessQuoted) {
+  Plan p = MakeP("FROM a\nARG V=1\nCOPY <<A <<'B' /d/\nv=$V it's \\$V\nA\nraw $V\nB\n");
+  const PlannedStep& s = StepAt(p, 3);
+  ASSERT_EQ(s.heredoc_files.size(), 2u);
+  EXPECT_EQ(s.heredoc_files[0], (std::pair<std::string, std::string>{"A", "v=1 it's $V\n"}));
+  EXPECT_EQ(s.heredoc_files[1], (std::pair<std::string, std::string>{"B", "raw $V\n"}));
+  EXPECT_EQ(s.used_args, std::set<std::string>{"V"});
+}
+
 TEST(Plan, CopyFlagsExpanded) {
   Plan p = MakeP("FROM a AS src\nFROM b\nARG U=1000 M=0755 S=src\nCOPY --from=$S --chown=$U:$U --chmod=$M a $U/\n");
   const PlannedStep& s = StepAt(p, 4);
