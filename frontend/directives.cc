@@ -1,4 +1,5 @@
 #include "frontend/directives.h"
+#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -30,11 +31,6 @@ struct Action<grammar::directive_value> {
   }
 };
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -51,7 +47,7 @@ bool DirectiveScanner::Feed(std::string_view line, Directives& d) {
     done_ = true;
     return false;
   }
-  std::string key = Lower(parts.key);
+  std::string key = AsciiLower(parts.key);
   if (key != "syntax" && key != "escape" && key != "check") {
     done_ = true;  // unknown directives are comments, and end the directive block
     return false;
@@ -86,7 +82,7 @@ CheckConfig ParseCheckConfig(std::string_view value) {
       throw DirectiveError("invalid check option \"" + std::string(part) +
                            "\": expected key=value (skip=RULE,... or error=true|false)");
     }
-    std::string key = Lower(std::string(Trim(part.substr(0, eq))));
+    std::string key = AsciiLower(std::string(Trim(part.substr(0, eq))));
     std::string_view v = Trim(part.substr(eq + 1));
     if (key == "skip") {
       while (!v.empty()) {
@@ -94,14 +90,14 @@ CheckConfig ParseCheckConfig(std::string_view value) {
         std::string_view rule = Trim(v.substr(0, comma));
         v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
         if (rule.empty()) continue;
-        if (Lower(std::string(rule)) == "all") {
+        if (AsciiLower(std::string(rule)) == "all") {
           config.skip_all = true;
         } else {
           config.skip.emplace_back(rule);
         }
       }
     } else if (key == "error") {
-      std::string b = Lower(std::string(v));
+      std::string b = AsciiLower(std::string(v));
       if (b == "true" || b == "1") {
         config.error = true;
       } else if (b == "false" || b == "0") {

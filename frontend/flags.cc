@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "frontend/suggest.h"
+#include "frontend/words.h"
 
 namespace imgbuild::frontend {
 
@@ -72,8 +73,7 @@ FlagValues ParseFlags(const std::string& keyword, const std::vector<ast::Flag>& 
           values.bools[flag.name] = true;
           break;
         }
-        std::string v = *flag.value;
-        std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::string v = AsciiLower(*flag.value);
         if (v.empty()) throw FlagError(flag.location, "missing a value on flag --" + flag.name);
         if (v != "true" && v != "false") {
           throw FlagError(flag.location, "--" + flag.name + " takes true or false, not \"" +

@@ -1,4 +1,5 @@
 #include "frontend/lower.h"
+#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,11 +13,6 @@
 
 namespace imgbuild::frontend {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "-1s", "0".
 std::optional<int64_t> ParseDuration(std::string s) {
@@ -134,13 +130,13 @@ class Lowerer {
     stage.platform = flags.String("platform");
     const auto& a = node.args;
     if (a.empty()) Fail(node.args_location, "FROM needs an image: FROM IMAGE [AS NAME]");
-    if (a.size() == 2 || a.size() > 3 || (a.size() == 3 && Lower(a[1]) != "as")) {
+    if (a.size() == 2 || a.size() > 3 || (a.size() == 3 && AsciiLower(a[1]) != "as")) {
       Fail(node.args_location, "FROM takes one image and an optional stage name: FROM IMAGE [AS NAME]");
     }
     stage.base = a[0];
     if (a.size() == 3) {
       static const std::regex kName("^[a-z][a-z0-9\\-_.]*$");
-      std::string name = Lower(a[2]);
+      std::string name = AsciiLower(a[2]);
       Location name_loc = ArgLocation(node, 2);
       if (!std::regex_match(name, kName)) {
         Fail(name_loc, "invalid stage name \"" + a[2] +
@@ -339,8 +335,7 @@ class Lowerer {
     HealthcheckInstr h;
     if (node.args.empty()) Fail(node.args_location, "HEALTHCHECK needs CMD COMMAND or NONE");
     std::string type = node.args[0];
-    std::string upper = type;
-    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    std::string upper = AsciiUpper(type);
     if (upper == "NONE") {
       if (node.args.size() != 1) Fail(node.args_location, "HEALTHCHECK NONE takes no arguments");
       h.none = true;

@@ -1,4 +1,5 @@
 #include "frontend/mount_spec.h"
+#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -43,14 +44,8 @@ std::vector<std::string> SplitCsv(std::string_view text) {
   return fields;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 std::optional<bool> ParseBool(std::string_view v) {
-  std::string l = Lower(v);
+  std::string l = AsciiLower(v);
   if (l == "1" || l == "t" || l == "true") return true;
   if (l == "0" || l == "f" || l == "false") return false;
   return std::nullopt;
@@ -105,7 +100,7 @@ std::optional<int64_t> ParseByteSize(std::string_view s) {
   } catch (...) {
     return std::nullopt;
   }
-  std::string unit = Lower(s.substr(i));
+  std::string unit = AsciiLower(s.substr(i));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (!unit.empty() && unit.back() == 'i') unit.pop_back();
   static const std::string kUnits = "kmgtp";
@@ -126,9 +121,9 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
   // The type decides which keys are allowed, wherever it stands.
   for (const std::string& f : fields) {
     size_t eq = f.find('=');
-    if (eq != std::string::npos && Lower(f.substr(0, eq)) == "type") {
+    if (eq != std::string::npos && AsciiLower(f.substr(0, eq)) == "type") {
       std::string v = expand ? expand(f.substr(eq + 1)) : f.substr(eq + 1);
-      std::string t = Lower(v);
+      std::string t = AsciiLower(v);
       auto it = std::find(kMountTypes.begin(), kMountTypes.end(), t);
       if (it == kMountTypes.end()) {
         throw MountError("unsupported mount type \"" + v + "\"" + DidYouMean(t, kMountTypes) +
@@ -144,7 +139,7 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
   for (const std::string& field : fields) {
     if (field.empty()) continue;
     size_t eq = field.find('=');
-    std::string key = Lower(field.substr(0, eq));
+    std::string key = AsciiLower(field.substr(0, eq));
     if (eq == std::string::npos) {
       if (key == "readonly" || key == "ro") {
         read_only_auto = false;
@@ -198,7 +193,7 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
       if (m.type != MountType::kCache) throw not_for_type(key);
       sharing_set = true;
       if (deferred) continue;
-      std::string s = Lower(value);
+      std::string s = AsciiLower(value);
       if (s == "shared") {
         m.sharing = CacheSharing::kShared;
       } else if (s == "private") {

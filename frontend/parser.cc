@@ -50,11 +50,6 @@ bool TrimContinuation(std::string& line, char escape) {
   return true;
 }
 
-std::string ToUpper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-
 // Maps byte offsets in a logical (joined) line back to physical lines and columns.
 struct Segment {
   size_t logical_start;
@@ -195,7 +190,7 @@ class Parser {
     size_t kw_end = start;
     while (kw_end < line.size() && !blank(line[kw_end])) ++kw_end;
     node.keyword_raw = line.substr(start, kw_end - start);
-    node.keyword = ToUpper(node.keyword_raw);
+    node.keyword = AsciiUpper(node.keyword_raw);
     node.location = map.At(start);
     size_t rem = kw_end;
     while (rem < line.size() && blank(line[rem])) ++rem;

@@ -1,4 +1,5 @@
 #include "frontend/plan.h"
+#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -27,7 +28,7 @@ PlatformSpec PlatformSpec::Parse(const std::string& text) {
     start = slash + 1;
   }
   for (std::string& p : parts) {
-    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
+    p = AsciiLower(p);
     if (p.empty()) throw std::invalid_argument("invalid platform \"" + text + "\": empty component");
   }
   PlatformSpec spec;
@@ -57,11 +58,6 @@ PlatformSpec PlatformSpec::Host() {
 }
 
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string CleanPath(const std::string& path) {
   std::vector<std::string> parts;
@@ -225,7 +221,7 @@ class Planner {
   }
 
   std::optional<int> FindStage(const std::string& name, int before) const {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     for (const Stage& s : plan_.program.stages) {
       if (!s.name.empty() && s.name == lower) return s.index;
     }
@@ -248,7 +244,7 @@ class Planner {
                            "\": give the ARG a default or pass --build-arg");
     }
     ps.platform = s.platform.empty() ? "" : Expand(s.platform, GlobalLookup(), s.location);
-    if (Lower(base) == "scratch") {
+    if (AsciiLower(base) == "scratch") {
       ps.base.kind = BaseRef::kScratch;
     } else if (auto st = FindStage(base, s.index); st) {
       if (*st == s.index) Fail(s.location, "stage \"" + base + "\" cannot be built FROM itself");

@@ -1,4 +1,5 @@
 #include "frontend/suggest.h"
+#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -24,21 +25,15 @@ size_t Distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string> Suggest(std::string_view word, const std::vector<std::string>& candidates,
                                    bool case_insensitive) {
-  std::string w = case_insensitive ? Lower(word) : std::string(word);
+  std::string w = case_insensitive ? AsciiLower(word) : std::string(word);
   std::optional<std::string> best;
   size_t best_distance = SIZE_MAX;
   for (const std::string& c : candidates) {
-    std::string cc = case_insensitive ? Lower(c) : c;
+    std::string cc = case_insensitive ? AsciiLower(c) : c;
     size_t d = Distance(w, cc);
     // A prefix that is most of the candidate (--chmo for --chmod) is a typo too.
     if (cc.size() > w.size() && cc.compare(0, w.size(), w) == 0 && w.size() * 3 >= cc.size() * 2) d = 1;

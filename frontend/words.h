@@ -32,6 +32,10 @@ std::vector<std::string> SplitWords(std::string_view text, char escape);
 // Split on runs of [ \t\v\f\r]; no quote handling. Empty input gives no words.
 std::vector<std::string> SplitOnBlanks(std::string_view text);
 
+// ASCII case mapping (keywords, flag values, stage names).
+std::string AsciiLower(std::string_view s);
+std::string AsciiUpper(std::string_view s);
+
 // Go's strings.TrimSpace over ASCII and the common Unicode blanks.
 std::string_view TrimSpace(std::string_view s);
 
