@@ -1,0 +1,86 @@
+#include "layers/content_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <random>
+
+namespace imgbuild::layers {
+
+ContentStore::ContentStore(std::string layout_dir, std::string tmp_dir)
+    : layout_dir_(std::move(layout_dir)), tmp_dir_(std::move(tmp_dir)) {
+  MakeDirs(layout_dir_ + "/blobs/sha256");
+  MakeDirs(tmp_dir_);
+}
+
+std::string ContentStore::BlobPath(const Digest& d) const {
+  return layout_dir_ + "/blobs/sha256/" + std::string(d.hex());
+}
+
+bool ContentStore::Has(const Digest& d) const {
+  struct stat st;
+  return ::stat(BlobPath(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string ContentStore::ReadBlob(const Digest& d) const { return ReadFile(BlobPath(d)); }
+
+Descriptor ContentStore::Put(const std::string& media_type, std::string_view bytes) {
+  Digest d = Digest::OfBytes(bytes);
+  if (Has(d)) {
+    Descriptor desc;
+    desc.media_type = media_type;
+    desc.digest = d;
+    desc.size = static_cast<int64_t>(bytes.size());
+    return desc;
+  }
+  Writer w = Ingest();
+  w.Write(bytes);
+  return w.Commit(media_type, d);
+}
+
+ContentStore::Writer ContentStore::Ingest() const {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string tmp = tmp_dir_ + "/ingest-" + std::to_string(rng());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) throw SysError("create", tmp);
+  return Writer(this, tmp, std::move(fd));
+}
+
+ContentStore::Writer::Writer(const ContentStore* store, std::string tmp_path, UniqueFd fd)
+    : store_(store), tmp_path_(std::move(tmp_path)), fd_(std::move(fd)), hash_(std::make_unique<Sha256>()) {}
+
+ContentStore::Writer::~Writer() {
+  if (!committed_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+}
+
+void ContentStore::Writer::Write(std::string_view bytes) {
+  WriteAll(fd_.get(), bytes.data(), bytes.size(), tmp_path_);
+  hash_->Update(bytes);
+  size_ += static_cast<int64_t>(bytes.size());
+}
+
+Descriptor ContentStore::Writer::Commit(const std::string& media_type, const std::optional<Digest>& expected,
+                                        std::optional<int64_t> expected_size) {
+  Digest actual = hash_->Finish();
+  if (expected && actual != *expected) {
+    throw std::runtime_error("content store: digest mismatch: expected " + expected->str() + ", got " + actual.str());
+  }
+  if (expected_size && *expected_size != size_) {
+    throw std::runtime_error("content store: size mismatch for " + actual.str() + ": expected " +
+                             std::to_string(*expected_size) + ", got " + std::to_string(size_));
+  }
+  if (::fchmod(fd_.get(), 0444) != 0) throw SysError("chmod", tmp_path_);
+  if (::fsync(fd_.get()) != 0) throw SysError("fsync", tmp_path_);
+  fd_.Reset();
+  std::string final_path = store_->BlobPath(actual);
+  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) throw SysError("rename", tmp_path_);
+  committed_ = true;
+  SyncDir(store_->layout_dir() + "/blobs/sha256");
+  Descriptor d;
+  d.media_type = media_type;
+  d.digest = actual;
+  d.size = size_;
+  return d;
+}
+
+}  // namespace imgbuild::layers

@@ -1,0 +1,59 @@
+// The content store: blobs by digest under ROOT/oci/blobs/sha256 (the local store's OCI layout).
+// Writes stream into a temp file beside it, are verified (size and digest) on commit, fsynced and
+// renamed into place read-only. Two writers of the same blob at once are safe: the second rename
+// replaces identical bytes, and readers only ever see complete blobs.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "layers/descriptor.h"
+#include "layers/digest.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::layers {
+
+class ContentStore {
+ public:
+  // `layout_dir` is the OCI layout root (holding blobs/); `tmp_dir` is on the same filesystem.
+  ContentStore(std::string layout_dir, std::string tmp_dir);
+
+  bool Has(const Digest& d) const;
+  std::string BlobPath(const Digest& d) const;
+  std::string ReadBlob(const Digest& d) const;  // for small blobs (JSON)
+  Descriptor Put(const std::string& media_type, std::string_view bytes);
+
+  class Writer {
+   public:
+    Writer(Writer&&) noexcept = default;
+    Writer& operator=(Writer&&) noexcept = default;
+    ~Writer();  // an uncommitted writer removes its temp file
+    void Write(std::string_view bytes);
+    // Verifies, fsyncs and renames into place. Throws on a digest or size mismatch.
+    Descriptor Commit(const std::string& media_type, const std::optional<Digest>& expected = std::nullopt,
+                      std::optional<int64_t> expected_size = std::nullopt);
+    int64_t size() const { return size_; }
+
+   private:
+    friend class ContentStore;
+    Writer(const ContentStore* store, std::string tmp_path, UniqueFd fd);
+    const ContentStore* store_;
+    std::string tmp_path_;
+    UniqueFd fd_;
+    std::unique_ptr<Sha256> hash_;
+    int64_t size_ = 0;
+    bool committed_ = false;
+  };
+
+  Writer Ingest() const;
+
+  const std::string& layout_dir() const { return layout_dir_; }
+
+ private:
+  std::string layout_dir_;
+  std::string tmp_dir_;
+};
+
+}  // namespace imgbuild::layers

@@ -1,0 +1,302 @@
+#include "layers/layer_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace imgbuild::layers {
+namespace {
+
+// Bytes of the tar stream -> diff_id hash, then the codec, then the blob writer.
+class LayerSink {
+ public:
+  LayerSink(const LayerOptions& options, ContentStore::Writer& out) : options_(options), out_(out) {
+    if (options.compression == Compression::kGzip) {
+      gz_ = std::make_unique<z_stream>();
+      int level = options.level < 0 ? 6 : options.level;
+      // windowBits 15 + 16: a gzip header, as OCI's +gzip layers carry.
+      if (deflateInit2(gz_.get(), level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        throw std::runtime_error("gzip: cannot initialise zlib");
+      }
+    } else if (options.compression == Compression::kZstd) {
+      zstd_ = ZSTD_createCCtx();
+      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_compressionLevel, options.level < 0 ? 3 : options.level);
+      long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+      if (cores > 1) ZSTD_CCtx_setParameter(zstd_, ZSTD_c_nbWorkers, static_cast<int>(cores));
+    }
+  }
+  ~LayerSink() {
+    if (gz_) deflateEnd(gz_.get());
+    if (zstd_) ZSTD_freeCCtx(zstd_);
+  }
+
+  void Write(const void* data, size_t size) {
+    diff_.Update(std::string_view(static_cast<const char*>(data), size));
+    Compress(data, size, false);
+  }
+
+  Digest Finish() {
+    Compress(nullptr, 0, true);
+    return diff_.Finish();
+  }
+
+ private:
+  void Compress(const void* data, size_t size, bool finish) {
+    if (options_.compression == Compression::kUncompressed) {
+      if (size) out_.Write(std::string_view(static_cast<const char*>(data), size));
+      return;
+    }
+    if (gz_) {
+      gz_->next_in = static_cast<Bytef*>(const_cast<void*>(data));
+      gz_->avail_in = static_cast<uInt>(size);
+      int rc;
+      do {
+        gz_->next_out = reinterpret_cast<Bytef*>(buf_);
+        gz_->avail_out = sizeof buf_;
+        rc = deflate(gz_.get(), finish ? Z_FINISH : Z_NO_FLUSH);
+        out_.Write(std::string_view(buf_, sizeof buf_ - gz_->avail_out));
+      } while (gz_->avail_out == 0 || (finish && rc != Z_STREAM_END));
+      return;
+    }
+    ZSTD_inBuffer in{data, size, 0};
+    for (;;) {
+      ZSTD_outBuffer out{buf_, sizeof buf_, 0};
+      size_t left = ZSTD_compressStream2(zstd_, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
+      if (ZSTD_isError(left)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(left));
+      out_.Write(std::string_view(buf_, out.pos));
+      if (finish ? left == 0 : in.pos == in.size) break;
+    }
+  }
+
+  const LayerOptions& options_;
+  ContentStore::Writer& out_;
+  Sha256 diff_;
+  std::unique_ptr<z_stream> gz_;
+  ZSTD_CCtx* zstd_ = nullptr;
+  char buf_[1 << 17];
+};
+
+la_ssize_t ArchiveWrite(struct archive*, void* client, const void* buffer, size_t length) {
+  try {
+    static_cast<LayerSink*>(client)->Write(buffer, length);
+    return static_cast<la_ssize_t>(length);
+  } catch (...) {
+    return -1;
+  }
+}
+
+struct ArchiveDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+// Relative paths below `root`, sorted so that parents come first and the order never depends on
+// the filesystem.
+void Walk(const std::string& root, const std::string& rel, std::vector<std::string>& out) {
+  std::string dir = rel.empty() ? root : root + "/" + rel;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw SysError("opendir", dir);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    std::string child = rel.empty() ? n : rel + "/" + n;
+    out.push_back(child);
+    struct stat st;
+    if (::lstat((root + "/" + child).c_str(), &st) != 0) throw SysError("lstat", root + "/" + child);
+    if (S_ISDIR(st.st_mode)) Walk(root, child, out);
+  }
+}
+
+bool KeepXattr(const std::string& name) {
+  return name == "security.capability" || name.rfind("user.", 0) == 0;
+}
+
+void AddXattrs(archive_entry* entry, const std::string& path) {
+  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  if (len <= 0) return;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  if (len <= 0) return;
+  std::vector<std::string> keep;
+  for (size_t i = 0; i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    if (KeepXattr(n)) keep.push_back(n);
+  }
+  std::sort(keep.begin(), keep.end());
+  for (const std::string& n : keep) {
+    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
+    if (vlen < 0) continue;
+    std::string value(static_cast<size_t>(vlen), '\0');
+    vlen = ::lgetxattr(path.c_str(), n.c_str(), value.data(), value.size());
+    if (vlen < 0) continue;
+    archive_entry_xattr_add_entry(entry, n.c_str(), value.data(), static_cast<size_t>(vlen));
+  }
+}
+
+bool IsOpaque(const std::string& path) {
+  char v[2];
+  ssize_t n = ::lgetxattr(path.c_str(), "trusted.overlay.opaque", v, sizeof v);
+  return n == 1 && v[0] == 'y';
+}
+
+class TarBuilder {
+ public:
+  TarBuilder(LayerSink& sink, const LayerOptions& options) : options_(options) {
+    a_.reset(archive_write_new());
+    archive_write_set_format_pax_restricted(a_.get());
+    archive_write_add_filter_none(a_.get());
+    archive_write_set_bytes_in_last_block(a_.get(), 1);
+    if (archive_write_open(a_.get(), &sink, nullptr, ArchiveWrite, nullptr) != ARCHIVE_OK) Fail("open");
+  }
+
+  void Add(const std::string& root, const std::string& rel) {
+    std::string path = root + "/" + rel;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) throw SysError("lstat", path);
+    size_t slash = rel.find_last_of('/');
+    std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
+    std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      // An overlay whiteout becomes an empty .wh.<name> file.
+      Header(parent + ".wh." + base, S_IFREG | 0644, st, 0, nullptr);
+      return;
+    }
+    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (rel + "/").c_str() : rel.c_str());
+    archive_entry_set_mode(e.get(), st.st_mode);
+    archive_entry_set_uid(e.get(), st.st_uid);
+    archive_entry_set_gid(e.get(), st.st_gid);
+    archive_entry_set_mtime(e.get(), Mtime(st), 0);
+    AddXattrs(e.get(), path);
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      auto it = links_.find(key);
+      if (it != links_.end()) {
+        archive_entry_set_hardlink(e.get(), it->second.c_str());
+        archive_entry_set_size(e.get(), 0);
+        WriteHeader(e.get(), rel);
+        return;
+      }
+      links_[key] = rel;
+    }
+    if (S_ISREG(st.st_mode)) {
+      archive_entry_set_size(e.get(), st.st_size);
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+      if (n < 0) throw SysError("readlink", path);
+      target.resize(static_cast<size_t>(n));
+      archive_entry_set_symlink(e.get(), target.c_str());
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
+      archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
+    }
+    WriteHeader(e.get(), rel);
+    if (S_ISREG(st.st_mode) && st.st_size > 0) CopyData(path, st.st_size);
+    if (S_ISDIR(st.st_mode) && IsOpaque(path)) {
+      Header(rel + "/.wh..wh..opq", S_IFREG | 0644, st, 0, nullptr);
+    }
+    ++entries_;
+  }
+
+  void Close() {
+    if (archive_write_close(a_.get()) != ARCHIVE_OK) Fail("close");
+  }
+  int64_t entries() const { return entries_; }
+
+ private:
+  int64_t Mtime(const struct stat& st) const {
+    int64_t t = st.st_mtim.tv_sec;
+    if (options_.source_date_epoch && t > *options_.source_date_epoch) t = *options_.source_date_epoch;
+    return t;
+  }
+
+  void Header(const std::string& name, mode_t mode, const struct stat& st, int64_t size, const char*) {
+    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_mode(e.get(), mode);
+    archive_entry_set_size(e.get(), size);
+    archive_entry_set_mtime(e.get(), Mtime(st), 0);
+    WriteHeader(e.get(), name);
+    ++entries_;
+  }
+
+  void WriteHeader(archive_entry* e, const std::string& rel) {
+    if (archive_write_header(a_.get(), e) != ARCHIVE_OK) Fail("header of " + rel);
+  }
+
+  void CopyData(const std::string& path, int64_t size) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw SysError("open", path);
+    static thread_local std::vector<char> buf(1 << 20);
+    int64_t left = size;
+    while (left > 0) {
+      ssize_t n = ::read(fd.get(), buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw SysError("read", path);
+      }
+      if (n == 0) throw std::runtime_error("layer: " + path + " shrank while it was being written");
+      if (archive_write_data(a_.get(), buf.data(), static_cast<size_t>(n)) < 0) Fail("data of " + path);
+      left -= n;
+    }
+  }
+
+  [[noreturn]] void Fail(const std::string& what) {
+    throw std::runtime_error("layer tar: " + what + ": " + archive_error_string(a_.get()));
+  }
+
+  const LayerOptions& options_;
+  std::unique_ptr<struct archive, ArchiveDeleter> a_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  int64_t entries_ = 0;
+};
+
+}  // namespace
+
+Compression ParseCompression(const std::string& name) {
+  if (name == "gzip") return Compression::kGzip;
+  if (name == "zstd") return Compression::kZstd;
+  if (name == "uncompressed") return Compression::kUncompressed;
+  throw std::invalid_argument("unknown compression \"" + name + "\" (use gzip, zstd or uncompressed)");
+}
+
+LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store) {
+  std::vector<std::string> paths;
+  Walk(snapshot_dir, "", paths);
+  ContentStore::Writer writer = store.Ingest();
+  LayerSink sink(options, writer);
+  TarBuilder tar(sink, options);
+  for (const std::string& p : paths) tar.Add(snapshot_dir, p);
+  tar.Close();
+  LayerResult result;
+  result.diff_id = sink.Finish();
+  result.entries = tar.entries();
+  const char* type = options.compression == Compression::kGzip   ? media_type::kLayerGzip
+                     : options.compression == Compression::kZstd ? media_type::kLayerZstd
+                                                                 : media_type::kLayer;
+  result.blob = writer.Commit(type);
+  return result;
+}
+
+}  // namespace imgbuild::layers

@@ -1,0 +1,37 @@
+// LayerWriter: a snapshot directory in overlay format (whiteouts are 0/0 character devices, opaque
+// directories carry trusted.overlay.opaque=y) -> a deterministic layer tar, written in one
+// streaming pass that yields the uncompressed diff_id and the (optionally compressed) blob in the
+// content store. Entries are sorted, parents first; ids numeric; no atime/ctime; mtimes clamped to
+// SOURCE_DATE_EPOCH when given; hardlinks inside the layer kept as links; security.capability and
+// user.* xattrs kept, overlay xattrs never.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "layers/content_store.h"
+#include "layers/descriptor.h"
+
+namespace imgbuild::layers {
+
+enum class Compression { kUncompressed, kGzip, kZstd };
+
+struct LayerOptions {
+  Compression compression = Compression::kUncompressed;
+  int level = -1;  // -1: the codec's default (gzip 6, zstd 3)
+  std::optional<int64_t> source_date_epoch;
+};
+
+struct LayerResult {
+  Digest diff_id = Digest::OfBytes("");
+  Descriptor blob;  // media type set from the compression
+  int64_t entries = 0;
+};
+
+LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store);
+
+// Parses "gzip", "zstd", "uncompressed". Throws std::invalid_argument.
+Compression ParseCompression(const std::string& name);
+
+}  // namespace imgbuild::layers

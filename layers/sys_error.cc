@@ -1,0 +1,82 @@
+#include "layers/sys_error.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <random>
+
+namespace imgbuild::layers {
+
+SysError::SysError(const std::string& operation, const std::string& path, int err)
+    : std::runtime_error(operation + " " + path + ": " + std::strerror(err)), err_(err) {}
+
+void WriteAll(int fd, const void* data, size_t size, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("write", path);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void SyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw SysError("open", dir);
+  if (::fsync(fd.get()) != 0) throw SysError("fsync", dir);
+}
+
+void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string tmp = path + ".tmp-" + std::to_string(rng());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) throw SysError("create", tmp);
+  try {
+    WriteAll(fd.get(), data.data(), data.size(), tmp);
+    if (::fchmod(fd.get(), mode) != 0) throw SysError("chmod", tmp);
+    if (::fsync(fd.get()) != 0) throw SysError("fsync", tmp);
+    fd.Reset();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw SysError("rename", tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  SyncDir(dir);
+}
+
+std::string ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw SysError("open", path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return;
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) throw SysError("mkdir", cur);
+  }
+}
+
+}  // namespace imgbuild::layers

@@ -1,0 +1,60 @@
+// Small system helpers shared by every module that touches files: SysError (an errno failure
+// naming the operation and the path) and UniqueFd (an owned file descriptor).
+#pragma once
+
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace imgbuild::layers {
+
+class SysError : public std::runtime_error {
+ public:
+  // "open /x/y: No such file or directory"
+  SysError(const std::string& operation, const std::string& path, int err = errno);
+  int error() const { return err_; }
+
+ private:
+  int err_;
+};
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.Release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) Reset(o.Release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Writes all of `data` to `fd`; throws SysError naming `path`.
+void WriteAll(int fd, const void* data, size_t size, const std::string& path);
+// fsync of a directory, so a rename into it is durable.
+void SyncDir(const std::string& dir);
+// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
+void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+std::string ReadFile(const std::string& path);
+void MakeDirs(const std::string& path, mode_t mode = 0755);
+
+}  // namespace imgbuild::layers

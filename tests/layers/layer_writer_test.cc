@@ -1,0 +1,139 @@
+#include "layers/layer_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace imgbuild::layers {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TarEntry {
+  std::string path;
+  mode_t mode;
+  int64_t uid, gid, size, mtime;
+  std::string link, hardlink, data;
+  std::map<std::string, std::string> xattrs;
+  bool has_atime, has_ctime;
+};
+
+std::vector<TarEntry> ReadTar(const std::string& bytes) {
+  struct archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  archive_read_support_filter_all(a);
+  EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
+  std::vector<TarEntry> out;
+  archive_entry* e;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    TarEntry t{archive_entry_pathname(e), archive_entry_mode(e), archive_entry_uid(e), archive_entry_gid(e),
+               archive_entry_size(e), archive_entry_mtime(e),
+               archive_entry_symlink(e) ? archive_entry_symlink(e) : "",
+               archive_entry_hardlink(e) ? archive_entry_hardlink(e) : "", "", {},
+               archive_entry_atime_is_set(e) != 0, archive_entry_ctime_is_set(e) != 0};
+    const char* name;
+    const void* value;
+    size_t size;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+      t.xattrs[name] = std::string(static_cast<const char*>(value), size);
+    }
+    char buf[4096];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) t.data.append(buf, static_cast<size_t>(n));
+    out.push_back(t);
+  }
+  archive_read_free(a);
+  return out;
+}
+
+class LayerWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char t[] = "/tmp/imgbuild-lw-XXXXXX";
+    root_ = mkdtemp(t);
+    snap_ = root_ + "/snap";
+    fs::create_directories(snap_ + "/b/sub");
+    fs::create_directories(snap_ + "/a");
+    std::ofstream(snap_ + "/a/file.txt") << "hello";
+    std::ofstream(snap_ + "/b/sub/z") << "z";
+    ::chmod((snap_ + "/a/file.txt").c_str(), 0640);
+    ::symlink("../a/file.txt", (snap_ + "/b/link").c_str());
+    ::link((snap_ + "/a/file.txt").c_str(), (snap_ + "/b/hard").c_str());
+    ::setxattr((snap_ + "/b/sub/z").c_str(), "user.note", "v", 1, 0);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  ContentStore Store() { return ContentStore(root_ + "/oci", root_ + "/tmp"); }
+  std::string root_, snap_;
+};
+
+TEST_F(LayerWriterTest, DeterministicSortedTar) {
+  ContentStore cs = Store();
+  LayerResult r = WriteLayer(snap_, {}, cs);
+  EXPECT_EQ(r.blob.media_type, media_type::kLayer);
+  EXPECT_EQ(r.blob.digest, r.diff_id);  // uncompressed: the blob is the tar
+  std::vector<TarEntry> entries = ReadTar(cs.ReadBlob(r.blob.digest));
+  std::vector<std::string> paths;
+  for (const auto& e : entries) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"a/", "a/file.txt", "b/", "b/hard", "b/link", "b/sub/", "b/sub/z"}));
+  EXPECT_EQ(entries[1].mode & 07777, 0640u);
+  EXPECT_EQ(entries[1].data, "hello");
+  EXPECT_EQ(entries[3].hardlink, "a/file.txt");
+  EXPECT_EQ(entries[4].link, "../a/file.txt");
+  EXPECT_EQ(entries[6].xattrs.at("user.note"), "v");
+  for (const auto& e : entries) {
+    EXPECT_FALSE(e.has_atime) << e.path;
+    EXPECT_FALSE(e.has_ctime) << e.path;
+  }
+  // The same tree gives the same digest, whatever the order files were created in.
+  LayerResult again = WriteLayer(snap_, {}, cs);
+  EXPECT_EQ(again.diff_id, r.diff_id);
+}
+
+TEST_F(LayerWriterTest, SourceDateEpochClampsMtimes) {
+  ContentStore cs = Store();
+  LayerOptions o;
+  o.source_date_epoch = 1000;
+  LayerResult r = WriteLayer(snap_, o, cs);
+  for (const auto& e : ReadTar(cs.ReadBlob(r.blob.digest))) EXPECT_EQ(e.mtime, 1000) << e.path;
+}
+
+TEST_F(LayerWriterTest, CompressedBlobsHoldTheSameTar) {
+  ContentStore cs = Store();
+  LayerResult plain = WriteLayer(snap_, {}, cs);
+  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
+    LayerOptions o;
+    o.compression = c;
+    LayerResult r = WriteLayer(snap_, o, cs);
+    EXPECT_EQ(r.diff_id, plain.diff_id);
+    EXPECT_NE(r.blob.digest, plain.blob.digest);
+    EXPECT_EQ(r.blob.media_type, c == Compression::kGzip ? media_type::kLayerGzip : media_type::kLayerZstd);
+    EXPECT_EQ(ReadTar(cs.ReadBlob(r.blob.digest)).size(), 7u);
+  }
+}
+
+TEST_F(LayerWriterTest, OverlayWhiteoutsAndOpaqueDirs) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create whiteout devices and trusted.* xattrs";
+  ASSERT_EQ(::mknod((snap_ + "/a/gone").c_str(), S_IFCHR | 0000, makedev(0, 0)), 0);
+  ASSERT_EQ(::setxattr((snap_ + "/b/sub").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
+  ContentStore cs = Store();
+  LayerResult r = WriteLayer(snap_, {}, cs);
+  std::vector<std::string> paths;
+  for (const auto& e : ReadTar(cs.ReadBlob(r.blob.digest))) {
+    paths.push_back(e.path);
+    EXPECT_EQ(e.xattrs.count("trusted.overlay.opaque"), 0u) << e.path;
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{"a/", "a/file.txt", "a/.wh.gone", "b/", "b/hard", "b/link",
+                                             "b/sub/", "b/sub/.wh..wh..opq", "b/sub/z"}));
+}
+
+}  // namespace
+}  // namespace imgbuild::layers
