@@ -1,0 +1,217 @@
+#include "layers/applier.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "layers/sys_error.h"
+
+namespace imgbuild::layers {
+namespace {
+
+struct ReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+std::vector<std::string> Components(const std::string& name) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t slash = name.find('/', start);
+    if (slash == std::string::npos) slash = name.size();
+    std::string p = name.substr(start, slash - start);
+    if (!p.empty() && p != ".") parts.push_back(p);
+    start = slash + 1;
+  }
+  return parts;
+}
+
+class Applier {
+ public:
+  Applier(const std::string& target, const ApplyOptions& options) : target_(target), options_(options) {}
+
+  ApplyStats Run(const std::string& blob_path) {
+    std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
+    archive_read_support_format_tar(a.get());
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_filter_zstd(a.get());
+    archive_read_support_filter_none(a.get());
+    if (archive_read_open_filename(a.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK) {
+      throw std::runtime_error("layer " + blob_path + ": " + archive_error_string(a.get()));
+    }
+    archive_entry* e;
+    int rc;
+    while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) Entry(a.get(), e);
+    if (rc != ARCHIVE_EOF) throw HostileLayerError("layer " + blob_path + ": " + archive_error_string(a.get()));
+    return stats_;
+  }
+
+ private:
+  [[noreturn]] void Refuse(const std::string& name, const std::string& why) {
+    throw HostileLayerError("refusing layer entry \"" + name + "\": " + why);
+  }
+
+  // The entry's path inside the target, checked: relative, no "..", no symlink on the way.
+  std::string CheckedPath(const std::string& name, std::vector<std::string>* parts_out = nullptr) {
+    if (!name.empty() && name[0] == '/') Refuse(name, "absolute path");
+    std::vector<std::string> parts = Components(name);
+    for (const std::string& p : parts) {
+      if (p == "..") Refuse(name, "path leaves the layer root (..)");
+    }
+    if (parts.empty()) return "";
+    std::string cur;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      cur += (cur.empty() ? "" : "/") + parts[i];
+      struct stat st;
+      std::string full = target_ + "/" + cur;
+      if (::lstat(full.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) Refuse(name, "path goes through the symlink " + cur);
+        if (!S_ISDIR(st.st_mode)) Refuse(name, "parent " + cur + " is not a directory");
+      } else {
+        // Implicit parent directory (tars need not list parents first).
+        if (::mkdir(full.c_str(), 0755) != 0) throw SysError("mkdir", full);
+      }
+    }
+    if (parts_out) *parts_out = parts;
+    std::string rel;
+    for (const std::string& p : parts) rel += (rel.empty() ? "" : "/") + p;
+    return rel;
+  }
+
+  void Entry(struct archive* a, archive_entry* e) {
+    std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    std::vector<std::string> parts;
+    std::string rel = CheckedPath(name, &parts);
+    if (rel.empty()) return;  // "./" itself
+    if (!seen_.insert(rel).second && parts.back().rfind(".wh.", 0) != 0) Refuse(name, "duplicate entry");
+    ++stats_.entries;
+    const std::string base = parts.back();
+    std::string dir_rel = rel.substr(0, rel.size() - base.size());
+    if (!dir_rel.empty()) dir_rel.pop_back();
+    if (base == ".wh..wh..opq") {
+      std::string dir = dir_rel.empty() ? target_ : target_ + "/" + dir_rel;
+      if (::lsetxattr(dir.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0) throw SysError("setxattr", dir);
+      return;
+    }
+    if (base.rfind(".wh.", 0) == 0) {
+      std::string hidden = base.substr(4);
+      if (hidden.empty() || hidden == "." || hidden == ".." || hidden.find('/') != std::string::npos) {
+        Refuse(name, "whiteout of \"" + hidden + "\"");
+      }
+      std::string path = target_ + "/" + (dir_rel.empty() ? "" : dir_rel + "/") + hidden;
+      RemoveExisting(path);
+      if (::mknod(path.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) throw SysError("mknod whiteout", path);
+      return;
+    }
+    std::string path = target_ + "/" + rel;
+    mode_t mode = archive_entry_mode(e);
+    int64_t size = archive_entry_size(e);
+    if (size > options_.max_entry_size) Refuse(name, "entry is larger than the limit");
+    const char* hardlink = archive_entry_hardlink(e);
+    struct stat existing;
+    bool exists = ::lstat(path.c_str(), &existing) == 0;
+    if (exists && !(S_ISDIR(existing.st_mode) && S_ISDIR(mode))) RemoveExisting(path);
+    if (hardlink) {
+      std::string link_rel = CheckedPath(hardlink);
+      if (link_rel.empty() || !seen_.count(link_rel)) Refuse(name, "hardlink to \"" + std::string(hardlink) + "\", which is not in this layer");
+      std::string link_path = target_ + "/" + link_rel;
+      struct stat lst;
+      if (::lstat(link_path.c_str(), &lst) != 0 || S_ISDIR(lst.st_mode)) Refuse(name, "hardlink to a missing file or a directory");
+      if (::link(link_path.c_str(), path.c_str()) != 0) throw SysError("link", path);
+      return;
+    }
+    switch (mode & S_IFMT) {
+      case S_IFDIR:
+        if (!exists && ::mkdir(path.c_str(), 0700) != 0) throw SysError("mkdir", path);
+        break;
+      case S_IFREG: {
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd) throw SysError("create", path);
+        const void* buf;
+        size_t len;
+        la_int64_t offset;
+        int64_t written = 0;
+        int rc;
+        while ((rc = archive_read_data_block(a, &buf, &len, &offset)) == ARCHIVE_OK) {
+          if (::lseek(fd.get(), offset, SEEK_SET) < 0) throw SysError("seek", path);
+          WriteAll(fd.get(), buf, len, path);
+          written = offset + static_cast<int64_t>(len);
+        }
+        if (rc != ARCHIVE_EOF) throw HostileLayerError("layer entry \"" + name + "\": " + archive_error_string(a));
+        if (written < size && ::ftruncate(fd.get(), size) != 0) throw SysError("truncate", path);
+        stats_.bytes += size;
+        break;
+      }
+      case S_IFLNK: {
+        const char* target = archive_entry_symlink(e);
+        if (!target) Refuse(name, "symlink without a target");
+        if (::symlink(target, path.c_str()) != 0) throw SysError("symlink", path);
+        break;
+      }
+      case S_IFCHR:
+      case S_IFBLK:
+      case S_IFIFO:
+        if ((mode & S_IFMT) != S_IFIFO && (!options_.allow_devices || ::geteuid() != 0)) {
+          Refuse(name, "device nodes need root");
+        }
+        if (::mknod(path.c_str(), mode & (S_IFMT | 07777),
+                    makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) != 0) {
+          throw SysError("mknod", path);
+        }
+        break;
+      default:
+        Refuse(name, "unsupported entry type");
+    }
+    // Ownership, xattrs, mode and times, never following a symlink.
+    if (::geteuid() == 0 && ::lchown(path.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
+                                      static_cast<gid_t>(archive_entry_gid(e))) != 0) {
+      throw SysError("chown", path);
+    }
+    const char* xname;
+    const void* xvalue;
+    size_t xsize;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
+      std::string n = xname;
+      if (n.rfind("trusted.overlay.", 0) == 0) continue;  // never from a layer
+      ::lsetxattr(path.c_str(), xname, xvalue, xsize, 0);
+    }
+    if (!S_ISLNK(mode) && ::chmod(path.c_str(), mode & 07777) != 0) throw SysError("chmod", path);
+    struct timespec times[2] = {{archive_entry_mtime(e), 0}, {archive_entry_mtime(e), 0}};
+    ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  }
+
+  void RemoveExisting(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+      if (ec) throw std::runtime_error("remove " + path + ": " + ec.message());
+    } else if (::unlink(path.c_str()) != 0) {
+      throw SysError("unlink", path);
+    }
+  }
+
+  std::string target_;
+  const ApplyOptions& options_;
+  std::set<std::string> seen_;
+  ApplyStats stats_;
+};
+
+}  // namespace
+
+ApplyStats ApplyLayer(const std::string& blob_path, const std::string& target, const ApplyOptions& options) {
+  return Applier(target, options).Run(blob_path);
+}
+
+}  // namespace imgbuild::layers

@@ -1,0 +1,33 @@
+// Applier: unpacks an OCI or Docker layer (gzip, zstd or plain tar, detected by content) into a
+// snapshot directory in overlay format: `.wh.x` becomes a 0/0 whiteout device, `.wh..wh..opq`
+// the trusted.overlay.opaque=y xattr. It refuses hostile layers with a clear error and writes
+// nothing outside the target: absolute paths and `..`, writes through symlinks, hardlinks to
+// outside or missing targets, whiteouts of `.` or `..`, duplicate entries, oversized entries,
+// and device nodes when not root.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace imgbuild::layers {
+
+class HostileLayerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ApplyOptions {
+  int64_t max_entry_size = int64_t{64} << 30;  // 64 GiB
+  bool allow_devices = true;                   // still refused when not root
+};
+
+struct ApplyStats {
+  int64_t entries = 0;
+  int64_t bytes = 0;
+};
+
+// `target` must exist and be empty (a fresh snapshot directory).
+ApplyStats ApplyLayer(const std::string& blob_path, const std::string& target, const ApplyOptions& options = {});
+
+}  // namespace imgbuild::layers
