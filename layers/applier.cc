@@ -42,9 +42,7 @@ class Applier {
   ApplyStats Run(const std::string& blob_path) {
     std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
     archive_read_support_format_tar(a.get());
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_filter_none(a.get());
+    archive_read_support_filter_all(a.get());
     if (archive_read_open_filename(a.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK) {
       throw std::runtime_error("layer " + blob_path + ": " + archive_error_string(a.get()));
     }
@@ -209,6 +207,15 @@ class Applier {
 };
 
 }  // namespace
+
+bool LooksLikeTar(const std::string& path) {
+  std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return false;
+  archive_entry* e;
+  return archive_read_next_header(a.get(), &e) == ARCHIVE_OK;
+}
 
 ApplyStats ApplyLayer(const std::string& blob_path, const std::string& target, const ApplyOptions& options) {
   return Applier(target, options).Run(blob_path);

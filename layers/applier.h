@@ -27,6 +27,9 @@ struct ApplyStats {
   int64_t bytes = 0;
 };
 
+// Whether the file is a tar archive (plain or compressed with gzip, bzip2, xz or zstd).
+bool LooksLikeTar(const std::string& path);
+
 // `target` must exist and be empty (a fresh snapshot directory).
 ApplyStats ApplyLayer(const std::string& blob_path, const std::string& target, const ApplyOptions& options = {});
 

@@ -80,9 +80,9 @@ std::optional<Descriptor> OciLayout::Find(const std::string& ref) const {
   return std::nullopt;
 }
 
-void OciLayout::Tag(const std::string& ref, Descriptor manifest) {
+void OciLayout::Tag(const std::string& ref, Descriptor manifest, bool normalize) {
   FileLock lock(lock_path_);
-  std::string name = NormalizeTag(ref);
+  std::string name = normalize ? NormalizeTag(ref) : ref;
   std::vector<Descriptor> list = ReadIndex();
   list.erase(std::remove_if(list.begin(), list.end(),
                             [&](const Descriptor& d) {

@@ -25,8 +25,9 @@ class OciLayout {
 
   std::vector<Descriptor> Manifests() const;  // index.json entries
   std::optional<Descriptor> Find(const std::string& ref) const;
-  // Points `ref` at `manifest` (replacing an older entry of that name).
-  void Tag(const std::string& ref, Descriptor manifest);
+  // Points `ref` at `manifest` (replacing an older entry of that name). The local store names
+  // images NAME:TAG (`normalize` adds ":latest"); an exported layout names them by tag alone.
+  void Tag(const std::string& ref, Descriptor manifest, bool normalize = true);
   // Removes the entry named `ref`; returns whether there was one.
   bool Untag(const std::string& ref);
 

@@ -1,0 +1,142 @@
+#include "layers/image_export.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "layers/sys_error.h"
+
+namespace imgbuild::layers {
+namespace {
+
+namespace fs = std::filesystem;
+
+void CopyBlob(ContentStore& from, ContentStore& to, const Digest& d) {
+  if (to.Has(d)) return;
+  std::string src = from.BlobPath(d);
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) throw SysError("open", src);
+  ContentStore::Writer w = to.Ingest();
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("read", src);
+    }
+    if (n == 0) break;
+    w.Write(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  w.Commit("", d);
+}
+
+// Tars `dir` to `dest` with entries sorted, so the same layout gives the same tar.
+void TarDirectory(const std::string& dir, const std::string& dest) {
+  std::vector<std::string> paths;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    paths.push_back(fs::relative(it->path(), dir).string());
+  }
+  std::sort(paths.begin(), paths.end());
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_add_filter_none(a);
+  std::string tmp = dest + ".tmp";
+  if (archive_write_open_filename(a, tmp.c_str()) != ARCHIVE_OK) {
+    std::string err = archive_error_string(a);
+    archive_write_free(a);
+    throw std::runtime_error("write " + tmp + ": " + err);
+  }
+  std::vector<char> buf(1 << 20);
+  for (const std::string& rel : paths) {
+    std::string full = dir + "/" + rel;
+    struct stat st;
+    if (::lstat(full.c_str(), &st) != 0) throw SysError("lstat", full);
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, S_ISDIR(st.st_mode) ? (rel + "/").c_str() : rel.c_str());
+    archive_entry_set_mode(e, S_ISDIR(st.st_mode) ? (S_IFDIR | 0755) : (S_IFREG | 0644));
+    archive_entry_set_size(e, S_ISREG(st.st_mode) ? st.st_size : 0);
+    archive_entry_set_mtime(e, 0, 0);
+    archive_write_header(a, e);
+    archive_entry_free(e);
+    if (S_ISREG(st.st_mode)) {
+      UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!in) throw SysError("open", full);
+      ssize_t n;
+      while ((n = ::read(in.get(), buf.data(), buf.size())) > 0) archive_write_data(a, buf.data(), static_cast<size_t>(n));
+    }
+  }
+  if (archive_write_close(a) != ARCHIVE_OK) {
+    std::string err = archive_error_string(a);
+    archive_write_free(a);
+    throw std::runtime_error("write " + tmp + ": " + err);
+  }
+  archive_write_free(a);
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) throw SysError("rename", tmp);
+}
+
+}  // namespace
+
+void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
+                 ExportFormat format, const std::string& dest, const std::string& tmp_dir) {
+  // Staging sits beside the destination so every rename stays on one filesystem.
+  std::mt19937_64 rng{std::random_device{}()};
+  std::string staging = dest + ".imgbuild-" + std::to_string(rng() % 100000000);
+  std::string dir = format == ExportFormat::kOciDir ? dest : staging + "/layout";
+  (void)tmp_dir;
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } cleanup{staging};
+  MakeDirs(dir);
+  OciLayout out(dir, staging + "/tmp");
+  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
+  Descriptor config = Descriptor::FromJson(m.at("config"));
+  std::vector<Descriptor> layer_descs;
+  for (const auto& l : m.at("layers")) layer_descs.push_back(Descriptor::FromJson(l));
+  CopyBlob(from.store(), out.store(), config.digest);
+  for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
+  CopyBlob(from.store(), out.store(), manifest.digest);
+  Descriptor entry = manifest;
+  entry.annotations.clear();
+  if (refs.empty()) {
+    out.Tag("latest", entry, false);
+  }
+  for (const std::string& r : refs) {
+    // In an OCI layout the ref name is the tag part; docker also wants the full name.
+    std::string name = NormalizeTag(r);
+    Descriptor named = entry;
+    if (format == ExportFormat::kDockerTar) named.annotations["io.containerd.image.name"] = name;
+    size_t colon = name.find_last_of(':');
+    out.Tag(format == ExportFormat::kDockerTar ? name : name.substr(colon + 1), named, false);
+  }
+  if (format == ExportFormat::kDockerTar) {
+    nlohmann::ordered_json item;
+    item["Config"] = "blobs/sha256/" + std::string(config.digest.hex());
+    nlohmann::ordered_json tags = nlohmann::ordered_json::array();
+    nlohmann::ordered_json repos = nlohmann::ordered_json::object();
+    for (const std::string& r : refs) {
+      std::string name = NormalizeTag(r);
+      size_t colon = name.find_last_of(':');
+      tags.push_back(name);
+      repos[name.substr(0, colon)][name.substr(colon + 1)] = std::string(manifest.digest.hex());
+    }
+    item["RepoTags"] = tags;
+    nlohmann::ordered_json ls = nlohmann::ordered_json::array();
+    for (const Descriptor& l : layer_descs) ls.push_back("blobs/sha256/" + std::string(l.digest.hex()));
+    item["Layers"] = ls;
+    WriteFileAtomic(dir + "/manifest.json", nlohmann::ordered_json::array({item}).dump());
+    WriteFileAtomic(dir + "/repositories", repos.dump());
+  }
+  if (format != ExportFormat::kOciDir) TarDirectory(dir, dest);
+}
+
+}  // namespace imgbuild::layers
