@@ -59,7 +59,11 @@ TEST(Cli, BuildfileLookupOrder) {
 TEST(Cli, UsageErrorExitsTwo) {
   EXPECT_EQ(RunImgbuild("parse --no-such-flag").code, 2);
   EXPECT_EQ(RunImgbuild("").code, 2);
-  EXPECT_EQ(RunImgbuild("frobnicate").code, 2);
+  EXPECT_EQ(RunImgbuild("build").code, 2);  // no context
+  // Without a subcommand the words are build's, as with `docker build`: here a missing context.
+  RunResult r = RunImgbuild("frobnicate");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no Buildfile, Dockerfile or Containerfile in frobnicate"), std::string::npos) << r.err;
   EXPECT_EQ(RunImgbuild("outline --build-arg =x testdata/demo").code, 2);
   EXPECT_EQ(RunImgbuild("outline --platform linux// testdata/demo").code, 2);
   EXPECT_EQ(RunImgbuild("--help").code, 0);
