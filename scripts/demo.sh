@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# The main job: set up, build imgbuild, and show what it makes of the demo Buildfile in
-# testdata/demo (its parse tree and its build outline).
+# The main job: set up, build imgbuild, build a busybox base image (from Debian's busybox-static)
+# and the demo app image on it into a demo state dir, export the app as an OCI layout, and show
+# what was built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
-echo "== imgbuild parse testdata/demo"
-build/imgbuild parse testdata/demo
+root=$PWD/build/demo-root
+rm -rf "$root" build/demo-busybox build/demo-oci
+testdata/busybox/make-context.sh build/demo-busybox
+echo "== imgbuild outline testdata/demo"
+build/imgbuild outline testdata/demo
 echo
-echo "== imgbuild outline --build-arg VERSION=2.0 testdata/demo"
-build/imgbuild outline --build-arg VERSION=2.0 testdata/demo
+echo "== building busybox:local"
+build/imgbuild build --root "$root" -t busybox:local build/demo-busybox
+echo
+echo "== building demo:1.0 on it"
+build/imgbuild build --root "$root" -t demo:1.0 --build-arg VERSION=1.0 \
+  -o type=oci,dest=build/demo-oci,tar=false testdata/demo
+echo
+echo "== imgbuild images"
+build/imgbuild images --root "$root"
+echo
+echo "== the demo image's config"
+build/imgbuild inspect --root "$root" demo:1.0 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = d["config"]
+print("digest:      ", d["digest"])
+print("layers:      ", len(d["manifest"]["layers"]))
+for k in ("User", "WorkingDir", "Env", "Entrypoint", "Cmd", "ExposedPorts", "Labels", "Healthcheck"):
+    print("%-13s" % (k + ":"), json.dumps(c["config"].get(k)))
+print("history:")
+for h in c["history"]:
+    print("   ", h["created_by"], "(no layer)" if h.get("empty_layer") else "")
+'
+echo
+echo "== OCI layout written to build/demo-oci:"
+cat build/demo-oci/index.json; echo

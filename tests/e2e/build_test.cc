@@ -1,0 +1,191 @@
+// Building images as a user does, checked with real OCI tools: oci-image-tool, umoci, skopeo.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "run_util.h"
+
+namespace imgbuild::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Sh(const std::string& cmd, int* code = nullptr) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class BuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "image builds need root (ownership, overlay views)";
+    char t[] = "/tmp/imgbuild-e2e-XXXXXX";
+    dir_ = mkdtemp(t);
+    root_ = dir_ + "/root";
+    int code;
+    std::string out = Sh(std::string(IMGBUILD_SOURCE_DIR) + "/testdata/busybox/make-context.sh " + dir_ + "/busybox", &code);
+    ASSERT_EQ(code, 0) << out;
+    RunResult r = RunImgbuild("build --root " + root_ + " -t busybox:local " + dir_ + "/busybox");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::string dir_, root_;
+};
+
+// "mode uid:gid path -> target" for every file of an unpacked rootfs.
+std::map<std::string, std::string> Listing(const std::string& rootfs) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(Sh("cd " + rootfs + " && find . -mindepth 1 -printf '%p %M %U:%G %l\\n'"));
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t sp = line.find(' ');
+    out[line.substr(2, sp - 2)] = line.substr(sp + 1);
+  }
+  return out;
+}
+
+TEST_F(BuildTest, DemoImageIsValidEverywhere) {
+  std::string oci = dir_ + "/demo-oci", oci_tar = dir_ + "/demo.oci.tar", docker = dir_ + "/demo.docker.tar";
+  RunResult r = RunImgbuild("build --root " + root_ + " -t demo:1.0 --iidfile " + dir_ + "/iid --metadata-file " +
+                            dir_ + "/md.json -o type=oci,dest=" + oci + ",tar=false -o type=oci,dest=" + oci_tar +
+                            " -o type=docker,dest=" + docker + " testdata/demo");
+  ASSERT_EQ(r.code, 0) << r.err;
+  int code;
+  std::string v = Sh("oci-image-tool validate --type image --ref name=1.0 " + oci, &code);
+  EXPECT_EQ(code, 0) << v;
+  // The local store is an OCI layout too.
+  v = Sh("skopeo inspect oci:" + root_ + "/oci:demo:1.0", &code);
+  ASSERT_EQ(code, 0) << v;
+  auto info = nlohmann::json::parse(v);
+  EXPECT_EQ(info["Labels"]["org.opencontainers.image.version"], "1.0");
+  EXPECT_EQ(info["Layers"].size(), 4u);
+  v = Sh("skopeo inspect docker-archive:" + docker, &code);
+  ASSERT_EQ(code, 0) << v;
+  EXPECT_EQ(nlohmann::json::parse(v)["Labels"]["org.opencontainers.image.version"], "1.0");
+  std::string listing = Sh("tar -tf " + docker);
+  EXPECT_NE(listing.find("manifest.json"), std::string::npos);
+  EXPECT_NE(listing.find("index.json"), std::string::npos);
+  auto docker_manifest = nlohmann::json::parse(Sh("tar -xOf " + docker + " manifest.json"));
+  EXPECT_EQ(docker_manifest[0]["RepoTags"], nlohmann::json::array({"demo:1.0"}));
+  v = Sh("skopeo copy oci-archive:" + oci_tar + ":1.0 dir:" + dir_ + "/copied", &code);
+  EXPECT_EQ(code, 0) << v;
+  v = Sh("skopeo copy docker-archive:" + docker + " oci:" + dir_ + "/from-docker:x", &code);
+  EXPECT_EQ(code, 0) << v;
+
+  v = Sh("umoci unpack --image " + oci + ":1.0 " + dir_ + "/bundle", &code);
+  ASSERT_EQ(code, 0) << v;
+  auto files = Listing(dir_ + "/bundle/rootfs");
+  EXPECT_EQ(files["app"], "drwxr-xr-x 0:0 ");  // WORKDIR created it
+  EXPECT_EQ(files["app/bin/hello"], "-rwxr-xr-x 1000:1000 ");
+  EXPECT_EQ(files["app/VERSION"], "-rwxr-xr-x 1000:1000 ");
+  EXPECT_EQ(files["bin/sh"], "lrwxrwxrwx 0:0 busybox");
+  EXPECT_EQ(files["tmp"], "drwxrwxrwt 0:0 ");
+  EXPECT_EQ(files["etc/motd"], "-rw-r--r-- 0:0 ");
+  EXPECT_EQ(files.count("NOTES.md") + files.count("app/NOTES.md"), 0u);
+  EXPECT_EQ(Slurp(dir_ + "/bundle/rootfs/etc/motd").rfind("Welcome to the imgbuild demo", 0), 0u);  // replaced
+  EXPECT_EQ(Slurp(dir_ + "/bundle/rootfs/app/VERSION"), "1.0\n");
+  auto config = nlohmann::json::parse(Slurp(dir_ + "/bundle/config.json"));
+  EXPECT_EQ(config["process"]["args"], nlohmann::json::array({"/app/bin/hello", "--greet", "world"}));
+  EXPECT_EQ(config["process"]["cwd"], "/app");
+  EXPECT_EQ(config["process"]["user"]["uid"], 1000);
+
+  auto md = nlohmann::json::parse(Slurp(dir_ + "/md.json"));
+  EXPECT_EQ(Slurp(dir_ + "/iid"), md["containerimage.config.digest"]);
+  RunResult images = RunImgbuild("images --json --root " + root_);
+  EXPECT_NE(images.out.find("\"demo:1.0\""), std::string::npos) << images.out;
+}
+
+TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
+  std::string digests[2];
+  for (int i = 0; i < 2; ++i) {
+    std::string root = dir_ + "/repro" + std::to_string(i);
+    RunResult b = RunImgbuild("build --root " + root + " -t busybox:local " + dir_ + "/busybox");
+    ASSERT_EQ(b.code, 0) << b.err;
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+    RunResult r = RunImgbuild("build --root " + root + " -t demo testdata/demo");
+    unsetenv("SOURCE_DATE_EPOCH");
+    ASSERT_EQ(r.code, 0) << r.err;
+    digests[i] = r.out;
+  }
+  EXPECT_EQ(digests[0], digests[1]);
+}
+
+TEST_F(BuildTest, CopySemantics) {
+  std::string ctx = dir_ + "/ctx";
+  fs::create_directories(ctx + "/src/sub");
+  std::ofstream(ctx + "/src/a.txt") << "a";
+  std::ofstream(ctx + "/src/b.md") << "b";
+  std::ofstream(ctx + "/src/sub/c.txt") << "c";
+  std::ofstream(ctx + "/top.txt") << "top";
+  fs::create_symlink("a.txt", ctx + "/src/link");
+  Sh("cd " + ctx + " && tar -czf arch.tgz src");
+  std::ofstream(ctx + "/Buildfile") <<
+      "FROM busybox:local\n"
+      "COPY src/*.txt /glob/\n"
+      "COPY src /dircontents\n"
+      "COPY top.txt /renamed.txt\n"
+      "COPY --parents src/sub/c.txt /parents/\n"
+      "COPY --exclude=*.md src/ /excluded/\n"
+      "COPY --chown=app:staff --chmod=u=rwx,go=rx top.txt /owned\n"
+      "ADD arch.tgz /unpacked/\n"
+      "ADD --unpack=false arch.tgz /kept/\n"
+      "WORKDIR /work/deep\n"
+      "COPY top.txt .\n";
+  RunResult r = RunImgbuild("build --root " + root_ + " -t copies -o type=oci,dest=" + dir_ + "/out,tar=false " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  int code;
+  std::string v = Sh("umoci unpack --image " + dir_ + "/out:latest " + dir_ + "/b", &code);
+  ASSERT_EQ(code, 0) << v;
+  auto f = Listing(dir_ + "/b/rootfs");
+  EXPECT_TRUE(f.count("glob/a.txt"));
+  EXPECT_FALSE(f.count("glob/b.md"));
+  EXPECT_FALSE(f.count("glob/sub"));
+  EXPECT_TRUE(f.count("dircontents/sub/c.txt"));
+  EXPECT_EQ(f["dircontents/link"], "lrwxrwxrwx 0:0 a.txt");
+  EXPECT_TRUE(f.count("renamed.txt"));
+  EXPECT_TRUE(f.count("parents/src/sub/c.txt"));
+  EXPECT_TRUE(f.count("excluded/a.txt"));
+  EXPECT_FALSE(f.count("excluded/b.md"));
+  EXPECT_EQ(f["owned"], "-rwxr-xr-x 1000:50 ");
+  EXPECT_TRUE(f.count("unpacked/src/sub/c.txt"));
+  EXPECT_TRUE(f.count("kept/arch.tgz"));
+  EXPECT_TRUE(f.count("work/deep/top.txt"));
+  EXPECT_EQ(f["bin/busybox"].substr(0, 10), "-rwxr-xr-x");  // the base is still there
+}
+
+TEST_F(BuildTest, ClearErrors) {
+  std::string ctx = dir_ + "/bad";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nCOPY missing.txt /\n";
+  RunResult r = RunImgbuild("build --root " + root_ + " " + ctx);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(":2: COPY: \"missing.txt\" not found in the build context"), std::string::npos) << r.err;
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo hi\n";
+  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(":2: RUN: RUN needs the build sandbox"), std::string::npos) << r.err;
+  std::ofstream(ctx + "/Buildfile") << "FROM nosuch:image\n";
+  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("FROM nosuch:image: no such image in the local store"), std::string::npos) << r.err;
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nCOPY --chown=ghost x /\n";
+  std::ofstream(ctx + "/x") << "x";
+  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  EXPECT_NE(r.err.find("unable to find user ghost"), std::string::npos) << r.err;
+  // Nothing is left behind in the state dir's scratch space.
+  EXPECT_TRUE(fs::is_empty(root_ + "/tmp") || Sh("ls " + root_ + "/tmp") == "index.lock\n") << Sh("ls " + root_ + "/tmp");
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
