@@ -1,0 +1,183 @@
+#include "layers/image_import.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "layers/applier.h"
+#include "layers/image.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::layers {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& parent) {
+    std::mt19937_64 rng{std::random_device{}()};
+    path_ = parent + "/import-" + std::to_string(rng() % 1000000000);
+    MakeDirs(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Copies a file into the store, verifying it against `expected` when given.
+Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::string& media_type,
+                      const std::optional<Digest>& expected, std::optional<int64_t> size = std::nullopt) {
+  if (expected && store.Has(*expected)) {
+    Descriptor d;
+    d.media_type = media_type;
+    d.digest = *expected;
+    struct stat st;
+    d.size = ::stat(store.BlobPath(*expected).c_str(), &st) == 0 ? st.st_size : 0;
+    return d;
+  }
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in) throw SysError("open", path);
+  ContentStore::Writer w = store.Ingest();
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("read", path);
+    }
+    if (n == 0) break;
+    w.Write(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  return w.Commit(media_type, expected, size);
+}
+
+std::string BlobFile(const std::string& layout, const Digest& d) { return layout + "/blobs/sha256/" + std::string(d.hex()); }
+
+// Applies the layer into a throwaway directory: what cannot be applied safely is refused.
+void CheckLayer(const std::string& blob, const std::string& tmp) {
+  ScratchDir scratch(tmp);
+  ApplyLayer(blob, scratch.path());
+}
+
+std::string DetectLayerType(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  unsigned char magic[4] = {0, 0, 0, 0};
+  if (fd) (void)::read(fd.get(), magic, 4);
+  if (magic[0] == 0x1f && magic[1] == 0x8b) return media_type::kLayerGzip;
+  if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) return media_type::kLayerZstd;
+  return media_type::kLayer;
+}
+
+std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& dir, const std::string& name,
+                                           const std::string& tmp) {
+  nlohmann::json index;
+  try {
+    index = nlohmann::json::parse(ReadFile(dir + "/index.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(dir + "/index.json: " + e.what());
+  }
+  std::vector<ImportedImage> out;
+  Platform host = Platform::Host();
+  for (const auto& entry : index.at("manifests")) {
+    Descriptor d = Descriptor::FromJson(entry);
+    if (d.media_type == media_type::kImageIndex || d.media_type == media_type::kDockerManifestList) {
+      // A multi-platform image: take the host's platform.
+      nlohmann::json nested = nlohmann::json::parse(ReadFile(BlobFile(dir, d.digest)));
+      std::optional<Descriptor> pick;
+      for (const auto& m : nested.at("manifests")) {
+        Descriptor md = Descriptor::FromJson(m);
+        if (!md.platform || (md.platform->architecture == host.architecture && md.platform->os == host.os)) {
+          pick = md;
+          break;
+        }
+      }
+      if (!pick) throw std::runtime_error("the image index " + d.digest.str() + " has no manifest for " + host.os + "/" + host.architecture);
+      pick->annotations = d.annotations;
+      d = *pick;
+    }
+    nlohmann::json manifest = nlohmann::json::parse(ReadFile(BlobFile(dir, d.digest)));
+    Descriptor config = Descriptor::FromJson(manifest.at("config"));
+    ImportBlob(store.store(), BlobFile(dir, config.digest), config.media_type, config.digest, config.size);
+    ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+    const auto& layer_list = manifest.at("layers");
+    if (layer_list.size() != ic.diff_ids.size()) {
+      throw std::runtime_error("image " + d.digest.str() + ": " + std::to_string(layer_list.size()) +
+                               " layers but " + std::to_string(ic.diff_ids.size()) + " diff_ids");
+    }
+    for (const auto& l : layer_list) {
+      Descriptor ld = Descriptor::FromJson(l);
+      std::string path = BlobFile(dir, ld.digest);
+      CheckLayer(path, tmp);
+      ImportBlob(store.store(), path, ld.media_type, ld.digest, ld.size);
+    }
+    Descriptor stored = ImportBlob(store.store(), BlobFile(dir, d.digest), d.media_type, d.digest, d.size);
+    stored.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
+    std::string ref = name;
+    if (ref.empty() && d.annotations.count("io.containerd.image.name")) ref = d.annotations.at("io.containerd.image.name");
+    if (ref.empty() && d.annotations.count(kRefNameAnnotation)) ref = d.annotations.at(kRefNameAnnotation);
+    if (!ref.empty()) store.Tag(ref, stored);
+    out.push_back({ref.empty() ? "" : NormalizeTag(ref), stored});
+  }
+  return out;
+}
+
+// Legacy docker-archive: manifest.json lists Config and Layers as files of the archive.
+std::vector<ImportedImage> ImportDockerArchive(OciLayout& store, const std::string& dir, const std::string& name,
+                                               const std::string& tmp) {
+  nlohmann::json list = nlohmann::json::parse(ReadFile(dir + "/manifest.json"));
+  std::vector<ImportedImage> out;
+  for (const auto& item : list) {
+    std::string config_path = dir + "/" + item.at("Config").get<std::string>();
+    Descriptor config = ImportBlob(store.store(), config_path, media_type::kImageConfig, std::nullopt);
+    ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+    std::vector<Descriptor> layers;
+    size_t i = 0;
+    for (const auto& l : item.at("Layers")) {
+      std::string path = dir + "/" + l.get<std::string>();
+      CheckLayer(path, tmp);
+      Descriptor ld = ImportBlob(store.store(), path, DetectLayerType(path), std::nullopt);
+      if (ld.media_type == media_type::kLayer && i < ic.diff_ids.size() && ld.digest != ic.diff_ids[i]) {
+        throw std::runtime_error("layer " + l.get<std::string>() + " does not match diff_id " + ic.diff_ids[i].str());
+      }
+      layers.push_back(ld);
+      ++i;
+    }
+    Descriptor manifest = store.store().Put(media_type::kImageManifest, ManifestJson(config, layers).dump());
+    manifest.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
+    std::string ref = name;
+    if (ref.empty() && item.contains("RepoTags") && !item["RepoTags"].empty()) ref = item["RepoTags"][0];
+    if (!ref.empty()) store.Tag(ref, manifest);
+    out.push_back({ref.empty() ? "" : NormalizeTag(ref), manifest});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ImportedImage> ImportImages(OciLayout& store, const std::string& source, const std::string& name,
+                                        const std::string& tmp_dir) {
+  struct stat st;
+  if (::stat(source.c_str(), &st) != 0) throw SysError("stat", source);
+  std::optional<ScratchDir> unpacked;
+  std::string dir = source;
+  if (!S_ISDIR(st.st_mode)) {
+    unpacked.emplace(tmp_dir);
+    dir = unpacked->path() + "/image";
+    MakeDirs(dir);
+    ApplyLayer(source, dir);  // the archive itself gets the same safety checks as a layer
+  }
+  if (::stat((dir + "/index.json").c_str(), &st) == 0) return ImportOciLayout(store, dir, name, tmp_dir);
+  if (::stat((dir + "/manifest.json").c_str(), &st) == 0) return ImportDockerArchive(store, dir, name, tmp_dir);
+  throw std::runtime_error(source + " is neither an OCI layout (index.json) nor a docker archive (manifest.json)");
+}
+
+}  // namespace imgbuild::layers
