@@ -2,4 +2,4 @@
 add_library(imgbuild_warnings INTERFACE)
 target_compile_options(imgbuild_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Wno-unused-parameter)
+  -Woverloaded-virtual -Wimplicit-fallthrough -Wno-unused-parameter)

@@ -97,6 +97,15 @@ class Applier {
     if (!dir_rel.empty()) dir_rel.pop_back();
     if (base == ".wh..wh..opq") {
       std::string dir = dir_rel.empty() ? target_ : target_ + "/" + dir_rel;
+      if (!options_.overlay_format) {
+        // Opaque: what earlier layers put in this directory disappears.
+        std::error_code ec;
+        for (const auto& child : std::filesystem::directory_iterator(dir, ec)) {
+          std::string child_rel = (dir_rel.empty() ? "" : dir_rel + "/") + child.path().filename().string();
+          if (!seen_.count(child_rel)) RemoveExisting(child.path().string());
+        }
+        return;
+      }
       if (::lsetxattr(dir.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0) throw SysError("setxattr", dir);
       return;
     }
@@ -107,6 +116,7 @@ class Applier {
       }
       std::string path = target_ + "/" + (dir_rel.empty() ? "" : dir_rel + "/") + hidden;
       RemoveExisting(path);
+      if (!options_.overlay_format) return;
       if (::mknod(path.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) throw SysError("mknod whiteout", path);
       return;
     }

@@ -20,6 +20,9 @@ class HostileLayerError : public std::runtime_error {
 struct ApplyOptions {
   int64_t max_entry_size = int64_t{64} << 30;  // 64 GiB
   bool allow_devices = true;                   // still refused when not root
+  // true: whiteouts become overlay whiteouts (a snapshot); false: they delete what they name
+  // (unpacking layers on top of each other into a plain root filesystem).
+  bool overlay_format = true;
 };
 
 struct ApplyStats {

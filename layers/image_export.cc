@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <random>
 
+#include "layers/applier.h"
+#include "layers/layer_writer.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers {
@@ -137,6 +139,34 @@ void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<
     WriteFileAtomic(dir + "/repositories", repos.dump());
   }
   if (format != ExportFormat::kOciDir) TarDirectory(dir, dest);
+}
+
+void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir) {
+  MakeDirs(dest_dir);
+  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
+  ApplyOptions options;
+  options.overlay_format = false;
+  for (const auto& l : m.at("layers")) {
+    Descriptor d = Descriptor::FromJson(l);
+    ApplyLayer(from.store().BlobPath(d.digest), dest_dir, options);
+  }
+}
+
+void ExportRootfsTar(OciLayout& from, const Descriptor& manifest, const std::string& dest_file,
+                     const std::optional<int64_t>& source_date_epoch) {
+  std::mt19937_64 rng{std::random_device{}()};
+  std::string staging = dest_file + ".imgbuild-" + std::to_string(rng() % 100000000);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } cleanup{staging};
+  ExportRootfs(from, manifest, staging);
+  LayerOptions options;
+  options.source_date_epoch = source_date_epoch;
+  WriteTreeTar(staging, dest_file, options);
 }
 
 }  // namespace imgbuild::layers

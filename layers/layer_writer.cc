@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -21,7 +22,8 @@ namespace {
 // Bytes of the tar stream -> diff_id hash, then the codec, then the blob writer.
 class LayerSink {
  public:
-  LayerSink(const LayerOptions& options, ContentStore::Writer& out) : options_(options), out_(out) {
+  using Output = std::function<void(std::string_view)>;
+  LayerSink(const LayerOptions& options, Output out) : options_(options), out_(std::move(out)) {
     if (options.compression == Compression::kGzip) {
       gz_ = std::make_unique<z_stream>();
       int level = options.level < 0 ? 6 : options.level;
@@ -54,7 +56,7 @@ class LayerSink {
  private:
   void Compress(const void* data, size_t size, bool finish) {
     if (options_.compression == Compression::kUncompressed) {
-      if (size) out_.Write(std::string_view(static_cast<const char*>(data), size));
+      if (size) out_(std::string_view(static_cast<const char*>(data), size));
       return;
     }
     if (gz_) {
@@ -65,7 +67,7 @@ class LayerSink {
         gz_->next_out = reinterpret_cast<Bytef*>(buf_);
         gz_->avail_out = sizeof buf_;
         rc = deflate(gz_.get(), finish ? Z_FINISH : Z_NO_FLUSH);
-        out_.Write(std::string_view(buf_, sizeof buf_ - gz_->avail_out));
+        out_(std::string_view(buf_, sizeof buf_ - gz_->avail_out));
       } while (gz_->avail_out == 0 || (finish && rc != Z_STREAM_END));
       return;
     }
@@ -74,13 +76,13 @@ class LayerSink {
       ZSTD_outBuffer out{buf_, sizeof buf_, 0};
       size_t left = ZSTD_compressStream2(zstd_, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
       if (ZSTD_isError(left)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(left));
-      out_.Write(std::string_view(buf_, out.pos));
+      out_(std::string_view(buf_, out.pos));
       if (finish ? left == 0 : in.pos == in.size) break;
     }
   }
 
   const LayerOptions& options_;
-  ContentStore::Writer& out_;
+  Output out_;
   Sha256 diff_;
   std::unique_ptr<z_stream> gz_;
   ZSTD_CCtx* zstd_ = nullptr;
@@ -285,7 +287,7 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   std::vector<std::string> paths;
   Walk(snapshot_dir, "", paths);
   ContentStore::Writer writer = store.Ingest();
-  LayerSink sink(options, writer);
+  LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
   TarBuilder tar(sink, options);
   for (const std::string& p : paths) tar.Add(snapshot_dir, p);
   tar.Close();
@@ -297,6 +299,23 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
                                                                  : media_type::kLayer;
   result.blob = writer.Commit(type);
   return result;
+}
+
+Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options) {
+  std::vector<std::string> paths;
+  Walk(dir, "", paths);
+  std::string tmp = dest + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) throw SysError("create", tmp);
+  LayerSink sink(options, [&](std::string_view b) { WriteAll(fd.get(), b.data(), b.size(), tmp); });
+  TarBuilder tar(sink, options);
+  for (const std::string& p : paths) tar.Add(dir, p);
+  tar.Close();
+  Digest d = sink.Finish();
+  if (::fsync(fd.get()) != 0) throw SysError("fsync", tmp);
+  fd.Reset();
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) throw SysError("rename", tmp);
+  return d;
 }
 
 }  // namespace imgbuild::layers

@@ -31,6 +31,9 @@ struct LayerResult {
 
 LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store);
 
+// The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
+Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options = {});
+
 // Parses "gzip", "zstd", "uncompressed". Throws std::invalid_argument.
 Compression ParseCompression(const std::string& name);
 

@@ -106,6 +106,20 @@ TEST_F(BuildTest, DemoImageIsValidEverywhere) {
   EXPECT_NE(images.out.find("\"demo:1.0\""), std::string::npos) << images.out;
 }
 
+TEST_F(BuildTest, RootfsOutputs) {
+  RunResult r = RunImgbuild("build --root " + root_ + " -o type=local,dest=" + dir_ + "/rootfs -o type=tar,dest=" +
+                            dir_ + "/rootfs.tar testdata/demo");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto files = Listing(dir_ + "/rootfs");
+  EXPECT_EQ(files["app/bin/hello"], "-rwxr-xr-x 1000:1000 ");
+  EXPECT_EQ(files["bin/sh"], "lrwxrwxrwx 0:0 busybox");
+  EXPECT_EQ(Slurp(dir_ + "/rootfs/etc/motd").rfind("Welcome", 0), 0u);
+  std::string listing = Sh("tar -tvf " + dir_ + "/rootfs.tar");
+  EXPECT_NE(listing.find("1000/1000          50 "), std::string::npos) << listing.substr(0, 500);
+  EXPECT_NE(listing.find("app/bin/hello"), std::string::npos);
+  EXPECT_NE(listing.find("bin/sh -> busybox"), std::string::npos);
+}
+
 TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
   std::string digests[2];
   for (int i = 0; i < 2; ++i) {
