@@ -115,7 +115,7 @@ TEST_F(BuildTest, RootfsOutputs) {
   EXPECT_EQ(files["bin/sh"], "lrwxrwxrwx 0:0 busybox");
   EXPECT_EQ(Slurp(dir_ + "/rootfs/etc/motd").rfind("Welcome", 0), 0u);
   std::string listing = Sh("tar -tvf " + dir_ + "/rootfs.tar");
-  EXPECT_NE(listing.find("1000/1000          50 "), std::string::npos) << listing.substr(0, 500);
+  EXPECT_NE(listing.find("-rwxr-xr-x 1000/1000        50 "), std::string::npos) << listing.substr(0, 500);
   EXPECT_NE(listing.find("app/bin/hello"), std::string::npos);
   EXPECT_NE(listing.find("bin/sh -> busybox"), std::string::npos);
 }

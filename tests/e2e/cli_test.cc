@@ -113,7 +113,9 @@ TEST(Cli, OutlineJson) {
       EXPECT_EQ(a["default"], "dev");
       EXPECT_EQ(a["used_on_lines"], nlohmann::json::array());  // RUN reads it at run time, not here
     }
-    if (a["name"] == "GO_VERSION") EXPECT_EQ(a["used_on_lines"], nlohmann::json::array({6}));
+    if (a["name"] == "GO_VERSION") {
+      EXPECT_EQ(a["used_on_lines"], nlohmann::json::array({6}));
+    }
   }
   EXPECT_TRUE(saw_version);
   EXPECT_EQ(doc["unused_build_args"], nlohmann::json::array({"UNUSED"}));
