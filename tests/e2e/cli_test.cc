@@ -36,8 +36,9 @@ TEST(Cli, ParseDemoFindsBuildfileInContext) {
   EXPECT_EQ(doc["directives"]["syntax"], "docker/dockerfile:1");
   ASSERT_EQ(doc["stages"].size(), 2u);
   EXPECT_EQ(doc["stages"][1]["name"], "app");
-  EXPECT_EQ(doc["args"][0]["name"], "VERSION");
-  EXPECT_EQ(doc["args"][0]["default"], "1.0");
+  EXPECT_EQ(doc["args"][0]["name"], "BASE");
+  EXPECT_EQ(doc["args"][1]["name"], "VERSION");
+  EXPECT_EQ(doc["args"][1]["default"], "1.0");
 }
 
 TEST(Cli, BuildfileLookupOrder) {
@@ -132,14 +133,14 @@ TEST(Cli, OutlineSecretsAndText) {
   RunResult text = RunImgbuild("outline testdata/demo");
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("target: app"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("builder (line 8): from scratch"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("builder (line 9): from scratch"), std::string::npos) << text.out;
 }
 
 TEST(Cli, RepeatedOptionsTakeOneValueEach) {
   RunResult r = RunImgbuild("outline --json --build-arg VERSION=2.0 testdata/demo");
   ASSERT_EQ(r.code, 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
-  EXPECT_EQ(doc["args"][0]["value"], "2.0");
+  EXPECT_EQ(doc["args"][1]["value"], "2.0");
 }
 
 TEST(Cli, OutlineUnknownTarget) {
