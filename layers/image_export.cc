@@ -12,6 +12,7 @@
 
 #include "layers/applier.h"
 #include "layers/layer_writer.h"
+#include "layers/image.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers {
@@ -84,13 +85,12 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
 
 }  // namespace
 
-void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
-                 ExportFormat format, const std::string& dest, const std::string& tmp_dir) {
+Descriptor ExportImage(OciLayout& from, const Descriptor& source_manifest, const std::vector<std::string>& refs,
+                       ExportFormat format, const std::string& dest, const ExportOptions& options) {
   // Staging sits beside the destination so every rename stays on one filesystem.
   std::mt19937_64 rng{std::random_device{}()};
   std::string staging = dest + ".imgbuild-" + std::to_string(rng() % 100000000);
   std::string dir = format == ExportFormat::kOciDir ? dest : staging + "/layout";
-  (void)tmp_dir;
   struct Cleanup {
     std::string path;
     ~Cleanup() {
@@ -100,10 +100,28 @@ void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<
   } cleanup{staging};
   MakeDirs(dir);
   OciLayout out(dir, staging + "/tmp");
-  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
+  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
   Descriptor config = Descriptor::FromJson(m.at("config"));
   std::vector<Descriptor> layer_descs;
-  for (const auto& l : m.at("layers")) layer_descs.push_back(Descriptor::FromJson(l));
+  LayerOptions lo;
+  lo.compression = options.compression;
+  lo.level = options.level;
+  bool changed = false;
+  for (const auto& l : m.at("layers")) {
+    Descriptor d = Descriptor::FromJson(l);
+    if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
+      d = CompressLayer(from.store(), d, lo, options.memo_dir);
+      changed = true;
+    }
+    layer_descs.push_back(d);
+  }
+  Descriptor manifest = source_manifest;
+  if (changed) {
+    std::map<std::string, std::string> annotations;
+    if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
+    manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
+    manifest.platform = source_manifest.platform;
+  }
   CopyBlob(from.store(), out.store(), config.digest);
   for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
   CopyBlob(from.store(), out.store(), manifest.digest);
@@ -139,6 +157,7 @@ void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<
     WriteFileAtomic(dir + "/repositories", repos.dump());
   }
   if (format != ExportFormat::kOciDir) TarDirectory(dir, dest);
+  return manifest;
 }
 
 void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir) {

@@ -9,15 +9,24 @@
 #include <vector>
 
 #include "layers/descriptor.h"
+#include "layers/layer_writer.h"
 #include "layers/oci_layout.h"
 
 namespace imgbuild::layers {
 
 enum class ExportFormat { kOciDir, kOciTar, kDockerTar };
 
-// `refs` name the image in the export (index.json ref names; RepoTags for docker).
-void ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
-                 ExportFormat format, const std::string& dest, const std::string& tmp_dir);
+struct ExportOptions {
+  Compression compression = Compression::kGzip;  // layers leave the store compressed
+  int level = -1;
+  std::string memo_dir;  // where compressed descriptors are remembered (ROOT/compressed)
+};
+
+// `refs` name the image in the export (index.json ref names; RepoTags for docker). Layers are
+// compressed on the way out (remembered, so each layer is compressed once); the exported manifest
+// names the compressed blobs. Returns the exported manifest's descriptor.
+Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
+                       ExportFormat format, const std::string& dest, const ExportOptions& options);
 
 // The image's root filesystem: its layers unpacked on top of each other (whiteouts applied) into
 // `dest_dir` (type=local), or that tree as one tar at `dest_file` (type=tar).

@@ -301,6 +301,44 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   return result;
 }
 
+Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, const LayerOptions& options,
+                         const std::string& memo_dir) {
+  if (options.compression == Compression::kUncompressed) return uncompressed;
+  const char* codec = options.compression == Compression::kGzip ? "gzip" : "zstd";
+  std::string memo = memo_dir + "/" + std::string(uncompressed.digest.hex()) + "." + codec + "." +
+                     std::to_string(options.level);
+  try {
+    Descriptor d = Descriptor::FromJson(nlohmann::json::parse(ReadFile(memo)));
+    if (store.Has(d.digest)) return d;
+  } catch (const std::exception&) {
+    // not compressed yet (or the memo is stale): compress below
+  }
+  std::string src = store.BlobPath(uncompressed.digest);
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) throw SysError("open", src);
+  ContentStore::Writer writer = store.Ingest();
+  Digest check = Digest::OfBytes("");
+  {
+    LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
+    static thread_local std::vector<char> buf(1 << 20);
+    for (;;) {
+      ssize_t n = ::read(in.get(), buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw SysError("read", src);
+      }
+      if (n == 0) break;
+      sink.Write(buf.data(), static_cast<size_t>(n));
+    }
+    check = sink.Finish();
+  }
+  if (check != uncompressed.digest) throw std::runtime_error("layer " + uncompressed.digest.str() + " is corrupt in the store");
+  Descriptor d = writer.Commit(options.compression == Compression::kGzip ? media_type::kLayerGzip : media_type::kLayerZstd);
+  MakeDirs(memo_dir);
+  WriteFileAtomic(memo, d.ToJson().dump());
+  return d;
+}
+
 Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options) {
   std::vector<std::string> paths;
   Walk(dir, "", paths);

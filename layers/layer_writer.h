@@ -34,6 +34,11 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
 Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options = {});
 
+// Compresses an uncompressed layer blob of the store (once: the result is remembered in
+// `memo_dir` per diff_id, codec and level). Returns the compressed blob's descriptor.
+Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, const LayerOptions& options,
+                         const std::string& memo_dir);
+
 // Parses "gzip", "zstd", "uncompressed". Throws std::invalid_argument.
 Compression ParseCompression(const std::string& name);
 

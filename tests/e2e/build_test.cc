@@ -120,6 +120,30 @@ TEST_F(BuildTest, RootfsOutputs) {
   EXPECT_NE(listing.find("bin/sh -> busybox"), std::string::npos);
 }
 
+TEST_F(BuildTest, ExportsCompressLayersOnce) {
+  for (const char* c : {"gzip", "zstd", "uncompressed"}) {
+    SCOPED_TRACE(c);
+    std::string out = dir_ + "/out-" + c;
+    RunResult r = RunImgbuild("build --root " + root_ + " --compression " + c + " -o type=oci,dest=" + out +
+                              ",tar=false testdata/demo");
+    ASSERT_EQ(r.code, 0) << r.err;
+    int code;
+    auto m = nlohmann::json::parse(Sh("skopeo inspect --raw oci:" + out, &code));
+    ASSERT_EQ(code, 0);
+    std::string want = std::string("application/vnd.oci.image.layer.v1.tar") +
+                       (std::string(c) == "gzip" ? "+gzip" : std::string(c) == "zstd" ? "+zstd" : "");
+    for (const auto& l : m["layers"]) EXPECT_EQ(l["mediaType"], want);
+    std::string v = Sh("umoci unpack --image " + out + ":latest " + dir_ + "/unpacked-" + c, &code);
+    EXPECT_EQ(code, 0) << v;
+  }
+  // Each layer was compressed once per codec, and a second export reuses it.
+  size_t memos = std::distance(fs::directory_iterator(root_ + "/compressed"), fs::directory_iterator());
+  RunResult again = RunImgbuild("build --root " + root_ + " -o type=oci,dest=" + dir_ + "/again testdata/demo");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(std::distance(fs::directory_iterator(root_ + "/compressed"), fs::directory_iterator()),
+            static_cast<std::ptrdiff_t>(memos));
+}
+
 TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
   std::string digests[2];
   for (int i = 0; i < 2; ++i) {
