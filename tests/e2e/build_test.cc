@@ -121,6 +121,7 @@ TEST_F(BuildTest, RootfsOutputs) {
 }
 
 TEST_F(BuildTest, ExportsCompressLayersOnce) {
+  setenv("SOURCE_DATE_EPOCH", "1700000000", 1);  // the same layers every build
   for (const char* c : {"gzip", "zstd", "uncompressed"}) {
     SCOPED_TRACE(c);
     std::string out = dir_ + "/out-" + c;
@@ -133,15 +134,21 @@ TEST_F(BuildTest, ExportsCompressLayersOnce) {
     std::string want = std::string("application/vnd.oci.image.layer.v1.tar") +
                        (std::string(c) == "gzip" ? "+gzip" : std::string(c) == "zstd" ? "+zstd" : "");
     for (const auto& l : m["layers"]) EXPECT_EQ(l["mediaType"], want);
-    std::string v = Sh("umoci unpack --image " + out + ":latest " + dir_ + "/unpacked-" + c, &code);
+    if (std::string(c) != "zstd") {  // Debian 12's umoci predates zstd layers
+      std::string v = Sh("umoci unpack --image " + out + ":latest " + dir_ + "/unpacked-" + c, &code);
+      EXPECT_EQ(code, 0) << v;
+    }
+    std::string v = Sh("skopeo copy oci:" + out + " dir:" + dir_ + "/copy-" + c, &code);
     EXPECT_EQ(code, 0) << v;
   }
   // Each layer was compressed once per codec, and a second export reuses it.
   size_t memos = std::distance(fs::directory_iterator(root_ + "/compressed"), fs::directory_iterator());
   RunResult again = RunImgbuild("build --root " + root_ + " -o type=oci,dest=" + dir_ + "/again testdata/demo");
   ASSERT_EQ(again.code, 0) << again.err;
+  unsetenv("SOURCE_DATE_EPOCH");
   EXPECT_EQ(std::distance(fs::directory_iterator(root_ + "/compressed"), fs::directory_iterator()),
             static_cast<std::ptrdiff_t>(memos));
+  EXPECT_EQ(memos, 8u);  // 4 layers, gzip and zstd
 }
 
 TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
