@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 
 #include "frontend/checks.h"
+#include "frontend/lower.h"
 #include "frontend/shell/lexer.h"
 #include "frontend/suggest.h"
 
@@ -330,12 +331,44 @@ class Planner {
       st.Invalidate();
     }
     try {
+      if (ps.base.kind == BaseRef::kImage && options_.base_image) BaseImage(index, st, ps);
       for (size_t k = 0; k < stage.instructions.size(); ++k) {
         WalkInstruction(stage, static_cast<int>(k), st, ps);
       }
     } catch (const ParseError& e) {
       errors_[index] = e;  // reported only if the target needs this stage
     }
+  }
+
+  // Starts the stage from the image's configuration and puts its ONBUILD triggers first.
+  void BaseImage(int index, StageState& st, PlannedStage& ps) {
+    std::optional<BaseImageInfo> info = options_.base_image(ps.base.ref);
+    if (!info) return;
+    for (const std::string& kv : info->env) {
+      size_t eq = kv.find('=');
+      st.SetEnv(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+    }
+    if (!info->workdir.empty()) st.workdir = info->workdir;
+    st.user = info->user;
+    if (info->shell && !info->shell->empty()) st.shell = *info->shell;
+    Stage& stage = plan_.program.stages[index];
+    std::vector<Instruction> triggers;
+    for (const std::string& expr : info->on_build) {
+      try {
+        Program p = ParseProgram("FROM scratch\n" + expr + "\n", "ONBUILD trigger of " + ps.base.ref);
+        if (p.stages.size() != 1 || p.stages[0].instructions.size() != 1) {
+          throw ParseError("", {}, "\"" + expr + "\" is not one instruction");
+        }
+        for (Instruction& i : p.stages.at(0).instructions) {
+          i.location = stage.location;  // reported at the FROM that ran it
+          triggers.push_back(std::move(i));
+        }
+      } catch (const ParseError& e) {
+        Fail(stage.location, std::string("ONBUILD trigger of ") + ps.base.ref + " is invalid: " + e.message());
+      }
+    }
+    ps.triggers = static_cast<int>(triggers.size());
+    stage.instructions.insert(stage.instructions.begin(), triggers.begin(), triggers.end());
   }
 
   shell::Lookup StageLookup(const StageState& st, std::set<std::string>* arg_reads) {

@@ -5,6 +5,7 @@
 // the target does not need. Throws ParseError for unknown stages, cycles and bad expansions.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,11 +28,23 @@ struct PlatformSpec {
   static PlatformSpec Host();
 };
 
+// What the plan needs to know of a base image: its configuration.
+struct BaseImageInfo {
+  std::vector<std::string> env;  // NAME=VALUE
+  std::string workdir;
+  std::string user;
+  std::optional<std::vector<std::string>> shell;
+  std::vector<std::string> on_build;  // ONBUILD triggers, run after the FROM that uses the image
+};
+
 struct PlanOptions {
   std::map<std::string, std::string> build_args;
   std::string target;  // stage name or index; empty for the last stage
   std::optional<PlatformSpec> target_platform;  // default: the build platform
   PlatformSpec build_platform = PlatformSpec::Host();
+  // Looks a base image up (FROM IMAGE); std::nullopt when unknown. Without it, image bases start
+  // with an empty environment and their ONBUILD triggers are not run.
+  std::function<std::optional<BaseImageInfo>(const std::string& ref)> base_image;
 };
 
 using StepId = int;
@@ -86,6 +99,7 @@ struct PlannedStage {
   std::vector<StepId> steps;
   std::set<int> depends_on;  // stages this stage reads (base, COPY --from, RUN --mount from)
   bool needed = false;
+  int triggers = 0;  // the first `triggers` instructions are the base image's ONBUILD triggers
 };
 
 struct ArgUse {

@@ -155,9 +155,9 @@ TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
   std::string digests[2];
   for (int i = 0; i < 2; ++i) {
     std::string root = dir_ + "/repro" + std::to_string(i);
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
     RunResult b = RunImgbuild("build --root " + root + " -t busybox:local " + dir_ + "/busybox");
     ASSERT_EQ(b.code, 0) << b.err;
-    setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
     RunResult r = RunImgbuild("build --root " + root + " -t demo testdata/demo");
     unsetenv("SOURCE_DATE_EPOCH");
     ASSERT_EQ(r.code, 0) << r.err;
@@ -207,6 +207,30 @@ TEST_F(BuildTest, CopySemantics) {
   EXPECT_TRUE(f.count("kept/arch.tgz"));
   EXPECT_TRUE(f.count("work/deep/top.txt"));
   EXPECT_EQ(f["bin/busybox"].substr(0, 10), "-rwxr-xr-x");  // the base is still there
+}
+
+TEST_F(BuildTest, OnbuildTriggersAndBaseEnvironment) {
+  std::string ctx = dir_ + "/onbuild";
+  fs::create_directories(ctx + "/child");
+  std::ofstream(ctx + "/Buildfile") <<
+      "FROM busybox:local\n"
+      "ENV APP_HOME=/srv/app\n"
+      "WORKDIR $APP_HOME\n"
+      "ONBUILD COPY . $APP_HOME/\n"
+      "ONBUILD LABEL triggered=yes\n";
+  ASSERT_EQ(RunImgbuild("build --root " + root_ + " -t parent " + ctx).code, 0);
+  std::ofstream(ctx + "/child/Buildfile") << "FROM parent\nCOPY Buildfile ${APP_HOME}/copied-by-child\n";
+  std::ofstream(ctx + "/child/data.txt") << "data";
+  RunResult r = RunImgbuild("build --root " + root_ + " -t child -o type=local,dest=" + dir_ + "/child-rootfs " + ctx + "/child");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The trigger copied the child's context, and $APP_HOME came from the parent image's ENV.
+  EXPECT_TRUE(fs::exists(dir_ + "/child-rootfs/srv/app/data.txt"));
+  EXPECT_TRUE(fs::exists(dir_ + "/child-rootfs/srv/app/copied-by-child"));
+  auto doc = nlohmann::json::parse(RunImgbuild("inspect --root " + root_ + " child").out);
+  EXPECT_EQ(doc["config"]["config"]["Labels"]["triggered"], "yes");
+  EXPECT_FALSE(doc["config"]["config"].contains("OnBuild"));  // triggers do not pass to grandchildren
+  auto parent = nlohmann::json::parse(RunImgbuild("inspect --root " + root_ + " parent").out);
+  EXPECT_EQ(parent["config"]["config"]["OnBuild"].size(), 2u);
 }
 
 TEST_F(BuildTest, ClearErrors) {
