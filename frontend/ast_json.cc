@@ -101,6 +101,7 @@ Json OutlineDocument(const Plan& plan) {
       case BaseRef::kScratch: base = {{"type", "scratch"}}; break;
       case BaseRef::kImage: base = {{"type", "image"}, {"ref", ps.base.ref}}; break;
       case BaseRef::kStage: base = {{"type", "stage"}, {"stage", stage_name(ps.base.stage)}}; break;
+      case BaseRef::kContext: base = {{"type", "context"}, {"name", ps.base.ref}}; break;
     }
     Json deps = Json::array();
     for (int d : ps.depends_on) deps.push_back(stage_name(d));

@@ -252,6 +252,9 @@ class Planner {
       ps.base.kind = BaseRef::kStage;
       ps.base.stage = *st;
       ps.depends_on.insert(*st);
+    } else if (options_.named_contexts.count(base)) {
+      ps.base.kind = BaseRef::kContext;
+      ps.base.ref = base;
     } else {
       ps.base.kind = BaseRef::kImage;
       ps.base.ref = base;
@@ -546,6 +549,10 @@ class Planner {
       if (*st == stage.index) Fail(instr.location, std::string(what) + " cannot refer to its own stage");
       ps.depends_on.insert(*st);
       step.flags["from_stage"] = std::to_string(*st);
+      return;
+    }
+    if (options_.named_contexts.count(from)) {
+      step.externals.push_back({ExternalInput::kNamedContext, from});
       return;
     }
     if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {

@@ -45,6 +45,8 @@ struct PlanOptions {
   // Looks a base image up (FROM IMAGE); std::nullopt when unknown. Without it, image bases start
   // with an empty environment and their ONBUILD triggers are not run.
   std::function<std::optional<BaseImageInfo>(const std::string& ref)> base_image;
+  // Names given with --build-context: FROM NAME and COPY --from=NAME read them (stages first).
+  std::set<std::string> named_contexts;
 };
 
 using StepId = int;
@@ -53,8 +55,8 @@ using StepId = int;
 using EnvList = std::shared_ptr<const std::vector<std::string>>;
 
 struct BaseRef {
-  enum Kind { kScratch, kImage, kStage } kind = kImage;
-  std::string ref;  // expanded image reference (kImage)
+  enum Kind { kScratch, kImage, kStage, kContext } kind = kImage;
+  std::string ref;  // expanded image reference (kImage) or context name (kContext)
   int stage = -1;   // kStage
 };
 

@@ -233,6 +233,35 @@ TEST_F(BuildTest, OnbuildTriggersAndBaseEnvironment) {
   EXPECT_EQ(parent["config"]["config"]["OnBuild"].size(), 2u);
 }
 
+TEST_F(BuildTest, NamedBuildContexts) {
+  std::string ctx = dir_ + "/named";
+  fs::create_directories(ctx + "/main");
+  fs::create_directories(ctx + "/extra/conf");
+  std::ofstream(ctx + "/extra/conf/app.conf") << "key=value\n";
+  RunResult saved = RunImgbuild("build --root " + root_ + " -t busybox:local -o type=oci,dest=" + ctx +
+                                "/bb,tar=false " + dir_ + "/busybox");
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  std::ofstream(ctx + "/main/Buildfile") <<
+      "FROM base\n"
+      "COPY --from=extra conf/app.conf /etc/app.conf\n"
+      "COPY --from=tools /bin/busybox /opt/busybox\n";
+  RunResult r = RunImgbuild("build --root " + dir_ + "/fresh-root --build-context base=" + ctx + "/extra " +
+                            "--build-context extra=" + ctx + "/extra --build-context tools=oci-layout://" + ctx +
+                            "/bb:local -o type=local,dest=" + dir_ + "/named-out " + ctx + "/main");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(dir_ + "/named-out/etc/app.conf"), "key=value\n");
+  EXPECT_TRUE(fs::exists(dir_ + "/named-out/conf/app.conf"));  // FROM base: the directory is the root
+  EXPECT_TRUE(fs::exists(dir_ + "/named-out/opt/busybox"));
+  // A named OCI layout works as a base image too.
+  std::ofstream(ctx + "/main/Buildfile") << "FROM tools\nCOPY --from=extra conf /conf\n";
+  r = RunImgbuild("build --root " + dir_ + "/fresh-root --build-context extra=" + ctx + "/extra " +
+                  "--build-context tools=oci-layout://" + ctx + "/bb -o type=local,dest=" + dir_ + "/named-out2 " +
+                  ctx + "/main");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ + "/named-out2/bin/busybox"));
+  EXPECT_TRUE(fs::exists(dir_ + "/named-out2/conf/app.conf"));
+}
+
 TEST_F(BuildTest, ClearErrors) {
   std::string ctx = dir_ + "/bad";
   fs::create_directories(ctx);
