@@ -262,6 +262,27 @@ TEST_F(BuildTest, NamedBuildContexts) {
   EXPECT_TRUE(fs::exists(dir_ + "/named-out2/conf/app.conf"));
 }
 
+TEST_F(BuildTest, IndependentStagesTogether) {
+  std::string ctx = dir_ + "/parallel";
+  fs::create_directories(ctx);
+  std::string text;
+  for (int i = 0; i < 6; ++i) {
+    std::ofstream(ctx + "/f" + std::to_string(i)) << std::string(1 << 20, static_cast<char>('a' + i));
+    text += "FROM busybox:local AS s" + std::to_string(i) + "\nCOPY f" + std::to_string(i) + " /out/\n";
+  }
+  text += "FROM scratch\n";
+  for (int i = 0; i < 6; ++i) text += "COPY --from=s" + std::to_string(i) + " /out/ /all/\n";
+  std::ofstream(ctx + "/Buildfile") << text;
+  RunResult r = RunImgbuild("build --root " + root_ + " -o type=local,dest=" + dir_ + "/par " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(fs::file_size(dir_ + "/par/all/f" + std::to_string(i)), 1u << 20);
+  // One stage failing fails the build, whatever the others do.
+  std::ofstream(ctx + "/Buildfile") << text + "COPY --from=s1 /nope /x\n";
+  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("\"/nope\" not found in the source stage"), std::string::npos) << r.err;
+}
+
 TEST_F(BuildTest, ClearErrors) {
   std::string ctx = dir_ + "/bad";
   fs::create_directories(ctx);
