@@ -307,6 +307,31 @@ TEST_F(BuildTest, IndependentStagesTogether) {
   EXPECT_NE(r.err.find("\"/nope\" not found in the source stage"), std::string::npos) << r.err;
 }
 
+TEST_F(BuildTest, KilledBuildsLeaveNothingBehind) {
+  std::string ctx = dir_ + "/killed";
+  fs::create_directories(ctx);
+  Sh("head -c 300000000 /dev/urandom > " + ctx + "/big.bin");
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local AS a\nCOPY big.bin /a\nFROM busybox:local\nCOPY --from=a /a /b\n";
+  for (int delay_ms : {100, 400, 900}) {
+    SCOPED_TRACE(delay_ms);
+    std::string pid = Sh("cd " IMGBUILD_SOURCE_DIR " && (" IMGBUILD_BINARY " build --root " + root_ + " -t killed " + ctx +
+                         " >/dev/null 2>&1 & echo $!)");
+    ::usleep(delay_ms * 1000);
+    Sh("kill -9 " + pid);
+    // Wait until it is really gone (a process in the middle of disk I/O takes a moment to die).
+    Sh("for i in $(seq 200); do [ -e /proc/" + pid + " ] && ! grep -q ') Z' /proc/" + pid +
+       "/stat && sleep 0.05 || break; done");
+    RunResult r = RunImgbuild("build --root " + root_ + " -t after " + dir_ + "/busybox");
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const auto& e : fs::directory_iterator(root_ + "/tmp")) {
+      EXPECT_EQ(e.path().filename().string().rfind("build-", 0), std::string::npos) << e.path();
+    }
+    EXPECT_EQ(Sh("grep -c ' " + root_ + "' /proc/self/mounts || true"), "0\n");
+  }
+  RunResult r = RunImgbuild("build --root " + root_ + " -t killed " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
 TEST_F(BuildTest, ClearErrors) {
   std::string ctx = dir_ + "/bad";
   fs::create_directories(ctx);
