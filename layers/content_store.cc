@@ -1,9 +1,12 @@
 #include "layers/content_store.h"
 
 #include <fcntl.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <random>
+#include <vector>
 
 namespace imgbuild::layers {
 
@@ -43,7 +46,24 @@ ContentStore::Writer ContentStore::Ingest() const {
   std::string tmp = tmp_dir_ + "/ingest-" + std::to_string(rng());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) throw SysError("create", tmp);
+  if (::flock(fd.get(), LOCK_EX) != 0) throw SysError("lock", tmp);  // marks the file as in use
   return Writer(this, tmp, std::move(fd));
+}
+
+void ContentStore::ReapAbandoned() const {
+  DIR* d = ::opendir(tmp_dir_.c_str());
+  if (!d) return;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.rfind("ingest-", 0) == 0) names.push_back(n);
+  }
+  ::closedir(d);
+  for (const std::string& n : names) {
+    std::string path = tmp_dir_ + "/" + n;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+  }
 }
 
 ContentStore::Writer::Writer(const ContentStore* store, std::string tmp_path, UniqueFd fd)

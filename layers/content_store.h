@@ -49,6 +49,9 @@ class ContentStore {
 
   Writer Ingest() const;
 
+  // Removes temp files of writers that died (a live writer holds a lock on its file).
+  void ReapAbandoned() const;
+
   const std::string& layout_dir() const { return layout_dir_; }
 
  private:

@@ -316,17 +316,25 @@ TEST_F(BuildTest, KilledBuildsLeaveNothingBehind) {
     SCOPED_TRACE(delay_ms);
     std::string pid = Sh("cd " IMGBUILD_SOURCE_DIR " && (" IMGBUILD_BINARY " build --root " + root_ + " -t killed " + ctx +
                          " >/dev/null 2>&1 & echo $!)");
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
     ::usleep(delay_ms * 1000);
     Sh("kill -9 " + pid);
     // Wait until it is really gone (a process in the middle of disk I/O takes a moment to die).
-    Sh("for i in $(seq 200); do [ -e /proc/" + pid + " ] && ! grep -q ') Z' /proc/" + pid +
-       "/stat && sleep 0.05 || break; done");
+    // (A killed multi-threaded process is a zombie leader while its other threads still exit.)
+    Sh("for i in $(seq 200); do [ -e /proc/" + pid + " ] && { ! grep -q ') Z' /proc/" + pid +
+       "/stat || [ $(ls /proc/" + pid + "/task | wc -l) -gt 1 ]; } && sleep 0.05 || break; done");
     RunResult r = RunImgbuild("build --root " + root_ + " -t after " + dir_ + "/busybox");
     ASSERT_EQ(r.code, 0) << r.err;
     for (const auto& e : fs::directory_iterator(root_ + "/tmp")) {
-      EXPECT_EQ(e.path().filename().string().rfind("build-", 0), std::string::npos) << e.path();
+      EXPECT_EQ(e.path().filename().string().rfind("ingest-", 0), std::string::npos) << e.path();
+      EXPECT_EQ(e.path().filename().string().rfind("build-", 0), std::string::npos)
+          << e.path() << "\n" << Sh("ls -laR " + e.path().string() + " | head -30; grep " + root_ + " /proc/self/mounts");
     }
     EXPECT_EQ(Sh("grep -c ' " + root_ + "' /proc/self/mounts || true"), "0\n");
+    // Only base image snapshots (shared, named by chain ID) outlive a build.
+    for (const auto& e : fs::directory_iterator(root_ + "/snapshots")) {
+      EXPECT_EQ(e.path().filename().string().rfind("chain-", 0), 0u) << e.path();
+    }
   }
   RunResult r = RunImgbuild("build --root " + root_ + " -t killed " + ctx);
   ASSERT_EQ(r.code, 0) << r.err;

@@ -1,0 +1,55 @@
+// The subcommands behind main.cc: each takes plain options and the output streams and returns
+// the exit code (0 success, 1 a Buildfile error, 2 a usage error).
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace imgbuild::builder {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+struct FrontendOptions {
+  std::string file;     // -f; empty: look in the context
+  std::string context = ".";
+  bool json = false;
+  std::vector<std::string> build_args;  // K=V
+  std::string target;
+  std::string platform;
+};
+
+struct BuildOptions {
+  FrontendOptions frontend;
+  std::vector<std::string> tags;
+  std::vector<std::string> labels;   // K=V
+  std::vector<std::string> outputs;  // buildx output specs
+  std::string iidfile;
+  std::string metadata_file;
+  std::string root;
+  std::string compression = "gzip";  // of layers in exports
+  int compression_level = -1;
+  std::vector<std::string> build_contexts;  // NAME=DIR or NAME=oci-layout://PATH[:TAG]
+};
+
+struct StoreOptions {
+  std::string root;
+  std::string name;
+  bool json = false;
+  std::string compression = "gzip";
+  int compression_level = -1;
+};
+
+int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err);
+int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err);
+int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err);
+int RunTag(const StoreOptions& options, const std::string& target, std::ostream& out, std::ostream& err);
+int RunRemove(const StoreOptions& options, const std::vector<std::string>& names, std::ostream& out, std::ostream& err);
+int RunLoad(const StoreOptions& options, const std::string& input, std::ostream& out, std::ostream& err);
+int RunSave(const StoreOptions& options, const std::vector<std::string>& names, const std::string& output,
+            const std::string& format, std::ostream& out, std::ostream& err);
+
+int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& err);
+int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace imgbuild::builder

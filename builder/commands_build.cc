@@ -1,0 +1,224 @@
+// `imgbuild build`.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <iomanip>
+
+#include "builder/buildfile_source.h"
+#include "builder/commands.h"
+#include "builder/image_builder.h"
+#include "builder/state_dir.h"
+#include "frontend/lower.h"
+#include "frontend/parser.h"
+#include "layers/image_export.h"
+#include "layers/oci_layout.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted.store(true); }
+
+using namespace imgbuild::frontend;
+
+class PlainStatus : public Status {
+ public:
+  explicit PlainStatus(std::ostream& err) : err_(err) {}
+  void StepStarted(int, const std::string& label) override { err_ << "#" << label << "\n"; }
+  void StepDone(int step, double seconds, const std::string& detail) override {
+    err_ << "#" << step << " DONE " << std::fixed << std::setprecision(3) << seconds << "s"
+         << (detail.empty() ? "" : " (" + detail + ")") << "\n";
+  }
+  void Info(const std::string& message) override { err_ << "  " << message << "\n"; }
+
+ private:
+  std::ostream& err_;
+};
+
+struct OutputSpec {
+  std::string type;
+  std::string dest;
+  bool tar = true;
+};
+
+OutputSpec ParseOutput(const std::string& spec) {
+  OutputSpec o;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    std::string kv = spec.substr(start, comma - start);
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "type") o.type = v;
+    else if (k == "dest") o.dest = v;
+    else if (k == "tar") o.tar = v != "false";
+    else if (!kv.empty()) throw std::invalid_argument("unknown output option \"" + k + "\" in " + spec);
+    start = comma + 1;
+  }
+  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar") {
+    throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local or tar)");
+  }
+  if (o.dest.empty()) throw std::invalid_argument("output " + spec + " needs dest=PATH");
+  return o;
+}
+
+}  // namespace
+
+int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) {
+  const FrontendOptions& fo = options.frontend;
+  PlanOptions plan_options;
+  for (const std::string& kv : fo.build_args) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    if (key.empty()) {
+      err << "error: --build-arg needs NAME=VALUE, got \"" << kv << "\"\n";
+      return 2;
+    }
+    if (eq != std::string::npos) {
+      plan_options.build_args[key] = kv.substr(eq + 1);
+    } else if (const char* env = std::getenv(key.c_str())) {
+      plan_options.build_args[key] = env;
+    }
+  }
+  plan_options.target = fo.target;
+  BuildRequest req;
+  req.platform = layers::Platform::Host();
+  if (!fo.platform.empty()) {
+    try {
+      PlatformSpec p = PlatformSpec::Parse(fo.platform);
+      plan_options.target_platform = p;
+      req.platform = {p.os, p.arch, p.variant};
+    } catch (const std::invalid_argument& e) {
+      err << "error: --platform: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  layers::Compression compression;
+  try {
+    compression = layers::ParseCompression(options.compression);
+  } catch (const std::invalid_argument& e) {
+    err << "error: --compression: " << e.what() << "\n";
+    return 2;
+  }
+  std::vector<OutputSpec> outputs;
+  try {
+    for (const std::string& o : options.outputs) outputs.push_back(ParseOutput(o));
+  } catch (const std::invalid_argument& e) {
+    err << "error: -o: " << e.what() << "\n";
+    return 2;
+  }
+  for (const std::string& kv : options.labels) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      err << "error: --label needs KEY=VALUE, got \"" << kv << "\"\n";
+      return 2;
+    }
+    req.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const std::string& kv : options.build_contexts) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size()) {
+      err << "error: --build-context needs NAME=DIR or NAME=oci-layout://PATH[:TAG], got \"" << kv << "\"\n";
+      return 2;
+    }
+    std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+    if (value.find("://") != std::string::npos && value.rfind("oci-layout://", 0) != 0) {
+      err << "error: --build-context " << name << ": only local directories and oci-layout:// are supported\n";
+      return 2;
+    }
+    req.named_contexts[name] = value;
+    plan_options.named_contexts.insert(name);
+  }
+  req.root = StateDir(options.root);
+  req.interrupted = &g_interrupted;
+  // Ctrl-C or a TERM stops the build between steps, so mounts and scratch space are cleaned up.
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  plan_options.base_image = [root = req.root](const std::string& ref) { return LookupBaseImage(root, ref); };
+  req.context_dir = fo.context;
+  req.tags = options.tags;
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    try {
+      req.source_date_epoch = std::stoll(epoch);
+    } catch (...) {
+      err << "error: SOURCE_DATE_EPOCH must be a number of seconds, got \"" << epoch << "\"\n";
+      return 2;
+    }
+  }
+  try {
+    BuildfileSource src = LoadBuildfile(fo.file, fo.context);
+    req.buildfile_path = src.path;
+    ast::File file = Parse(src.text, src.display_name);
+    Program program = Lower(file);
+    for (const Warning& w : program.warnings) {
+      err << "warning: " << src.display_name << ":" << w.location.line << ": " << w.rule << ": " << w.message << "\n";
+    }
+    if (file.directives.check_config.error && !program.warnings.empty()) {
+      err << "error: build check warnings and # check=error=true\n";
+      return 1;
+    }
+    Plan plan = MakePlan(std::move(program), plan_options);
+    if (!plan.unused_build_args.empty()) {
+      std::string names;
+      for (const std::string& n : plan.unused_build_args) names += (names.empty() ? "" : ", ") + n;
+      err << "warning: build-arg(s) not consumed by any ARG: " << names << "\n";
+    }
+    PlainStatus status(err);
+    auto t0 = std::chrono::steady_clock::now();
+    BuiltImage image = BuildImage(plan, req, status);
+    layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
+    for (const OutputSpec& o : outputs) {
+      if (o.type == "local" || o.type == "tar") {
+        if (o.type == "local") {
+          layers::ExportRootfs(store, image.manifest, o.dest);
+        } else {
+          layers::ExportRootfsTar(store, image.manifest, o.dest, req.source_date_epoch);
+        }
+        err << "exported " << o.type << " to " << o.dest << "\n";
+        continue;
+      }
+      layers::ExportFormat format = o.type == "docker" ? layers::ExportFormat::kDockerTar
+                                    : o.tar            ? layers::ExportFormat::kOciTar
+                                                       : layers::ExportFormat::kOciDir;
+      layers::ExportOptions eo;
+      eo.compression = compression;
+      eo.level = options.compression_level;
+      eo.memo_dir = req.root + "/compressed";
+      layers::ExportImage(store, image.manifest, options.tags, format, o.dest, eo);
+      err << "exported " << o.type << " to " << o.dest << "\n";
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    err << "built " << image.manifest.digest.str() << " in " << std::fixed << std::setprecision(3) << seconds << "s\n";
+    for (const std::string& t : options.tags) err << "tagged " << layers::NormalizeTag(t) << "\n";
+    if (!options.iidfile.empty()) layers::WriteFileAtomic(options.iidfile, image.config.digest.str());
+    if (!options.metadata_file.empty()) {
+      nlohmann::ordered_json md = {{"containerimage.digest", image.manifest.digest.str()},
+                                   {"containerimage.config.digest", image.config.digest.str()},
+                                   {"containerimage.descriptor", image.manifest.ToJson()}};
+      if (!options.tags.empty()) {
+        std::string names;
+        for (const std::string& t : options.tags) names += (names.empty() ? "" : ",") + layers::NormalizeTag(t);
+        md["image.name"] = names;
+      }
+      layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
+    }
+    out << image.manifest.digest.str() << "\n";
+    return 0;
+  } catch (const BuildfileNotFound& e) {
+    err << "error: " << e.what() << "\n";
+  } catch (const ParseError& e) {
+    err << "error: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace imgbuild::builder

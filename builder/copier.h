@@ -1,0 +1,46 @@
+// COPY and ADD from a source tree (the build context or another stage's root) into a step's
+// upper directory, with BuildKit's rules: wildcards, directory contents, trailing-slash
+// destinations, parents created (existing ones keep the image's metadata), --chown, --chmod,
+// --exclude, --parents, heredoc sources, .dockerignore for the build context. Symlinks are copied
+// as symlinks and never followed out of the source; the destination is resolved inside the image.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frontend/dockerignore.h"
+
+namespace imgbuild::builder {
+
+class CopyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CopyRequest {
+  std::string src_root;                          // build context dir, or a stage's root view
+  const frontend::IgnoreMatcher* ignore = nullptr;  // .dockerignore, for the build context only
+  std::vector<std::string> sources;              // paths or patterns, relative to src_root
+  std::vector<std::pair<std::string, std::string>> heredocs;  // name, content
+  std::string dest;                              // as written (expanded); relative to workdir
+  std::string workdir = "/";
+  std::string chown;                             // empty: 0:0
+  std::string chmod;                             // empty: keep modes
+  std::vector<std::string> excludes;
+  bool parents = false;
+  std::string lower_root;                        // the image before this step (read-only view)
+  std::string upper;                             // where this step's files are written
+};
+
+struct CopyStats {
+  int64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
+};
+
+CopyStats Copy(const CopyRequest& request);
+
+}  // namespace imgbuild::builder

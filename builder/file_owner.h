@@ -1,0 +1,31 @@
+// --chown and --chmod for COPY/ADD: user and group names resolved through the image's own
+// /etc/passwd and /etc/group (read inside the image root, never the host's), and modes in octal
+// (0755) or symbolic (u+x,go-w) form.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace imgbuild::builder {
+
+class OwnerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Owner {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// "1000", "1000:1000", "app", "app:staff", ":staff". A user without a group takes the user's
+// primary group (a name) or the same number (a uid). Throws OwnerError for unknown names.
+Owner ResolveOwner(const std::string& spec, const std::string& rootfs);
+
+// Applies an octal or symbolic --chmod to `mode` (file type bits kept). Throws OwnerError.
+mode_t ApplyChmod(const std::string& spec, mode_t mode);
+
+}  // namespace imgbuild::builder

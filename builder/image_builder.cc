@@ -1,0 +1,717 @@
+#include "builder/image_builder.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <semaphore>
+#include <thread>
+#include <set>
+
+#include "builder/copier.h"
+#include "builder/rootfs_path.h"
+#include "builder/snapshotter.h"
+#include "frontend/dockerignore.h"
+#include "frontend/words.h"
+#include "layers/applier.h"
+#include "layers/image_export.h"
+#include "layers/image_import.h"
+#include "layers/layer_writer.h"
+#include "layers/oci_layout.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+namespace fs = std::filesystem;
+using frontend::PlannedStep;
+using layers::Descriptor;
+using layers::Digest;
+using layers::ImageConfig;
+
+constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The build's scratch space under ROOT/tmp, removed when the build ends however it ends.
+// Unmounts and removes what builds that died (killed, power loss) left in ROOT/tmp. A live build
+// holds an exclusive lock on its scratch directory's .lock; the kernel drops it when the process
+// dies, so a lock we can take belongs to a dead build. Nothing there is ever trusted later.
+void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("build-", 0) != 0) continue;
+    std::string dir = entry.path().string();
+    layers::UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still building
+    std::vector<std::string> mounts;
+    std::ifstream in("/proc/self/mounts");
+    std::string dev, point, rest;
+    while (in >> dev >> point && std::getline(in, rest)) {
+      if (point.rfind(dir + "/", 0) == 0) mounts.push_back(point);
+    }
+    std::sort(mounts.rbegin(), mounts.rend());
+    for (const std::string& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
+    // Its step snapshots are named after its scratch directory.
+    for (const auto& snap : fs::directory_iterator(snapshots, ec)) {
+      std::string sn = snap.path().filename().string();
+      if (sn.rfind("b-" + name + "-", 0) == 0 || sn.rfind(".removing-b-" + name + "-", 0) == 0) {
+        fs::remove_all(snap.path(), ec);
+      }
+    }
+    fs::remove_all(dir, ec);
+  }
+}
+
+class Workspace {
+ public:
+  explicit Workspace(const std::string& root) {
+    ReapDeadBuilds(root + "/tmp", root + "/snapshots");
+    std::mt19937_64 rng{std::random_device{}()};
+    dir_ = root + "/tmp/build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+    layers::MakeDirs(dir_);
+    lock_.Reset(::open((dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", dir_ + "/.lock");
+  }
+  ~Workspace() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  std::string name() const { return dir_.substr(dir_.find_last_of('/') + 1); }
+  int Next() { return counter_++; }
+  std::string NewDir(const std::string& prefix) {
+    std::string d = dir_ + "/" + prefix + std::to_string(counter_++);
+    layers::MakeDirs(d);
+    return d;
+  }
+
+ private:
+  std::string dir_;
+  layers::UniqueFd lock_;  // held while the build runs
+  std::atomic<int> counter_{0};
+};
+
+struct StageImage {
+  ImageConfig config;
+  std::vector<Descriptor> layers;
+  std::string snapshot;  // committed snapshot holding the stage's files ("" for none)
+  std::optional<Descriptor> base_manifest;
+  std::string base_name;
+};
+
+std::string Join(const std::vector<std::string>& words, const char* sep = " ") {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : sep) + w;
+  return out;
+}
+
+std::string JsonArray(const std::vector<std::string>& words) {
+  return nlohmann::json(words).dump();
+}
+
+class Builder {
+ public:
+  Builder(const frontend::Plan& plan, const BuildRequest& req, Status& status)
+      : plan_(plan),
+        req_(req),
+        status_(status),
+        store_(req.root + "/oci", req.root + "/tmp"),
+        ws_(req.root),
+        snaps_(NewSnapshotter(req.root + "/snapshots", ws_.dir())) {
+    store_.store().ReapAbandoned();
+    std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
+    if (ignore) {
+      try {
+        ignore_ = frontend::IgnoreMatcher(frontend::ReadIgnoreFile(layers::ReadFile(*ignore)));
+      } catch (const frontend::IgnorePatternError& e) {
+        throw BuildError(*ignore + ": " + e.what());
+      }
+    }
+    int64_t now = req.source_date_epoch.value_or(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    created_ = layers::Rfc3339(now);
+  }
+
+  // Stages run as soon as the stages they read are done, several at once (one thread each,
+  // at most `jobs` working); the first failure stops the others before their next step.
+  BuiltImage Run() {
+    const int total = static_cast<int>(plan_.steps.size());
+    unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+    std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
+    std::vector<std::thread> threads;
+    for (int s : plan_.order) {
+      threads.emplace_back([this, s, total, &slots] {
+        try {
+          {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [&] {
+              if (error_) return true;
+              for (int d : plan_.stages[s].depends_on) {
+                if (!done_.count(d)) return false;
+              }
+              return true;
+            });
+            if (error_) return;
+          }
+          slots.acquire();
+          struct Release {
+            std::counting_semaphore<64>& s;
+            ~Release() { s.release(); }
+          } release{slots};
+          StageImage img = Base(s);
+          for (frontend::StepId id : plan_.stages[s].steps) {
+            if (Failed()) return;
+            if (req_.interrupted && req_.interrupted->load()) throw BuildError("interrupted");
+            const PlannedStep& step = plan_.steps[id];
+            int n = ++started_;
+            std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
+                                step.keyword + " " + Join(step.words);
+            Report([&] { status_.StepStarted(n, label); });
+            auto t0 = std::chrono::steady_clock::now();
+            std::string detail = Step(step, img);
+            double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            Report([&] { status_.StepDone(n, secs, detail); });
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          done_.emplace(s, std::move(img));
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!error_) error_ = std::current_exception();
+        }
+        cv_.notify_all();
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    if (error_) std::rethrow_exception(error_);
+    return Finish(Done(plan_.target));
+  }
+
+ ~Builder() {
+    // This build's step snapshots go, newest first; base image snapshots (chain-*) stay.
+    for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
+      try {
+        snaps_->Remove(*it);
+      } catch (const std::exception&) {
+        // a later build's reaper removes what is left
+      }
+    }
+  }
+
+ private:
+  // A read-only view of a committed snapshot, mounted for as long as it lives.
+  class View {
+   public:
+    View(Snapshotter& s, std::string key, const std::string& parent, const std::string& mountpoint)
+        : s_(s), key_(std::move(key)) {
+      std::vector<Mount> mounts = s_.View(key_, parent);
+      try {
+        guard_.emplace(mounts, mountpoint);
+      } catch (...) {
+        s_.Remove(key_);
+        throw;
+      }
+    }
+    ~View() {
+      guard_.reset();
+      try {
+        s_.Remove(key_);
+      } catch (const std::exception&) {
+      }
+    }
+    const std::string& path() const { return guard_->path(); }
+
+   private:
+    Snapshotter& s_;
+    std::string key_;
+    std::optional<MountGuard> guard_;
+  };
+
+  std::string NewKey(const char* what) { return "b-" + ws_.name() + "-" + what + "-" + std::to_string(ws_.Next()); }
+  void Own(const std::string& key) {
+    std::lock_guard<std::mutex> lock(owned_mu_);
+    owned_.push_back(key);
+  }
+  View MakeView(const std::string& parent) { return View(*snaps_, NewKey("view"), parent, ws_.NewDir("mnt-")); }
+
+  // A new layer: `fill` writes into the mounted root of a writable snapshot on top of the
+  // stage's; the snapshot is committed and its change becomes the layer.
+  void LayerStep(StageImage& img, const std::string& created_by, const std::function<void(const std::string&)>& fill) {
+    std::string active = NewKey("active");
+    std::vector<Mount> mounts = snaps_->Prepare(active, img.snapshot);
+    try {
+      {
+        MountGuard m(mounts, ws_.NewDir("mnt-"));
+        fill(m.path());
+      }
+      std::string committed = NewKey("layer");
+      snaps_->Commit(committed, active);
+      Own(committed);
+      layers::LayerOptions o;
+      o.source_date_epoch = req_.source_date_epoch;
+      layers::LayerResult layer = layers::WriteLayer(snaps_->Changes(committed), o, store_.store());
+      img.layers.push_back(layer.blob);
+      img.config.diff_ids.push_back(layer.diff_id);
+      img.snapshot = committed;
+      History(img, created_by, false);
+    } catch (...) {
+      if (snaps_->Exists(active)) {
+        try {
+          snaps_->Remove(active);
+        } catch (const std::exception&) {
+        }
+      }
+      throw;
+    }
+  }
+
+  bool Failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_ != nullptr;
+  }
+
+  StageImage Done(int stage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_.at(stage);
+  }
+  bool IsDone(int stage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_.count(stage) != 0;
+  }
+
+  template <typename F>
+  void Report(F&& f) {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    f();
+  }
+
+  std::string StageLabel(int s) const {
+    const std::string& name = plan_.stages[s].name;
+    return name.empty() ? "stage-" + std::to_string(s) : name;
+  }
+
+  [[noreturn]] void Fail(const PlannedStep& step, const std::string& message) {
+    throw BuildError(plan_.program.file + ":" + std::to_string(step.location.line) + ": " + step.keyword + ": " + message);
+  }
+
+  StageImage Base(int s) {
+    const frontend::PlannedStage& ps = plan_.stages[s];
+    StageImage img;
+    switch (ps.base.kind) {
+      case frontend::BaseRef::kScratch:
+        img.config.platform = req_.platform;
+        break;
+      case frontend::BaseRef::kStage:
+        img = Done(ps.base.stage);
+        img.base_manifest.reset();
+        break;
+      case frontend::BaseRef::kContext:
+        img = FromContext(ps.base.ref, s);
+        break;
+      case frontend::BaseRef::kImage:
+        img = FromStore(ps.base.ref, s);
+        img.config.config.on_build.clear();  // triggers run in this build (the plan put them first)
+        break;
+    }
+    if (img.config.config.env.empty()) img.config.config.env.push_back(kDefaultPath);
+    return img;
+  }
+
+  static constexpr const char* kOciLayoutScheme = "oci-layout://";
+
+  // A named build context as a base: a directory becomes one layer; an OCI layout is loaded
+  // into the local store and used as an image.
+  StageImage FromContext(const std::string& name, int s) {
+    const std::string& spec = req_.named_contexts.at(name);
+    if (spec.rfind(kOciLayoutScheme, 0) == 0) return FromStore(LoadContextImage(name), s);
+    StageImage img;
+    img.config.platform = req_.platform;
+    LayerStep(img, "build context " + name, [&](const std::string& root) {
+      CopyRequest r;
+      r.src_root = spec;
+      r.sources = {"."};
+      r.dest = "/";
+      r.lower_root = root;
+      r.upper = root;
+      Copy(r);
+    });
+    return img;
+  }
+
+  // Loads oci-layout://PATH[:TAG] into the store once; returns the name it has there.
+  std::string LoadContextImage(const std::string& name) {
+    std::string store_name = "imgbuild-context/" + name + ":latest";
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (loaded_contexts_.insert(name).second) {
+      std::string spec = req_.named_contexts.at(name).substr(std::string(kOciLayoutScheme).size());
+      std::string path = spec, tag;
+      size_t colon = spec.find_last_of(':');
+      if (colon != std::string::npos && spec.find('/', colon) == std::string::npos) {
+        path = spec.substr(0, colon);
+        tag = spec.substr(colon + 1);
+      }
+      layers::OciLayout source(path, ws_.NewDir("context-"));
+      std::optional<Descriptor> m = tag.empty() ? std::optional<Descriptor>() : source.Find(tag);
+      if (!m && tag.empty() && !source.Manifests().empty()) m = source.Manifests().front();
+      if (!m) throw BuildError("build context " + name + ": no image " + (tag.empty() ? "" : "tagged " + tag + " ") + "in " + path);
+      // Import through a one-image copy of the layout so every layer is checked like `load`.
+      std::string copy = ws_.NewDir("context-layout-") + "/layout";
+      layers::ExportOptions eo;
+      eo.compression = layers::Compression::kUncompressed;
+      layers::ExportImage(source, *m, {"latest"}, layers::ExportFormat::kOciDir, copy, eo);
+      layers::ImportImages(store_, copy, store_name, req_.root + "/tmp");
+    }
+    return store_name;
+  }
+
+  StageImage FromStore(const std::string& ref, int s) {
+    std::optional<Descriptor> m = store_.Find(ref);
+    if (!m) {
+      throw BuildError(plan_.program.file + ":" + std::to_string(plan_.program.stages[s].location.line) +
+                       ": FROM " + ref + ": no such image in the local store (" + req_.root +
+                       "/oci); load it with `imgbuild load` or build it first");
+    }
+    StageImage img;
+    img.base_manifest = *m;
+    img.base_name = layers::NormalizeTag(ref);
+    nlohmann::json manifest = nlohmann::json::parse(store_.store().ReadBlob(m->digest));
+    Descriptor config = Descriptor::FromJson(manifest.at("config"));
+    img.config = ImageConfig::FromJson(nlohmann::json::parse(store_.store().ReadBlob(config.digest)));
+    const auto& layer_list = manifest.at("layers");
+    if (layer_list.size() != img.config.diff_ids.size()) {
+      throw BuildError("image " + ref + " is inconsistent: " + std::to_string(layer_list.size()) + " layers, " +
+                       std::to_string(img.config.diff_ids.size()) + " diff_ids");
+    }
+    // Each layer becomes a committed snapshot named by its chain ID, shared by every build.
+    std::string chain, parent;
+    for (size_t i = 0; i < layer_list.size(); ++i) {
+      Descriptor d = Descriptor::FromJson(layer_list[i]);
+      const Digest& diff_id = img.config.diff_ids[i];
+      chain = i == 0 ? diff_id.str() : Digest::OfBytes(chain + " " + diff_id.str()).str();
+      std::string key = "chain-" + chain.substr(7);
+      std::lock_guard<std::mutex> lock(apply_mu_);
+      if (!snaps_->Exists(key)) {
+        Report([&] { status_.Info("unpacking layer " + d.digest.str() + " of " + ref); });
+        std::string active = NewKey("extract");
+        snaps_->Prepare(active, parent);
+        try {
+          snaps_->Apply(active, store_.store().BlobPath(d.digest));
+          snaps_->Commit(key, active);
+        } catch (...) {
+          if (snaps_->Exists(active)) snaps_->Remove(active);
+          throw;
+        }
+      }
+      img.layers.push_back(d);
+      parent = key;
+    }
+    img.snapshot = parent;
+    return img;
+  }
+
+  void History(StageImage& img, const std::string& created_by, bool empty_layer) {
+    img.config.history.push_back({created_, created_by, "", empty_layer});
+  }
+
+  void SetEnv(StageImage& img, const std::string& kv) {
+    std::string key = kv.substr(0, kv.find('='));
+    for (std::string& e : img.config.config.env) {
+      if (e.substr(0, e.find('=')) == key) {
+        e = kv;
+        return;
+      }
+    }
+    img.config.config.env.push_back(kv);
+  }
+
+  std::string Step(const PlannedStep& step, StageImage& img) {
+    const std::string& k = step.keyword;
+    auto& cfg = img.config.config;
+    const frontend::Instruction& instr = plan_.program.stages[step.stage].instructions[step.instruction];
+    if (k == "ENV") {
+      for (const std::string& kv : step.words) SetEnv(img, kv);
+      History(img, "ENV " + Join(step.words), true);
+    } else if (k == "LABEL") {
+      for (const std::string& kv : step.words) {
+        size_t eq = kv.find('=');
+        cfg.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      History(img, "LABEL " + Join(step.words), true);
+    } else if (k == "ARG") {
+      History(img, "ARG " + Join(step.words), true);
+    } else if (k == "USER") {
+      cfg.user = step.words[0];
+      History(img, "USER " + cfg.user, true);
+    } else if (k == "WORKDIR") {
+      cfg.working_dir = step.workdir;
+      return Workdir(step, img);
+    } else if (k == "CMD" || k == "ENTRYPOINT") {
+      const auto& c = std::get<frontend::CmdInstr>(instr.op);
+      std::vector<std::string> argv = c.cmd;
+      if (!c.exec_form && !c.cmd.empty()) {
+        argv = step.shell;
+        argv.push_back(c.cmd[0]);
+      }
+      if (k == "CMD") {
+        cfg.cmd = argv;
+      } else {
+        cfg.entrypoint = argv;
+        if (!cfg.cmd || !cfg.cmd->empty()) cfg.cmd.reset();  // ENTRYPOINT resets an inherited CMD
+      }
+      History(img, k + " " + JsonArray(argv), true);
+    } else if (k == "SHELL") {
+      cfg.shell = step.words;
+      History(img, "SHELL " + JsonArray(step.words), true);
+    } else if (k == "EXPOSE") {
+      for (std::string port : step.words) {
+        size_t slash = port.find('/');
+        std::string proto = slash == std::string::npos ? "tcp" : frontend::AsciiLower(port.substr(slash + 1));
+        port = port.substr(0, slash) + "/" + proto;
+        if (std::find(cfg.exposed_ports.begin(), cfg.exposed_ports.end(), port) == cfg.exposed_ports.end()) {
+          cfg.exposed_ports.push_back(port);
+        }
+      }
+      std::sort(cfg.exposed_ports.begin(), cfg.exposed_ports.end());
+      History(img, "EXPOSE " + Join(step.words), true);
+    } else if (k == "VOLUME") {
+      for (const std::string& v : step.words) {
+        if (std::find(cfg.volumes.begin(), cfg.volumes.end(), v) == cfg.volumes.end()) cfg.volumes.push_back(v);
+      }
+      History(img, "VOLUME " + JsonArray(step.words), true);
+    } else if (k == "STOPSIGNAL") {
+      cfg.stop_signal = step.words[0];
+      History(img, "STOPSIGNAL " + cfg.stop_signal, true);
+    } else if (k == "MAINTAINER") {
+      img.config.author = step.words[0];
+      History(img, "MAINTAINER " + step.words[0], true);
+    } else if (k == "ONBUILD") {
+      cfg.on_build.push_back(step.words[0]);
+      History(img, "ONBUILD " + step.words[0], true);
+    } else if (k == "HEALTHCHECK") {
+      const auto& h = std::get<frontend::HealthcheckInstr>(instr.op);
+      layers::Healthcheck hc;
+      hc.test = h.test;
+      hc.interval = h.interval_ns.value_or(0);
+      hc.timeout = h.timeout_ns.value_or(0);
+      hc.start_period = h.start_period_ns.value_or(0);
+      hc.start_interval = h.start_interval_ns.value_or(0);
+      hc.retries = h.retries.value_or(0);
+      cfg.healthcheck = hc;
+      History(img, "HEALTHCHECK " + JsonArray(h.test), true);
+    } else if (k == "COPY" || k == "ADD") {
+      return CopyStep(step, img);
+    } else if (k == "RUN") {
+      Fail(step, "RUN needs the build sandbox, which imgbuild does not have yet; this Buildfile cannot be built");
+    }
+    return "";
+  }
+
+  // WORKDIR creates the directory when the image lacks it, as a layer of its own.
+  std::string Workdir(const PlannedStep& step, StageImage& img) {
+    {
+      View view = MakeView(img.snapshot);
+      std::string rel = ResolveInRoot(view.path(), step.workdir);
+      struct stat st;
+      if (rel.empty() || ::stat((view.path() + "/" + rel).c_str(), &st) == 0) {
+        History(img, "WORKDIR " + step.workdir, true);
+        return "exists";
+      }
+    }
+    LayerStep(img, "WORKDIR " + step.workdir, [&](const std::string& root) {
+      CopyRequest r;
+      r.src_root = root;
+      r.lower_root = root;
+      r.upper = root;
+      // An empty copy into the path creates it and its missing parents.
+      r.dest = step.workdir + "/";
+      Copy(r);
+    });
+    return "created";
+  }
+
+  std::string CopyStep(const PlannedStep& step, StageImage& img) {
+    const auto& c = std::get<frontend::CopyInstr>(plan_.program.stages[step.stage].instructions[step.instruction].op);
+    CopyRequest r;
+    std::vector<std::string> words = step.words;
+    std::string dest = words.back();
+    words.pop_back();
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (!c.sources[i].heredoc) r.sources.push_back(words[i]);
+    }
+    r.heredocs = step.heredoc_files;
+    r.dest = dest;
+    r.workdir = step.workdir;
+    if (auto it = step.flags.find("chown"); it != step.flags.end()) r.chown = it->second;
+    if (auto it = step.flags.find("chmod"); it != step.flags.end()) r.chmod = it->second;
+    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
+      size_t start = 0;
+      const std::string& all = it->second;
+      while (start <= all.size()) {
+        size_t nl = all.find('\n', start);
+        if (nl == std::string::npos) nl = all.size();
+        r.excludes.push_back(all.substr(start, nl - start));
+        start = nl + 1;
+      }
+    }
+    r.parents = c.parents;
+    for (const std::string& src : r.sources) {
+      bool remote = src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0 ||
+                    src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0;
+      if (remote) {
+        Fail(step, "remote sources (" + src + ") need network access, which imgbuild builds do not have yet");
+      }
+    }
+    std::optional<View> source_view;
+    std::optional<StageImage> source_image;
+    if (auto it = step.flags.find("from"); it != step.flags.end()) {
+      std::optional<int> stage;
+      for (const auto& ps : plan_.stages) {
+        if (!ps.name.empty() && ps.name == frontend::AsciiLower(it->second)) stage = ps.index;
+      }
+      if (!stage && !it->second.empty() && it->second.find_first_not_of("0123456789") == std::string::npos) {
+        stage = std::stoi(it->second);
+      }
+      auto nc = req_.named_contexts.find(it->second);
+      if (stage && IsDone(*stage)) {
+        source_view.emplace(*snaps_, NewKey("view"), Done(*stage).snapshot, ws_.NewDir("mnt-"));
+        r.src_root = source_view->path();
+      } else if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
+        r.src_root = nc->second;  // a named directory context
+      } else {
+        source_image = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(it->second) : it->second, step.stage);
+        source_view.emplace(*snaps_, NewKey("view"), source_image->snapshot, ws_.NewDir("mnt-"));
+        r.src_root = source_view->path();
+      }
+    } else {
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+    }
+    std::string detail;
+    LayerStep(img, k(step) + " " + Join(step.words) + " # buildkit", [&](const std::string& root) {
+      r.lower_root = root;
+      r.upper = root;
+      if (c.is_add && c.unpack.value_or(true)) {
+        // Local archives are unpacked (detected by content), everything else is copied.
+        std::vector<std::string> plain;
+        for (const std::string& src : r.sources) {
+          std::string path = r.src_root + "/" + CleanRelative(src);
+          if (IsArchive(path)) {
+            AddArchive(step, path, r);
+          } else {
+            plain.push_back(src);
+          }
+        }
+        r.sources = plain;
+        if (r.sources.empty() && r.heredocs.empty()) {
+          detail = "unpacked";
+          return;
+        }
+      }
+      try {
+        CopyStats stats = Copy(r);
+        detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
+      } catch (const CopyError& e) {
+        Fail(step, e.what());
+      }
+    });
+    return detail;
+  }
+
+  static std::string k(const PlannedStep& step) { return step.keyword; }
+
+  static bool IsArchive(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    return layers::LooksLikeTar(path);
+  }
+
+  void AddArchive(const PlannedStep& step, const std::string& archive, const CopyRequest& r) {
+    std::string dest = r.dest;
+    if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
+    CopyRequest mk = r;
+    mk.sources.clear();
+    mk.heredocs.clear();
+    mk.dest = dest + "/";
+    mk.src_root = r.upper;
+    Copy(mk);  // creates the destination directory
+    std::string rel = ResolveInRoot(r.lower_root, dest);
+    layers::ApplyOptions plain;
+    plain.overlay_format = false;  // an archive's files, not a layer's whiteouts
+    try {
+      layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
+    } catch (const std::exception& e) {
+      Fail(step, "unpacking " + archive + ": " + e.what());
+    }
+  }
+
+  BuiltImage Finish(StageImage img) {
+    for (const auto& [k2, v] : req_.labels) img.config.config.labels[k2] = v;
+    img.config.created = created_;
+    img.config.platform = req_.platform;
+    BuiltImage out;
+    out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump());
+    out.layers = img.layers;
+    std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created_}};
+    if (img.base_manifest) {
+      annotations["org.opencontainers.image.base.name"] = img.base_name;
+      annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
+    }
+    std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
+    out.manifest = store_.store().Put(layers::media_type::kImageManifest, manifest);
+    out.manifest.platform = req_.platform;
+    for (const std::string& tag : req_.tags) store_.Tag(tag, out.manifest);
+    return out;
+  }
+
+  const frontend::Plan& plan_;
+  const BuildRequest& req_;
+  Status& status_;
+  layers::OciLayout store_;
+  Workspace ws_;
+  frontend::IgnoreMatcher ignore_;
+  std::string created_;
+  std::unique_ptr<Snapshotter> snaps_;
+  std::mutex owned_mu_;
+  std::vector<std::string> owned_;  // step snapshots of this build
+  std::set<std::string> loaded_contexts_;
+  std::mutex mu_;  // done_ and error_
+  std::condition_variable cv_;
+  std::map<int, StageImage> done_;
+  std::exception_ptr error_;
+  std::atomic<int> started_{0};
+  std::mutex status_mu_, apply_mu_, context_mu_;
+};
+
+}  // namespace
+
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref) {
+  layers::OciLayout store(root + "/oci", root + "/tmp");
+  std::optional<Descriptor> m = store.Find(ref);
+  if (!m) return std::nullopt;
+  nlohmann::json manifest = nlohmann::json::parse(store.store().ReadBlob(m->digest));
+  Descriptor config = Descriptor::FromJson(manifest.at("config"));
+  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+  frontend::BaseImageInfo info;
+  info.env = ic.config.env;
+  info.workdir = ic.config.working_dir;
+  info.user = ic.config.user;
+  info.shell = ic.config.shell;
+  info.on_build = ic.config.on_build;
+  return info;
+}
+
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status) {
+  return Builder(plan, request, status).Run();
+}
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,53 @@
+// Runs a build plan: each needed stage from its base (scratch, an earlier stage, or an image of
+// the local store whose layers are applied into snapshots), each step in order: metadata steps
+// change the image config, COPY/ADD/WORKDIR write a snapshot whose upper directory becomes a
+// layer. The result is stored in the local store (ROOT/oci) and tagged.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "builder/status.h"
+#include "frontend/plan.h"
+#include "layers/descriptor.h"
+#include "layers/image.h"
+
+namespace imgbuild::builder {
+
+class BuildError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct BuildRequest {
+  std::string root;            // state directory
+  std::string context_dir;
+  std::string buildfile_path;  // for <Buildfile>.dockerignore; "-" for standard input
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> labels;  // --label, added to the final image
+  std::optional<int64_t> source_date_epoch;
+  layers::Platform platform;
+  // --build-context NAME=DIR or NAME=oci-layout://PATH[:TAG]
+  std::map<std::string, std::string> named_contexts;
+  // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
+  // any failure.
+  const std::atomic<bool>* interrupted = nullptr;
+};
+
+struct BuiltImage {
+  layers::Descriptor manifest;
+  layers::Descriptor config;
+  std::vector<layers::Descriptor> layers;
+};
+
+// The configuration the plan needs of a local-store image (for FROM IMAGE), if the store has it.
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref);
+
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status);
+
+}  // namespace imgbuild::builder

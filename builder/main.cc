@@ -1,0 +1,126 @@
+// The imgbuild command line. Only this file decides exit codes: 0 success, 1 a Buildfile or build
+// error, 2 a usage error.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "builder/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace imgbuild::builder;
+  // `imgbuild -f Buildfile -t app .` means `imgbuild build ...`, as with docker build.
+  std::vector<char*> args(argv, argv + argc);
+  static char build_word[] = "build";
+  const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
+                                             "tag", "rm", "load", "save"};
+  if (argc > 1 && std::find(commands.begin(), commands.end(), argv[1]) == commands.end() &&
+      std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--version") {
+    args.insert(args.begin() + 1, build_word);
+  }
+  argc = static_cast<int>(args.size());
+  argv = args.data();
+  CLI::App app{"imgbuild: a daemonless builder of OCI images from Buildfiles (Dockerfile syntax)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("imgbuild ") + kVersion);
+
+  FrontendOptions parse_opts;
+  CLI::App* parse = app.add_subcommand("parse", "Print the parsed Buildfile");
+  parse->add_option("-f,--file", parse_opts.file, "Buildfile path, or - for standard input");
+  parse->add_flag("--json", parse_opts.json, "Print one JSON document");
+  parse->add_option("context", parse_opts.context, "Build context directory")->capture_default_str();
+
+  FrontendOptions outline_opts;
+  CLI::App* outline = app.add_subcommand("outline", "Show what a build would do, without building");
+  outline->add_option("-f,--file", outline_opts.file, "Buildfile path, or - for standard input");
+  outline->add_option("--build-arg", outline_opts.build_args, "Set a build-time variable (K=V)")
+      ->allow_extra_args(false);
+  outline->add_option("--target", outline_opts.target, "Stage to build");
+  outline->add_option("--platform", outline_opts.platform, "Target platform (os/arch[/variant])");
+  outline->add_flag("--json", outline_opts.json, "Print one JSON document");
+  outline->add_option("context", outline_opts.context, "Build context directory")->capture_default_str();
+
+  BuildOptions build_opts;
+  CLI::App* build = app.add_subcommand("build", "Build an image from a Buildfile");
+  build->add_option("-f,--file", build_opts.frontend.file, "Buildfile path, or - for standard input");
+  build->add_option("-t,--tag", build_opts.tags, "Name the image NAME[:TAG] in the local store")->allow_extra_args(false);
+  build->add_option("--build-arg", build_opts.frontend.build_args, "Set a build-time variable (K=V)")->allow_extra_args(false);
+  build->add_option("--target", build_opts.frontend.target, "Stage to build");
+  build->add_option("--platform", build_opts.frontend.platform, "Target platform (os/arch[/variant])");
+  build->add_option("--label", build_opts.labels, "Add a label to the image (K=V)")->allow_extra_args(false);
+  build->add_option("-o,--output", build_opts.outputs, "Also export: type=oci,dest=PATH[,tar=false], type=docker,dest=PATH, type=local,dest=DIR, type=tar,dest=FILE")
+      ->allow_extra_args(false);
+  build->add_option("--compression", build_opts.compression, "Layer compression in exports: gzip (default), zstd, uncompressed");
+  build->add_option("--compression-level", build_opts.compression_level, "Codec level (gzip 1-9, zstd 1-19)");
+  build->add_option("--build-context", build_opts.build_contexts, "Named context NAME=DIR|oci-layout://PATH[:TAG]")
+      ->allow_extra_args(false);
+  build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
+  build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
+  build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)");
+  build->add_option("context", build_opts.frontend.context, "Build context directory")->required();
+
+  StoreOptions images_opts;
+  CLI::App* images = app.add_subcommand("images", "List the images in the local store");
+  images->add_option("--root", images_opts.root, "State directory");
+  images->add_flag("--json", images_opts.json, "Print JSON");
+
+  StoreOptions inspect_opts;
+  CLI::App* inspect = app.add_subcommand("inspect", "Print an image's manifest and config as JSON");
+  inspect->add_option("--root", inspect_opts.root, "State directory");
+  inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG]")->required();
+
+  StoreOptions tag_opts;
+  std::string tag_target;
+  CLI::App* tag = app.add_subcommand("tag", "Give an image of the local store another name");
+  tag->add_option("--root", tag_opts.root, "State directory");
+  tag->add_option("source", tag_opts.name, "Image NAME[:TAG]")->required();
+  tag->add_option("target", tag_target, "New NAME[:TAG]")->required();
+
+  StoreOptions rm_opts;
+  std::vector<std::string> rm_names;
+  CLI::App* rm = app.add_subcommand("rm", "Remove image names from the local store");
+  rm->add_option("--root", rm_opts.root, "State directory");
+  rm->add_option("names", rm_names, "Image NAME[:TAG]...")->required();
+
+  StoreOptions load_opts;
+  std::string load_input;
+  CLI::App* load = app.add_subcommand("load", "Load images from an OCI layout (dir or tar) or a docker archive");
+  load->add_option("--root", load_opts.root, "State directory");
+  load->add_option("-i,--input", load_input, "OCI layout directory or tar, or docker-archive tar")->required();
+  load->add_option("-t,--tag", load_opts.name, "Name the loaded image (default: the names it carries)");
+
+  StoreOptions save_opts;
+  std::vector<std::string> save_names;
+  std::string save_output, save_format = "oci";
+  CLI::App* save = app.add_subcommand("save", "Write an image of the local store to a tar");
+  save->add_option("--root", save_opts.root, "State directory");
+  save->add_option("names", save_names, "Image NAME[:TAG]")->required();
+  save->add_option("-o,--output", save_output, "Tar file to write")->required();
+  save->add_option("--compression", save_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
+  save->add_option("--compression-level", save_opts.compression_level, "Codec level");
+  save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (build->parsed()) return RunBuild(build_opts, std::cout, std::cerr);
+  if (images->parsed()) return RunImages(images_opts, std::cout, std::cerr);
+  if (inspect->parsed()) return RunInspect(inspect_opts, std::cout, std::cerr);
+  if (tag->parsed()) return RunTag(tag_opts, tag_target, std::cout, std::cerr);
+  if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);
+  if (load->parsed()) return RunLoad(load_opts, load_input, std::cout, std::cerr);
+  if (save->parsed()) return RunSave(save_opts, save_names, save_output, save_format, std::cout, std::cerr);
+  if (parse->parsed()) return RunParse(parse_opts, std::cout, std::cerr);
+  if (outline->parsed()) return RunOutline(outline_opts, std::cout, std::cerr);
+  return 2;
+}

@@ -1,0 +1,18 @@
+// Resolving a path inside an image root the way the image would: symlinks are followed, but
+// always within the root ("/.." stays at the root, absolute link targets start at the root), so
+// no path a Buildfile names can reach the host. Pure path logic over readlink of the root's files.
+#pragma once
+
+#include <string>
+
+namespace imgbuild::builder {
+
+// Returns the root-relative path (no leading '/', "" for the root) that `path` (absolute or
+// relative to "/") names inside `root`, following symlinks of every component except, when
+// `follow_last` is false, the last one. Missing components are kept as written.
+std::string ResolveInRoot(const std::string& root, const std::string& path, bool follow_last = true);
+
+// Splits a '/'-separated path into its non-empty components, resolving "." and "..".
+std::string CleanRelative(const std::string& path);
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,69 @@
+// Snapshots with containerd's semantics. Prepare(key, parent) makes an active, writable snapshot
+// on top of a committed parent (or of nothing); View(key, parent) a read-only one; Commit(name,
+// key) turns an active snapshot into a committed one that others may use as parent; Remove(key)
+// deletes one no other snapshot depends on. Mounts are described, not performed: the caller
+// mounts them (MountGuard) where it needs the root filesystem.
+//
+// Two implementations pass one conformance suite: OverlaySnapshotter (overlayfs; a snapshot's
+// change is its upper directory) and CopySnapshotter (the fallback where overlay cannot be
+// mounted: each snapshot is a full copy, and its change is found by comparing it with its parent).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace imgbuild::builder {
+
+struct Mount {
+  std::string type;    // "overlay" or "bind"
+  std::string source;  // overlay: "overlay"; bind: the directory
+  std::vector<std::string> options;  // "ro", "lowerdir=...", ...
+};
+
+class SnapshotError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Snapshotter {
+ public:
+  virtual ~Snapshotter() = default;
+
+  virtual std::vector<Mount> Prepare(const std::string& key, const std::string& parent) = 0;
+  virtual std::vector<Mount> View(const std::string& key, const std::string& parent) = 0;
+  virtual void Commit(const std::string& name, const std::string& key) = 0;
+  virtual void Remove(const std::string& key) = 0;
+  virtual bool Exists(const std::string& key) const = 0;
+
+  // Unpacks a layer into an active snapshot (which must not be mounted).
+  virtual void Apply(const std::string& key, const std::string& layer_blob) = 0;
+  // The snapshot's change against its parent as a directory in overlay format (whiteouts are 0/0
+  // character devices, opaque directories carry trusted.overlay.opaque=y). Valid until the
+  // snapshot is removed; the snapshot must not be mounted.
+  virtual std::string Changes(const std::string& key) = 0;
+};
+
+// `dir` holds the snapshots (created if missing). Keys are directory names: [A-Za-z0-9._-]+.
+std::unique_ptr<Snapshotter> NewOverlaySnapshotter(const std::string& dir);
+std::unique_ptr<Snapshotter> NewCopySnapshotter(const std::string& dir);
+// Overlay where this process can mount it (tried in `scratch`, on the same filesystem), else copy.
+std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::string& scratch);
+
+// Mounts `mounts` at `target` (an existing directory) until destroyed.
+class MountGuard {
+ public:
+  MountGuard(const std::vector<Mount>& mounts, const std::string& target);
+  ~MountGuard();
+  MountGuard(const MountGuard&) = delete;
+  MountGuard& operator=(const MountGuard&) = delete;
+  const std::string& path() const { return target_; }
+
+ private:
+  std::string target_;
+  bool mounted_ = false;
+};
+
+}  // namespace imgbuild::builder
