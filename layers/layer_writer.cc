@@ -42,7 +42,7 @@ class ParallelGzip {
       if (pending_.size() == kBlock) {
         blocks_.push_back(std::move(pending_));
         pending_.clear();
-        if (static_cast<long>(blocks_.size()) >= workers_ * 2) Flush(false);
+        if (static_cast<long>(blocks_.size()) >= workers_ * 8) Flush(false);
       }
     }
   }
