@@ -72,6 +72,27 @@ void OciLayout::WriteIndex(const std::vector<Descriptor>& manifests) {
 std::vector<Descriptor> OciLayout::Manifests() const { return ReadIndex(); }
 
 std::optional<Descriptor> OciLayout::Find(const std::string& ref) const {
+  // NAME@sha256:..., or a bare digest: the manifest with that digest, whatever its names.
+  size_t at = ref.find("sha256:");
+  if (at != std::string::npos && (at == 0 || ref[at - 1] == '@')) {
+    Digest d = Digest::OfBytes("");
+    try {
+      d = Digest::Parse(ref.substr(at));
+    } catch (const std::invalid_argument&) {
+      return std::nullopt;
+    }
+    for (const Descriptor& m : ReadIndex()) {
+      if (m.digest == d) return m;
+    }
+    if (store_.Has(d)) {
+      Descriptor m;
+      m.media_type = media_type::kImageManifest;
+      m.digest = d;
+      m.size = static_cast<int64_t>(store_.ReadBlob(d).size());
+      return m;
+    }
+    return std::nullopt;
+  }
   std::string want = NormalizeTag(ref);
   for (const Descriptor& d : ReadIndex()) {
     auto it = d.annotations.find(kRefNameAnnotation);

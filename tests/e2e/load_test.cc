@@ -1,6 +1,8 @@
 // `imgbuild load` and `save` round trips, and the hostile-layer corpus that load must refuse.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -48,6 +50,55 @@ class LoadTest : public ::testing::Test {
 
   std::string dir_, root_;
 };
+
+// A base image whose second layer deletes a file of the first (a whiteout) and whose first layer
+// holds a hardlink: built FROM (by name and by digest), the result hides the file and keeps the link.
+TEST_F(LoadTest, BaseImageWhiteoutsAndHardlinksSurviveABuild) {
+  if (::geteuid() != 0) GTEST_SKIP() << "image builds need root";
+  std::string t1 = dir_ + "/l1.tar", t2 = dir_ + "/l2.tar";
+  {
+    TarMaker a(t1);
+    a.Dir("etc/").File("etc/keep", "keep\n").File("etc/secret", "secret\n").Dir("bin/").File("bin/a", "#!/bin/true\n", 0755);
+    a.Hardlink("bin/b", "bin/a");
+  }
+  {
+    TarMaker b(t2);
+    b.Dir("etc/").File("etc/.wh.secret", "");
+  }
+  std::string layout = dir_ + "/wh-layout";
+  std::string digest;
+  {
+    layers::OciLayout l(layout, dir_ + "/tmp-wh");
+    layers::Descriptor d1 = l.store().Put(layers::media_type::kLayer, Slurp(t1));
+    layers::Descriptor d2 = l.store().Put(layers::media_type::kLayer, Slurp(t2));
+    layers::ImageConfig config;
+    config.platform = layers::Platform::Host();
+    config.diff_ids = {d1.digest, d2.digest};
+    config.history = {{"", "layer 1", "", false}, {"", "layer 2", "", false}};
+    layers::Descriptor cfg = l.store().Put(layers::media_type::kImageConfig, config.ToJson().dump());
+    layers::Descriptor m = l.store().Put(layers::media_type::kImageManifest, layers::ManifestJson(cfg, {d1, d2}).dump());
+    l.Tag("whiteout:1", m);
+    digest = m.digest.str();
+  }
+  fs::remove_all(dir_ + "/tmp-wh");
+  ASSERT_EQ(RunImgbuild("load --root " + root_ + " -i " + layout).code, 0);
+  fs::create_directories(dir_ + "/ctx");
+  std::ofstream(dir_ + "/ctx/x") << "x";
+  for (const std::string& from : {std::string("whiteout:1"), "whiteout@" + digest}) {
+    SCOPED_TRACE(from);
+    std::ofstream(dir_ + "/ctx/Buildfile") << "FROM " << from << "\nCOPY x /etc/x\n";
+    std::string out = dir_ + "/out-" + std::to_string(from.size());
+    RunResult r = RunImgbuild("build --root " + root_ + " -o type=oci,dest=" + out + ",tar=false " + dir_ + "/ctx");
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::string bundle = out + "-bundle";
+    ASSERT_EQ(std::system(("umoci unpack --image " + out + ":latest " + bundle + " >/dev/null 2>&1").c_str()), 0);
+    EXPECT_TRUE(fs::exists(bundle + "/rootfs/etc/keep"));
+    EXPECT_TRUE(fs::exists(bundle + "/rootfs/etc/x"));
+    EXPECT_FALSE(fs::exists(bundle + "/rootfs/etc/secret"));  // hidden by the base's whiteout
+    EXPECT_EQ(fs::hard_link_count(bundle + "/rootfs/bin/b"), 2u);
+    EXPECT_TRUE(fs::equivalent(bundle + "/rootfs/bin/a", bundle + "/rootfs/bin/b"));
+  }
+}
 
 TEST_F(LoadTest, HostileCorpusIsRefused) {
   const std::vector<std::pair<std::string, std::function<void(TarMaker&)>>> corpus = {
