@@ -2,6 +2,7 @@
 // the exit code (0 success, 1 a Buildfile error, 2 a usage error).
 #pragma once
 
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ int RunRemove(const StoreOptions& options, const std::vector<std::string>& names
 int RunLoad(const StoreOptions& options, const std::string& input, std::ostream& out, std::ostream& err);
 int RunSave(const StoreOptions& options, const std::vector<std::string>& names, const std::string& output,
             const std::string& format, std::ostream& out, std::ostream& err);
+
+// Fills `out` from --build-arg K=V (a bare K takes the environment's value, as docker does).
+// Returns false (after saying why on `err`) for a malformed one.
+bool ParseBuildArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& out, std::ostream& err);
 
 int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& err);
 int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& err);

@@ -72,19 +72,7 @@ OutputSpec ParseOutput(const std::string& spec) {
 int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) {
   const FrontendOptions& fo = options.frontend;
   PlanOptions plan_options;
-  for (const std::string& kv : fo.build_args) {
-    size_t eq = kv.find('=');
-    std::string key = kv.substr(0, eq);
-    if (key.empty()) {
-      err << "error: --build-arg needs NAME=VALUE, got \"" << kv << "\"\n";
-      return 2;
-    }
-    if (eq != std::string::npos) {
-      plan_options.build_args[key] = kv.substr(eq + 1);
-    } else if (const char* env = std::getenv(key.c_str())) {
-      plan_options.build_args[key] = env;
-    }
-  }
+  if (!ParseBuildArgs(fo.build_args, plan_options.build_args, err)) return 2;
   plan_options.target = fo.target;
   BuildRequest req;
   req.platform = layers::Platform::Host();

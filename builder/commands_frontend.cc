@@ -58,6 +58,23 @@ std::string Join(const std::vector<std::string>& words, const char* sep = " ") {
 
 }  // namespace
 
+bool ParseBuildArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& out, std::ostream& err) {
+  for (const std::string& kv : args) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    if (key.empty()) {
+      err << "error: --build-arg needs NAME=VALUE, got \"" << kv << "\"\n";
+      return false;
+    }
+    if (eq != std::string::npos) {
+      out[key] = kv.substr(eq + 1);
+    } else if (const char* env = std::getenv(key.c_str())) {
+      out[key] = env;
+    }
+  }
+  return true;
+}
+
 int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& err) {
   int code = 0;
   std::optional<Loaded> l = Load(options, err, &code);
@@ -83,19 +100,7 @@ int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& er
 
 int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& err) {
   PlanOptions plan_options;
-  for (const std::string& kv : options.build_args) {
-    size_t eq = kv.find('=');
-    std::string key = kv.substr(0, eq);
-    if (key.empty()) {
-      err << "error: --build-arg needs NAME=VALUE, got \"" << kv << "\"\n";
-      return 2;
-    }
-    if (eq != std::string::npos) {
-      plan_options.build_args[key] = kv.substr(eq + 1);
-    } else if (const char* env = std::getenv(key.c_str())) {
-      plan_options.build_args[key] = env;  // like docker: --build-arg NAME takes it from the environment
-    }
-  }
+  if (!ParseBuildArgs(options.build_args, plan_options.build_args, err)) return 2;
   plan_options.target = options.target;
   if (!options.platform.empty()) {
     try {

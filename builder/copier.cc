@@ -206,16 +206,7 @@ class Copier {
       bool is_root_of_contents = top && dst_rel.empty();
       const bool existed = ::lstat(dst.c_str(), &existing) == 0;
       if (!existed) MakeDir(dst_rel, 0700, uid, gid);
-      DIR* d = ::opendir(src.c_str());
-      if (!d) throw SysError("opendir", src);
-      std::vector<std::string> names;
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-      }
-      ::closedir(d);
-      std::sort(names.begin(), names.end());
-      for (const std::string& n : names) {
+      for (const std::string& n : layers::ListDir(src)) {
         std::string child_src = JoinRel(src_rel, n);
         std::string child_item = JoinRel(item_rel, n);
         if (Ignored(child_src) && !(r_.ignore->HasExceptions() && IsDir(Src(child_src)))) continue;
@@ -239,11 +230,7 @@ class Copier {
       ::unlink(dst.c_str());
     }
     if (S_ISLNK(st.st_mode)) {
-      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-      ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
-      if (n < 0) throw SysError("readlink", src);
-      target.resize(static_cast<size_t>(n));
-      if (::symlink(target.c_str(), dst.c_str()) != 0) throw SysError("symlink", dst);
+      if (::symlink(layers::ReadLink(src).c_str(), dst.c_str()) != 0) throw SysError("symlink", dst);
       if (::lchown(dst.c_str(), uid, gid) != 0) throw SysError("chown", dst);
       SetTimes(dst, st);
       ++stats_.symlinks;

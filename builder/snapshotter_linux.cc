@@ -177,11 +177,7 @@ void CopyEntry(const std::string& from, const std::string& to, const struct stat
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(to.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", to);
   } else if (S_ISLNK(st.st_mode)) {
-    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(from.c_str(), target.data(), target.size());
-    if (n < 0) throw SysError("readlink", from);
-    target.resize(static_cast<size_t>(n));
-    if (::symlink(target.c_str(), to.c_str()) != 0) throw SysError("symlink", to);
+    if (::symlink(layers::ReadLink(from).c_str(), to.c_str()) != 0) throw SysError("symlink", to);
   } else if (S_ISREG(st.st_mode)) {
     UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -206,15 +202,7 @@ void SetTimes(const std::string& path, const struct stat& st) {
 }
 
 void CopyTree(const std::string& from, const std::string& to) {
-  DIR* d = ::opendir(from.c_str());
-  if (!d) throw SysError("opendir", from);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  for (const std::string& n : names) {
+  for (const std::string& n : layers::ListDir(from)) {
     struct stat st;
     std::string f = from + "/" + n, t = to + "/" + n;
     if (::lstat(f.c_str(), &st) != 0) throw SysError("lstat", f);
@@ -239,20 +227,8 @@ bool SameDirMeta(const struct stat& a, const struct stat& b) {
 // Writes into `out` (overlay format) what differs between `lower` and `upper`. Returns whether
 // anything below this directory changed.
 bool Diff(const std::string& lower, const std::string& upper, const std::string& out) {
-  auto list = [](const std::string& dir) {
-    std::vector<std::string> names;
-    if (DIR* d = ::opendir(dir.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-      }
-      ::closedir(d);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  };
   bool changed = false;
-  std::vector<std::string> old_names = list(lower), new_names = list(upper);
+  std::vector<std::string> old_names = layers::ListDir(lower), new_names = layers::ListDir(upper);
   for (const std::string& n : old_names) {
     if (!std::binary_search(new_names.begin(), new_names.end(), n)) {
       if (::mknod((out + "/" + n).c_str(), S_IFCHR, makedev(0, 0)) != 0) throw SysError("mknod whiteout", out + "/" + n);

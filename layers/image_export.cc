@@ -22,20 +22,8 @@ namespace fs = std::filesystem;
 
 void CopyBlob(ContentStore& from, ContentStore& to, const Digest& d) {
   if (to.Has(d)) return;
-  std::string src = from.BlobPath(d);
-  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) throw SysError("open", src);
   ContentStore::Writer w = to.Ingest();
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw SysError("read", src);
-    }
-    if (n == 0) break;
-    w.Write(std::string_view(buf.data(), static_cast<size_t>(n)));
-  }
+  ReadChunks(from.BlobPath(d), [&w](std::string_view b) { w.Write(b); });
   w.Commit("", d);
 }
 

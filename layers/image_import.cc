@@ -44,19 +44,10 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
     d.size = ::stat(store.BlobPath(*expected).c_str(), &st) == 0 ? st.st_size : 0;
     return d;
   }
-  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!in) throw SysError("open", path);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error(path + " is not a regular file");
   ContentStore::Writer w = store.Ingest();
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw SysError("read", path);
-    }
-    if (n == 0) break;
-    w.Write(std::string_view(buf.data(), static_cast<size_t>(n)));
-  }
+  ReadChunks(path, [&w](std::string_view b) { w.Write(b); });
   return w.Commit(media_type, expected, size);
 }
 

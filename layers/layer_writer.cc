@@ -198,17 +198,7 @@ struct EntryDeleter {
 // Relative paths below `root`, sorted so that parents come first and the order never depends on
 // the filesystem.
 void Walk(const std::string& root, const std::string& rel, std::vector<std::string>& out) {
-  std::string dir = rel.empty() ? root : root + "/" + rel;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) throw SysError("opendir", dir);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const std::string& n : names) {
+  for (const std::string& n : ListDir(rel.empty() ? root : root + "/" + rel)) {
     std::string child = rel.empty() ? n : rel + "/" + n;
     out.push_back(child);
     struct stat st;
@@ -294,11 +284,7 @@ class TarBuilder {
     if (S_ISREG(st.st_mode)) {
       archive_entry_set_size(e.get(), st.st_size);
     } else if (S_ISLNK(st.st_mode)) {
-      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-      ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
-      if (n < 0) throw SysError("readlink", path);
-      target.resize(static_cast<size_t>(n));
-      archive_entry_set_symlink(e.get(), target.c_str());
+      archive_entry_set_symlink(e.get(), ReadLink(path).c_str());
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
       archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
@@ -403,23 +389,11 @@ Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, co
   } catch (const std::exception&) {
     // not compressed yet (or the memo is stale): compress below
   }
-  std::string src = store.BlobPath(uncompressed.digest);
-  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) throw SysError("open", src);
   ContentStore::Writer writer = store.Ingest();
   Digest check = Digest::OfBytes("");
   {
     LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
-    static thread_local std::vector<char> buf(1 << 20);
-    for (;;) {
-      ssize_t n = ::read(in.get(), buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw SysError("read", src);
-      }
-      if (n == 0) break;
-      sink.Write(buf.data(), static_cast<size_t>(n));
-    }
+    ReadChunks(store.BlobPath(uncompressed.digest), [&sink](std::string_view b) { sink.Write(b.data(), b.size()); });
     check = sink.Finish();
   }
   if (check != uncompressed.digest) throw std::runtime_error("layer " + uncompressed.digest.str() + " is corrupt in the store");

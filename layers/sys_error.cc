@@ -1,8 +1,10 @@
 #include "layers/sys_error.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -77,6 +79,42 @@ void MakeDirs(const std::string& path, mode_t mode) {
     if (cur.empty()) continue;
     if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) throw SysError("mkdir", cur);
   }
+}
+
+void ReadChunks(const std::string& path, const std::function<void(std::string_view)>& chunk) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw SysError("open", path);
+  static thread_local std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("read", path);
+    }
+    if (n == 0) return;
+    chunk(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw SysError("opendir", dir);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string ReadLink(const std::string& path) {
+  std::string target(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+  if (n < 0) throw SysError("readlink", path);
+  target.resize(static_cast<size_t>(n));
+  return target;
 }
 
 }  // namespace imgbuild::layers

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cerrno>
+#include <functional>
+#include <string_view>
+#include <vector>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -56,5 +59,11 @@ void SyncDir(const std::string& dir);
 void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 std::string ReadFile(const std::string& path);
 void MakeDirs(const std::string& path, mode_t mode = 0755);
+// Calls `chunk` with the file's bytes, 1 MiB at a time.
+void ReadChunks(const std::string& path, const std::function<void(std::string_view)>& chunk);
+// The names in a directory (no "." or ".."), sorted. Throws SysError.
+std::vector<std::string> ListDir(const std::string& dir);
+// A symlink's target. Throws SysError.
+std::string ReadLink(const std::string& path);
 
 }  // namespace imgbuild::layers
