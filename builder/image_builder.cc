@@ -63,10 +63,12 @@ void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
     std::sort(mounts.rbegin(), mounts.rend());
     for (const std::string& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
     // Its step snapshots are named after its scratch directory.
-    for (const auto& snap : fs::directory_iterator(snapshots, ec)) {
-      std::string sn = snap.path().filename().string();
-      if (sn.rfind("b-" + name + "-", 0) == 0 || sn.rfind(".removing-b-" + name + "-", 0) == 0) {
-        fs::remove_all(snap.path(), ec);
+    for (const std::string& snaps : {snapshots, snapshots + "-copy"}) {
+      for (const auto& snap : fs::directory_iterator(snaps, ec)) {
+        std::string sn = snap.path().filename().string();
+        if (sn.rfind("b-" + name + "-", 0) == 0 || sn.rfind(".removing-b-" + name + "-", 0) == 0) {
+          fs::remove_all(snap.path(), ec);
+        }
       }
     }
     fs::remove_all(dir, ec);

@@ -50,6 +50,7 @@ class Snapshotter {
 std::unique_ptr<Snapshotter> NewOverlaySnapshotter(const std::string& dir);
 std::unique_ptr<Snapshotter> NewCopySnapshotter(const std::string& dir);
 // Overlay where this process can mount it (tried in `scratch`, on the same filesystem), else copy.
+// IMGBUILD_SNAPSHOTTER=copy forces the copy-based one (in DIR-copy: the two never share snapshots).
 std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::string& scratch);
 
 // Mounts `mounts` at `target` (an existing directory) until destroyed.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -329,6 +330,8 @@ std::unique_ptr<Snapshotter> NewCopySnapshotter(const std::string& dir) {
 
 std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::string& scratch) {
   layers::MakeDirs(dir);
+  const char* forced = std::getenv("IMGBUILD_SNAPSHOTTER");
+  if (forced && std::string(forced) == "copy") return NewCopySnapshotter(dir + "-copy");
   if (OverlayWorks(scratch)) return NewOverlaySnapshotter(dir);
   return NewCopySnapshotter(dir);
 }

@@ -175,6 +175,25 @@ TEST_F(BuildTest, PodmanLoadsAndRunsTheImage) {
   Sh(podman + "rmi -a -f");
 }
 
+TEST_F(BuildTest, CopySnapshotterGivesTheSameImage) {
+  // The overlay snapshotter and the copy-based fallback must produce byte-identical layers.
+  setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  std::string digests[2];
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) setenv("IMGBUILD_SNAPSHOTTER", "copy", 1);
+    std::string root = dir_ + "/snap" + std::to_string(i);
+    RunResult b = RunImgbuild("build --root " + root + " -t busybox:local " + dir_ + "/busybox");
+    ASSERT_EQ(b.code, 0) << b.err;
+    RunResult r = RunImgbuild("build --root " + root + " -t demo testdata/demo");
+    ASSERT_EQ(r.code, 0) << r.err;
+    digests[i] = r.out;
+    EXPECT_EQ(fs::exists(root + "/snapshots-copy"), i == 1);
+  }
+  unsetenv("IMGBUILD_SNAPSHOTTER");
+  unsetenv("SOURCE_DATE_EPOCH");
+  EXPECT_EQ(digests[0], digests[1]);
+}
+
 TEST_F(BuildTest, ReproducibleWithSourceDateEpoch) {
   std::string digests[2];
   for (int i = 0; i < 2; ++i) {
