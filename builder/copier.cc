@@ -54,7 +54,7 @@ class Copier {
   explicit Copier(const CopyRequest& r) : r_(r) {
     if (!r.chown.empty()) {
       try {
-        owner_ = ResolveOwner(r.chown, r.lower_root);
+        owner_ = ResolveOwner(r.chown, r.passwd_root.empty() ? r.lower_root : r.passwd_root);
       } catch (const OwnerError& e) {
         throw CopyError(e.what());
       }

@@ -34,6 +34,7 @@ struct CopyRequest {
   std::vector<std::string> excludes;
   bool parents = false;
   std::string lower_root;                        // the image before this step (read-only view)
+  std::string passwd_root;                       // where --chown names are looked up; default lower_root
   std::string upper;                             // where this step's files are written
 };
 

@@ -277,6 +277,29 @@ class Builder {
     }
   }
 
+  // COPY --link: the layer is made on an empty root, independent of the stage below, then
+  // applied on top of it (BuildKit's rebasing), so its parents are fresh whatever the base holds.
+  void LinkedLayerStep(StageImage& img, const std::string& created_by,
+                       const std::function<void(const std::string&)>& fill) {
+    StageImage alone;
+    LayerStep(alone, created_by, fill);
+    std::string active = NewKey("active");
+    snaps_->Prepare(active, img.snapshot);
+    std::string committed = NewKey("layer");
+    try {
+      snaps_->Apply(active, store_.store().BlobPath(alone.layers.back().digest));
+      snaps_->Commit(committed, active);
+    } catch (...) {
+      if (snaps_->Exists(active)) snaps_->Remove(active);
+      throw;
+    }
+    Own(committed);
+    img.layers.push_back(alone.layers.back());
+    img.config.diff_ids.push_back(alone.config.diff_ids.back());
+    img.snapshot = committed;
+    History(img, created_by, false);
+  }
+
   bool Failed() {
     std::lock_guard<std::mutex> lock(mu_);
     return error_ != nullptr;
@@ -599,7 +622,12 @@ class Builder {
       r.ignore = &ignore_;
     }
     std::string detail;
-    LayerStep(img, k(step) + " " + Join(step.words) + " # buildkit", [&](const std::string& root) {
+    std::optional<View> base_view;  // for --chown names under --link
+    if (c.link && !r.chown.empty()) {
+      base_view.emplace(*snaps_, NewKey("view"), img.snapshot, ws_.NewDir("mnt-"));
+      r.passwd_root = base_view->path();
+    }
+    auto fill = [&](const std::string& root) {
       r.lower_root = root;
       r.upper = root;
       if (c.is_add && c.unpack.value_or(true)) {
@@ -625,7 +653,13 @@ class Builder {
       } catch (const CopyError& e) {
         Fail(step, e.what());
       }
-    });
+    };
+    std::string created_by = k(step) + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
+    if (c.link) {
+      LinkedLayerStep(img, created_by, fill);
+    } else {
+      LayerStep(img, created_by, fill);
+    }
     return detail;
   }
 

@@ -359,6 +359,26 @@ TEST_F(BuildTest, KilledBuildsLeaveNothingBehind) {
   ASSERT_EQ(r.code, 0) << r.err;
 }
 
+TEST_F(BuildTest, CopyLinkMakesAnIndependentLayer) {
+  std::string ctx = dir_ + "/link";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/f") << "f";
+  // The base's /root is 0700. A plain COPY into it keeps that; a --link layer is made apart from
+  // the base, so its /root is a fresh 0755 directory that wins (BuildKit's documented behaviour).
+  for (bool link : {false, true}) {
+    SCOPED_TRACE(link ? "--link" : "plain");
+    std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nCOPY " << (link ? "--link " : "")
+                                       << "--chown=app f /root/f\n";
+    std::string out = dir_ + "/link-out-" + (link ? "1" : "0");
+    RunResult r = RunImgbuild("build --root " + root_ + " -o type=local,dest=" + out + " " + ctx);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto files = Listing(out);
+    EXPECT_EQ(files["root/f"], "-rw-r--r-- 1000:1000 ");  // --chown names come from the base either way
+    EXPECT_EQ(files["root"], link ? "drwxr-xr-x 0:0 " : "drwx------ 0:0 ");
+    EXPECT_TRUE(files.count("bin/busybox"));
+  }
+}
+
 TEST_F(BuildTest, ClearErrors) {
   std::string ctx = dir_ + "/bad";
   fs::create_directories(ctx);
