@@ -97,14 +97,25 @@ class Copier {
       throw CopyError("when copying several sources the destination must be a directory and end with a /: \"" +
                       r_.dest + "\"");
     }
-    for (const std::string& item : items) {
+    for (const std::string& named : items) {
+      // A source that is itself a symlink is followed, inside the source root only; what it
+      // points at is copied under the link's name.
+      std::string item = named;
+      struct stat lst;
+      if (::lstat(Src(named).c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        item = ResolveInRoot(r_.src_root, named);
+        struct stat tst;
+        if (item.empty() || ::lstat(Src(item).c_str(), &tst) != 0) {
+          throw CopyError("\"" + named + "\" is a symlink to something outside or missing from the source");
+        }
+      }
       std::string target;
       if (r_.parents) {
-        target = JoinRel(dest_rel, item);
+        target = JoinRel(dest_rel, named);
       } else if (dest_is_dir && IsDir(Src(item))) {
         target = dest_rel;  // a directory's contents go into the destination
       } else {
-        target = dest_is_dir ? JoinRel(dest_rel, Base(item)) : dest_rel;
+        target = dest_is_dir ? JoinRel(dest_rel, Base(named)) : dest_rel;
       }
       EnsureParents(target == dest_rel && IsDir(Src(item)) ? target : Parent(target));
       CopyTree(item, target, /*top=*/true);

@@ -217,10 +217,13 @@ TEST_F(BuildTest, CopySemantics) {
   std::ofstream(ctx + "/src/sub/c.txt") << "c";
   std::ofstream(ctx + "/top.txt") << "top";
   fs::create_symlink("a.txt", ctx + "/src/link");
+  fs::create_symlink("/../../top.txt", ctx + "/escape");  // resolved inside the context, never the host
   Sh("cd " + ctx + " && tar -czf arch.tgz src");
   std::ofstream(ctx + "/Buildfile") <<
       "FROM busybox:local\n"
       "COPY src/*.txt /glob/\n"
+      "COPY src/link /followed\n"
+      "COPY escape /escape-dest\n"
       "COPY src /dircontents\n"
       "COPY top.txt /renamed.txt\n"
       "COPY --parents src/sub/c.txt /parents/\n"
@@ -237,6 +240,9 @@ TEST_F(BuildTest, CopySemantics) {
   ASSERT_EQ(code, 0) << v;
   auto f = Listing(dir_ + "/b/rootfs");
   EXPECT_TRUE(f.count("glob/a.txt"));
+  EXPECT_EQ(f["followed"], "-rw-r--r-- 0:0 ");      // a top-level link source is followed
+  EXPECT_EQ(Slurp(dir_ + "/b/rootfs/followed"), "a");
+  EXPECT_EQ(Slurp(dir_ + "/b/rootfs/escape-dest"), "top");
   EXPECT_FALSE(f.count("glob/b.md"));
   EXPECT_FALSE(f.count("glob/sub"));
   EXPECT_TRUE(f.count("dircontents/sub/c.txt"));
