@@ -153,6 +153,13 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       return 1;
     }
     Plan plan = MakePlan(std::move(program), plan_options);
+    for (const Warning& w : plan.warnings) {
+      err << "warning: " << src.display_name << ":" << w.location.line << ": " << w.rule << ": " << w.message << "\n";
+    }
+    if (file.directives.check_config.error && !plan.warnings.empty()) {
+      err << "error: build check warnings and # check=error=true\n";
+      return 1;
+    }
     if (!plan.unused_build_args.empty()) {
       std::string names;
       for (const std::string& n : plan.unused_build_args) names += (names.empty() ? "" : ", ") + n;

@@ -120,6 +120,11 @@ int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& 
     err << "error: " << e.what() << "\n";
     return 1;
   }
+  PrintWarnings(plan.program.file, plan.warnings, err);
+  if (plan.program.directives.check_config.error && !plan.warnings.empty()) {
+    err << "error: build check warnings and # check=error=true\n";
+    return 1;
+  }
   if (options.json) {
     out << OutlineDocument(plan).dump(2) << "\n";
     return 0;

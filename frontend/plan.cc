@@ -95,6 +95,7 @@ struct StageState {
   std::vector<std::string> shell = {"/bin/sh", "-c"};
   std::map<std::string, size_t> env_index;  // name -> position in env
   std::map<std::string, size_t> arg_use;    // ARG name -> its declaration's entry in Plan::args
+  bool env_known = true;                    // false: an image base whose ENV the plan cannot see
   EnvList env_list, arg_list;  // snapshots, rebuilt after ENV or ARG changes them
 
   void SetEnv(const std::string& name, const std::string& value) {
@@ -333,6 +334,7 @@ class Planner {
       st.arg_use.clear();
       st.Invalidate();
     }
+    if (ps.base.kind == BaseRef::kImage || ps.base.kind == BaseRef::kContext) st.env_known = false;
     try {
       if (ps.base.kind == BaseRef::kImage && options_.base_image) BaseImage(index, st, ps);
       for (size_t k = 0; k < stage.instructions.size(); ++k) {
@@ -347,6 +349,7 @@ class Planner {
   void BaseImage(int index, StageState& st, PlannedStage& ps) {
     std::optional<BaseImageInfo> info = options_.base_image(ps.base.ref);
     if (!info) return;
+    st.env_known = true;
     for (const std::string& kv : info->env) {
       size_t eq = kv.find('=');
       st.SetEnv(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
@@ -396,7 +399,23 @@ class Planner {
     step.location = instr.location;
     std::set<std::string> reads;
     shell::Lookup lookup = StageLookup(st, &reads);
-    auto expand = [&](const std::string& w) { return Expand(w, lookup, instr.location); };
+    std::set<std::string> unset_reads;
+    auto expand = [&](const std::string& w) {
+      try {
+        shell::LexOptions o;
+        o.escape = plan_.program.directives.escape;
+        shell::Expansion e = shell::Expand(w, lookup, o);
+        for (const std::string& n : e.unmatched) {
+          // Only plain $NAME / ${NAME} uses: ${NAME:-default} and friends handle the unset case.
+          if (w.find("$" + n) != std::string::npos || w.find("${" + n + "}") != std::string::npos) {
+            unset_reads.insert(n);
+          }
+        }
+        return e.word;
+      } catch (const shell::ExpandError& e) {
+        Fail(instr.location, e.what());
+      }
+    };
     const std::string& kw = instr.keyword;
 
     if (kw == "ENV" || kw == "LABEL") {
@@ -512,6 +531,18 @@ class Planner {
     for (const std::string& n : reads) {
       step.used_args.insert(n);
       UseArg(st.arg_use, n, instr.location.line);
+    }
+    if (st.env_known) {
+      for (const std::string& n : unset_reads) {
+        bool declared = std::any_of(st.args.begin(), st.args.end(), [&](const auto& a) { return a.first == n; });
+        if (declared || (n.size() == 1 && !std::isalpha(static_cast<unsigned char>(n[0])))) continue;
+        std::string hint;
+        for (const auto& [name, value] : st.env) {
+          if (AsciiLower(name) == AsciiLower(n)) hint = " (did you mean $" + name + "?)";
+        }
+        plan_.warnings.push_back({"UndefinedVar", "Usage of undefined variable '$" + n + "'" + hint,
+                                  instr.location, "https://docs.docker.com/go/dockerfile/rule/undefined-var/"});
+      }
     }
     step.workdir = st.workdir;
     step.user = st.user;
@@ -671,6 +702,20 @@ class Planner {
         plan_.unused_build_args.push_back(name);
       }
     }
+    // Warnings of stages the target does not need, and of rules `# check=skip` names, go.
+    const CheckConfig& check = plan_.program.directives.check_config;
+    std::vector<Warning> kept;
+    std::set<std::pair<int, std::string>> seen;
+    for (Warning& w : plan_.warnings) {
+      bool needed = false;
+      for (int i : plan_.order) {
+        const Stage& st = plan_.program.stages[i];
+        if (w.location.line >= st.location.line && w.location.line <= std::max(st.end_line, st.location.line)) needed = true;
+      }
+      bool skipped = check.skip_all || std::find(check.skip.begin(), check.skip.end(), w.rule) != check.skip.end();
+      if (needed && !skipped && seen.insert({w.location.line, w.message}).second) kept.push_back(std::move(w));
+    }
+    plan_.warnings = std::move(kept);
   }
 
   const PlanOptions& options_;

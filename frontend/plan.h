@@ -129,7 +129,7 @@ struct Plan {
   std::vector<ArgUse> args;
   std::vector<SecretUse> secrets;
   std::vector<std::string> unused_build_args;
-  std::vector<Warning> warnings;
+  std::vector<Warning> warnings;  // build checks that need the plan (UndefinedVar)
 };
 
 Plan MakePlan(Program program, const PlanOptions& options);

@@ -204,6 +204,22 @@ TEST(Plan, CopyFlagsExpanded) {
   EXPECT_EQ(s.deps.size(), 1u);
 }
 
+TEST(Plan, UndefinedVarWarnings) {
+  Plan p = MakeP("FROM scratch\nENV HOME_DIR=/h\nARG DECLARED\nCOPY $NOPE ${home_dir} ${DEF:-d} $DECLARED /x/\n");
+  std::vector<std::string> messages;
+  for (const Warning& w : p.warnings) messages.push_back(w.rule + ": " + w.message);
+  EXPECT_EQ(messages, (std::vector<std::string>{"UndefinedVar: Usage of undefined variable '$NOPE'",
+                                                "UndefinedVar: Usage of undefined variable '$home_dir' (did you mean $HOME_DIR?)"}));
+  // An image whose configuration the plan cannot see might define anything.
+  EXPECT_TRUE(MakeP("FROM alpine\nCOPY $NOPE /x\n").warnings.empty());
+  PlanOptions o = Opts();
+  o.base_image = [](const std::string&) { return BaseImageInfo{{"FROM_IMAGE=1"}, "", "", std::nullopt, {}}; };
+  Plan with_image = MakeP("FROM alpine\nCOPY $FROM_IMAGE $NOPE /x/\n", o);
+  ASSERT_EQ(with_image.warnings.size(), 1u);
+  EXPECT_EQ(with_image.warnings[0].message, "Usage of undefined variable '$NOPE'");
+  EXPECT_TRUE(MakeP("# check=skip=UndefinedVar\nFROM scratch\nCOPY $NOPE /x\n").warnings.empty());
+}
+
 TEST(Plan, PlatformParsing) {
   EXPECT_EQ(PlatformSpec::Parse("linux/x86_64").ToString(), "linux/amd64");
   EXPECT_EQ(PlatformSpec::Parse("arm64").ToString(), "linux/arm64");
