@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -10,10 +11,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "builder/snapshotter.h"
 #include "layers/applier.h"
+#include "layers/digest.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -128,8 +131,13 @@ class OverlaySnapshotter : public DirSnapshotter {
  public:
   using DirSnapshotter::DirSnapshotter;
 
+  void Remove(const std::string& key) override {
+    DirSnapshotter::Remove(key);
+    ::unlink(LinkPath(key).c_str());
+  }
+
   std::vector<Mount> Prepare(const std::string& key, const std::string& parent) override {
-    std::vector<std::string> chain = Create(key, parent, "active");
+    std::vector<std::string> chain = Short(Create(key, parent, "active"));
     if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
     layers::MakeDirs(Path(key) + "/work");
     // index/redirect_dir/metacopy off: the upper directory alone must describe the change.
@@ -139,7 +147,7 @@ class OverlaySnapshotter : public DirSnapshotter {
   }
 
   std::vector<Mount> View(const std::string& key, const std::string& parent) override {
-    std::vector<std::string> chain = Create(key, parent, "view");
+    std::vector<std::string> chain = Short(Create(key, parent, "view"));
     if (chain.empty()) return {{"bind", Fs(key), {"rbind", "ro"}}};
     if (chain.size() == 1) return {{"bind", chain[0], {"rbind", "ro"}}};
     return {{"overlay", "overlay", {"lowerdir=" + JoinColon(chain), "ro"}}};
@@ -153,6 +161,30 @@ class OverlaySnapshotter : public DirSnapshotter {
   std::string Changes(const std::string& key) override {
     ReadMeta(key);
     return Fs(key);
+  }
+
+ private:
+  // DIR/l/<16 hex of the key's hash>: a short name for a snapshot's fs directory, as docker's
+  // overlay2 keeps, so that deep stacks fit in one page of mount options (see MountGuard).
+  std::string LinkPath(const std::string& key) const {
+    return dir_ + "/l/" + layers::Digest::OfBytes(key).str().substr(7, 16);
+  }
+
+  std::vector<std::string> Short(const std::vector<std::string>& chain) {
+    size_t total = 0;
+    for (const std::string& c : chain) total += c.size() + 1;
+    if (total < 3000) return chain;
+    layers::MakeDirs(dir_ + "/l");
+    std::vector<std::string> out;
+    for (const std::string& fs_dir : chain) {
+      std::string key = fs_dir.substr(dir_.size() + 1, fs_dir.size() - dir_.size() - 4);  // DIR/KEY/fs
+      std::string link = LinkPath(key);
+      if (::symlink(("../" + key + "/fs").c_str(), link.c_str()) != 0 && errno != EEXIST) {
+        throw SysError("symlink", link);
+      }
+      out.push_back(link);
+    }
+    return out;
   }
 };
 
@@ -336,6 +368,54 @@ std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::s
   return NewCopySnapshotter(dir);
 }
 
+namespace {
+
+// Mount data is limited to one page. Deep overlay stacks with long paths exceed it, so, as
+// containerd does, the mount is made from the directory that holds the layers with relative
+// paths. The working directory is per process, so this happens on a thread of its own that
+// first unshares it (CLONE_FS) and leaves every other thread's directory alone.
+int MountOverlayRelative(const std::string& target, unsigned long flags, const std::string& data) {
+  // The longest common directory prefix of every absolute path in the options.
+  std::vector<std::string> paths;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t end = data.find_first_of(",:", pos);
+    if (end == std::string::npos) end = data.size();
+    std::string item = data.substr(pos, end - pos);
+    size_t eq = item.find('=');
+    std::string path = eq == std::string::npos ? item : item.substr(eq + 1);
+    if (!path.empty() && path[0] == '/') paths.push_back(path);
+    pos = end + 1;
+  }
+  if (paths.empty()) return EINVAL;
+  std::string common = paths[0].substr(0, paths[0].find_last_of('/'));
+  for (const std::string& p : paths) {
+    while (!common.empty() && p.compare(0, common.size() + 1, common + "/") != 0) {
+      common = common.substr(0, common.find_last_of('/'));
+    }
+  }
+  if (common.empty()) return EINVAL;
+  std::string relative;
+  for (size_t i = 0; i < data.size();) {
+    if (data.compare(i, common.size() + 1, common + "/") == 0 && (i == 0 || data[i - 1] == '=' || data[i - 1] == ':')) {
+      i += common.size() + 1;
+      continue;
+    }
+    relative += data[i++];
+  }
+  int result = 0;
+  std::thread worker([&] {
+    if (::unshare(CLONE_FS) != 0 || ::chdir(common.c_str()) != 0 ||
+        ::mount("overlay", target.c_str(), "overlay", flags, relative.c_str()) != 0) {
+      result = errno;
+    }
+  });
+  worker.join();
+  return result;
+}
+
+}  // namespace
+
 MountGuard::MountGuard(const std::vector<Mount>& mounts, const std::string& target) : target_(target) {
   for (const Mount& m : mounts) {
     bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
@@ -354,7 +434,11 @@ MountGuard::MountGuard(const std::vector<Mount>& mounts, const std::string& targ
       for (const std::string& o : m.options) {
         if (o != "ro") data += (data.empty() ? "" : ",") + o;
       }
-      if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), ro ? MS_RDONLY : 0, data.c_str()) != 0) {
+      unsigned long flags = ro ? MS_RDONLY : 0;
+      if (data.size() > 3500 && m.type == "overlay") {
+        int err = MountOverlayRelative(target, flags, data);
+        if (err != 0) throw SysError("mount overlay (relative to the snapshot directory) on", target, err);
+      } else if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), flags, data.c_str()) != 0) {
         throw SysError("mount " + m.type + " on", target);
       }
       mounted_ = true;

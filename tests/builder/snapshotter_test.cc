@@ -155,6 +155,27 @@ TEST_P(SnapshotterConformance, CommitOfAnExistingNameKeepsTheFirst) {
   WithMount(snaps_->View("v", "shared"), [](const std::string& root) { EXPECT_EQ(Read(root + "/f"), "1"); });
 }
 
+TEST_P(SnapshotterConformance, DeepChains) {
+  // 120 layers whose paths make the overlay mount options far longer than a page.
+  std::string parent;
+  for (int i = 0; i < 120; ++i) {
+    std::string key = "layer-with-a-rather-long-name-to-make-paths-long-" + std::to_string(i);
+    WithMount(snaps_->Prepare(key + "-active", parent),
+              [&](const std::string& root) { Write(root + "/f" + std::to_string(i), std::to_string(i)); });
+    snaps_->Commit(key, key + "-active");
+    parent = key;
+  }
+  WithMount(snaps_->View("deep-view", parent), [](const std::string& root) {
+    EXPECT_EQ(Read(root + "/f0"), "0");
+    EXPECT_EQ(Read(root + "/f119"), "119");
+  });
+  WithMount(snaps_->Prepare("deep-active", parent), [](const std::string& root) {
+    EXPECT_EQ(Read(root + "/f60"), "60");
+    Write(root + "/top", "top");
+  });
+  EXPECT_TRUE(std::filesystem::exists(snaps_->Changes("deep-active") + "/top"));
+}
+
 INSTANTIATE_TEST_SUITE_P(All, SnapshotterConformance,
                          ::testing::Values(Impl{"overlay", NewOverlaySnapshotter}, Impl{"copy", NewCopySnapshotter}),
                          [](const ::testing::TestParamInfo<Impl>& p) { return std::string(p.param.name); });
