@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "builder/file_owner.h"
 #include "builder/rootfs_path.h"
@@ -252,6 +253,15 @@ class Copier {
       if (::lchown(dst.c_str(), uid, gid) != 0) throw SysError("chown", dst);
       return;
     }
+    if (st.st_nlink > 1) {
+      // Files hardlinked together in the source stay linked in the copy.
+      auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), dst);
+      if (!first) {
+        if (::link(it->second.c_str(), dst.c_str()) != 0) throw SysError("link", dst);
+        ++stats_.files;
+        return;
+      }
+    }
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!in) throw SysError("open", src);
     UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -300,6 +310,7 @@ class Copier {
   std::optional<Owner> owner_;
   std::optional<frontend::IgnoreMatcher> excludes_;
   CopyStats stats_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy
 };
 
 }  // namespace

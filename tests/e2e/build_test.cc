@@ -217,6 +217,7 @@ TEST_F(BuildTest, CopySemantics) {
   std::ofstream(ctx + "/src/sub/c.txt") << "c";
   std::ofstream(ctx + "/top.txt") << "top";
   fs::create_symlink("a.txt", ctx + "/src/link");
+  fs::create_hard_link(ctx + "/src/sub/c.txt", ctx + "/src/sub/c-hard.txt");
   fs::create_symlink("/../../top.txt", ctx + "/escape");  // resolved inside the context, never the host
   Sh("cd " + ctx + " && tar -czf arch.tgz src");
   std::ofstream(ctx + "/Buildfile") <<
@@ -246,6 +247,7 @@ TEST_F(BuildTest, CopySemantics) {
   EXPECT_FALSE(f.count("glob/b.md"));
   EXPECT_FALSE(f.count("glob/sub"));
   EXPECT_TRUE(f.count("dircontents/sub/c.txt"));
+  EXPECT_TRUE(fs::equivalent(dir_ + "/b/rootfs/dircontents/sub/c.txt", dir_ + "/b/rootfs/dircontents/sub/c-hard.txt"));
   EXPECT_EQ(f["dircontents/link"], "lrwxrwxrwx 0:0 a.txt");
   EXPECT_TRUE(f.count("renamed.txt"));
   EXPECT_TRUE(f.count("parents/src/sub/c.txt"));
