@@ -22,6 +22,7 @@
 #include "builder/copier.h"
 #include "builder/rootfs_path.h"
 #include "builder/snapshotter.h"
+#include "builder/workspace.h"
 #include "frontend/dockerignore.h"
 #include "frontend/words.h"
 #include "layers/applier.h"
@@ -43,67 +44,6 @@ using layers::ImageConfig;
 constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // The build's scratch space under ROOT/tmp, removed when the build ends however it ends.
-// Unmounts and removes what builds that died (killed, power loss) left in ROOT/tmp. A live build
-// holds an exclusive lock on its scratch directory's .lock; the kernel drops it when the process
-// dies, so a lock we can take belongs to a dead build. Nothing there is ever trusted later.
-void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(tmp, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind("build-", 0) != 0) continue;
-    std::string dir = entry.path().string();
-    layers::UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
-    if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still building
-    std::vector<std::string> mounts;
-    std::ifstream in("/proc/self/mounts");
-    std::string dev, point, rest;
-    while (in >> dev >> point && std::getline(in, rest)) {
-      if (point.rfind(dir + "/", 0) == 0) mounts.push_back(point);
-    }
-    std::sort(mounts.rbegin(), mounts.rend());
-    for (const std::string& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
-    // Its step snapshots are named after its scratch directory.
-    for (const std::string& snaps : {snapshots, snapshots + "-copy"}) {
-      for (const auto& snap : fs::directory_iterator(snaps, ec)) {
-        std::string sn = snap.path().filename().string();
-        if (sn.rfind("b-" + name + "-", 0) == 0 || sn.rfind(".removing-b-" + name + "-", 0) == 0) {
-          fs::remove_all(snap.path(), ec);
-        }
-      }
-    }
-    fs::remove_all(dir, ec);
-  }
-}
-
-class Workspace {
- public:
-  explicit Workspace(const std::string& root) {
-    ReapDeadBuilds(root + "/tmp", root + "/snapshots");
-    std::mt19937_64 rng{std::random_device{}()};
-    dir_ = root + "/tmp/build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
-    layers::MakeDirs(dir_);
-    lock_.Reset(::open((dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", dir_ + "/.lock");
-  }
-  ~Workspace() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const std::string& dir() const { return dir_; }
-  std::string name() const { return dir_.substr(dir_.find_last_of('/') + 1); }
-  int Next() { return counter_++; }
-  std::string NewDir(const std::string& prefix) {
-    std::string d = dir_ + "/" + prefix + std::to_string(counter_++);
-    layers::MakeDirs(d);
-    return d;
-  }
-
- private:
-  std::string dir_;
-  layers::UniqueFd lock_;  // held while the build runs
-  std::atomic<int> counter_{0};
-};
-
 struct StageImage {
   ImageConfig config;
   std::vector<Descriptor> layers;

@@ -14,19 +14,10 @@
 #include <vector>
 
 #include "frontend/instructions.h"
+#include "frontend/platform_spec.h"
 
 namespace imgbuild::frontend {
 
-struct PlatformSpec {
-  std::string os = "linux";
-  std::string arch;
-  std::string variant;
-
-  std::string ToString() const;
-  // "linux/arm64/v8", "linux/amd64", "arm64" (os defaults to linux). Throws std::invalid_argument.
-  static PlatformSpec Parse(const std::string& text);
-  static PlatformSpec Host();
-};
 
 // What the plan needs to know of a base image: its configuration.
 struct BaseImageInfo {
