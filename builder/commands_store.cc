@@ -119,25 +119,25 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names, 
     err << "error: --format must be oci or docker\n";
     return 2;
   }
-  if (names.size() != 1) {
-    err << "error: save takes one image (got " << names.size() << ")\n";
-    return 2;
-  }
   try {
     std::string root = StateDir(options.root);
     layers::OciLayout store(root + "/oci", root + "/tmp");
-    std::optional<layers::Descriptor> d = store.Find(names[0]);
-    if (!d) {
-      err << "error: no image " << names[0] << " in " << root << "/oci\n";
-      return 1;
+    std::vector<layers::ExportItem> items;
+    for (const std::string& n : names) {
+      std::optional<layers::Descriptor> d = store.Find(n);
+      if (!d) {
+        err << "error: no image " << n << " in " << root << "/oci\n";
+        return 1;
+      }
+      items.push_back({*d, {n}});
     }
     layers::ExportOptions eo;
     eo.compression = layers::ParseCompression(options.compression);
     eo.level = options.compression_level;
     eo.memo_dir = root + "/compressed";
-    layers::ExportImage(store, *d, names, format == "docker" ? layers::ExportFormat::kDockerTar : layers::ExportFormat::kOciTar,
-                        output, eo);
-    out << "saved " << layers::NormalizeTag(names[0]) << " to " << output << "\n";
+    layers::ExportImages(store, items,
+                         format == "docker" ? layers::ExportFormat::kDockerTar : layers::ExportFormat::kOciTar, output, eo);
+    for (const std::string& n : names) out << "saved " << layers::NormalizeTag(n) << " to " << output << "\n";
     return 0;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   std::string save_output, save_format = "oci";
   CLI::App* save = app.add_subcommand("save", "Write an image of the local store to a tar");
   save->add_option("--root", save_opts.root, "State directory");
-  save->add_option("names", save_names, "Image NAME[:TAG]")->required();
+  save->add_option("names", save_names, "Image NAME[:TAG]...")->required();
   save->add_option("-o,--output", save_output, "Tar file to write")->required();
   save->add_option("--compression", save_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
   save->add_option("--compression-level", save_opts.compression_level, "Codec level");

@@ -73,8 +73,8 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
 
 }  // namespace
 
-Descriptor ExportImage(OciLayout& from, const Descriptor& source_manifest, const std::vector<std::string>& refs,
-                       ExportFormat format, const std::string& dest, const ExportOptions& options) {
+std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportItem>& images, ExportFormat format,
+                                     const std::string& dest, const ExportOptions& options) {
   // Staging sits beside the destination so every rename stays on one filesystem.
   std::mt19937_64 rng{std::random_device{}()};
   std::string staging = dest + ".imgbuild-" + std::to_string(rng() % 100000000);
@@ -88,64 +88,77 @@ Descriptor ExportImage(OciLayout& from, const Descriptor& source_manifest, const
   } cleanup{staging};
   MakeDirs(dir);
   OciLayout out(dir, staging + "/tmp");
-  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
-  Descriptor config = Descriptor::FromJson(m.at("config"));
-  std::vector<Descriptor> layer_descs;
   LayerOptions lo;
   lo.compression = options.compression;
   lo.level = options.level;
-  bool changed = false;
-  for (const auto& l : m.at("layers")) {
-    Descriptor d = Descriptor::FromJson(l);
-    if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
-      d = CompressLayer(from.store(), d, lo, options.memo_dir);
-      changed = true;
+  std::vector<Descriptor> exported;
+  nlohmann::ordered_json docker_items = nlohmann::ordered_json::array();
+  nlohmann::ordered_json repos = nlohmann::ordered_json::object();
+  for (const ExportItem& image : images) {
+    const Descriptor& source_manifest = image.manifest;
+    const std::vector<std::string>& refs = image.refs;
+    nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
+    Descriptor config = Descriptor::FromJson(m.at("config"));
+    std::vector<Descriptor> layer_descs;
+    bool changed = false;
+    for (const auto& l : m.at("layers")) {
+      Descriptor d = Descriptor::FromJson(l);
+      if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
+        d = CompressLayer(from.store(), d, lo, options.memo_dir);
+        changed = true;
+      }
+      layer_descs.push_back(d);
     }
-    layer_descs.push_back(d);
-  }
-  Descriptor manifest = source_manifest;
-  if (changed) {
-    std::map<std::string, std::string> annotations;
-    if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
-    manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
-    manifest.platform = source_manifest.platform;
-  }
-  CopyBlob(from.store(), out.store(), config.digest);
-  for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
-  CopyBlob(from.store(), out.store(), manifest.digest);
-  Descriptor entry = manifest;
-  entry.annotations.clear();
-  if (refs.empty()) {
-    out.Tag("latest", entry, false);
-  }
-  for (const std::string& r : refs) {
-    // In an OCI layout the ref name is the tag part; docker also wants the full name.
-    std::string name = NormalizeTag(r);
-    Descriptor named = entry;
-    if (format == ExportFormat::kDockerTar) named.annotations["io.containerd.image.name"] = name;
-    size_t colon = name.find_last_of(':');
-    out.Tag(format == ExportFormat::kDockerTar ? name : name.substr(colon + 1), named, false);
+    Descriptor manifest = source_manifest;
+    if (changed) {
+      std::map<std::string, std::string> annotations;
+      if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
+      manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
+      manifest.platform = source_manifest.platform;
+    }
+    CopyBlob(from.store(), out.store(), config.digest);
+    for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
+    CopyBlob(from.store(), out.store(), manifest.digest);
+    Descriptor entry = manifest;
+    entry.annotations.clear();
+    if (refs.empty()) out.Tag("latest", entry, false);
+    for (const std::string& r : refs) {
+      // In an OCI layout the ref name is the tag part; docker also wants the full name.
+      std::string name = NormalizeTag(r);
+      Descriptor named = entry;
+      named.annotations["io.containerd.image.name"] = name;  // as BuildKit's exporters write it
+      size_t colon = name.find_last_of(':');
+      out.Tag(format == ExportFormat::kDockerTar ? name : name.substr(colon + 1), named, false);
+    }
+    if (format == ExportFormat::kDockerTar) {
+      nlohmann::ordered_json item;
+      item["Config"] = "blobs/sha256/" + std::string(config.digest.hex());
+      nlohmann::ordered_json tags = nlohmann::ordered_json::array();
+      for (const std::string& r : refs) {
+        std::string name = NormalizeTag(r);
+        size_t colon = name.find_last_of(':');
+        tags.push_back(name);
+        repos[name.substr(0, colon)][name.substr(colon + 1)] = std::string(manifest.digest.hex());
+      }
+      item["RepoTags"] = tags;
+      nlohmann::ordered_json ls = nlohmann::ordered_json::array();
+      for (const Descriptor& l : layer_descs) ls.push_back("blobs/sha256/" + std::string(l.digest.hex()));
+      item["Layers"] = ls;
+      docker_items.push_back(item);
+    }
+    exported.push_back(manifest);
   }
   if (format == ExportFormat::kDockerTar) {
-    nlohmann::ordered_json item;
-    item["Config"] = "blobs/sha256/" + std::string(config.digest.hex());
-    nlohmann::ordered_json tags = nlohmann::ordered_json::array();
-    nlohmann::ordered_json repos = nlohmann::ordered_json::object();
-    for (const std::string& r : refs) {
-      std::string name = NormalizeTag(r);
-      size_t colon = name.find_last_of(':');
-      tags.push_back(name);
-      repos[name.substr(0, colon)][name.substr(colon + 1)] = std::string(manifest.digest.hex());
-    }
-    item["RepoTags"] = tags;
-    nlohmann::ordered_json ls = nlohmann::ordered_json::array();
-    for (const Descriptor& l : layer_descs) ls.push_back("blobs/sha256/" + std::string(l.digest.hex()));
-    item["Layers"] = ls;
-    WriteFileAtomic(dir + "/manifest.json", nlohmann::ordered_json::array({item}).dump());
+    WriteFileAtomic(dir + "/manifest.json", docker_items.dump());
     WriteFileAtomic(dir + "/repositories", repos.dump());
   }
   if (format != ExportFormat::kOciDir) TarDirectory(dir, dest);
-  return manifest;
+  return exported;
+}
+
+Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
+                       ExportFormat format, const std::string& dest, const ExportOptions& options) {
+  return ExportImages(from, {{manifest, refs}}, format, dest, options).front();
 }
 
 void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir) {

@@ -28,6 +28,15 @@ struct ExportOptions {
 Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
                        ExportFormat format, const std::string& dest, const ExportOptions& options);
 
+struct ExportItem {
+  Descriptor manifest;
+  std::vector<std::string> refs;
+};
+
+// Several images in one layout or archive (`imgbuild save A B`), blobs shared.
+std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportItem>& images, ExportFormat format,
+                                     const std::string& dest, const ExportOptions& options);
+
 // The image's root filesystem: its layers unpacked on top of each other (whiteouts applied) into
 // `dest_dir` (type=local), or that tree as one tar at `dest_file` (type=tar).
 void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir);

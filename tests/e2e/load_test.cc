@@ -157,6 +157,18 @@ TEST_F(LoadTest, SafeLayoutLoadsAndSaveRoundTrips) {
     RunResult inspect = RunImgbuild("inspect --root " + other + " back:" + format);
     ASSERT_EQ(inspect.code, 0) << inspect.err;
   }
+  // Several images in one archive, each loaded back under its own name.
+  for (const char* format : {"oci", "docker"}) {
+    std::string out = dir_ + "/two-" + format + ".tar";
+    RunResult s = RunImgbuild("save --root " + root_ + " evil:1 good:2 -o " + out + " --format " + format);
+    ASSERT_EQ(s.code, 0) << s.err;
+    std::string other = dir_ + "/two-" + format;
+    RunResult l = RunImgbuild("load --root " + other + " -i " + out);
+    ASSERT_EQ(l.code, 0) << l.err;
+    // Both carry the full names (io.containerd.image.name), whatever the ref name's tag says.
+    EXPECT_EQ(RunImgbuild("inspect --root " + other + " evil:1").code, 0) << l.out;
+    EXPECT_EQ(RunImgbuild("inspect --root " + other + " good:2").code, 0) << l.out;
+  }
   ASSERT_EQ(RunImgbuild("rm --root " + root_ + " evil:1").code, 0);
   EXPECT_EQ(RunImgbuild("inspect --root " + root_ + " evil:1").code, 1);
   EXPECT_EQ(RunImgbuild("inspect --root " + root_ + " good:2").code, 0);
