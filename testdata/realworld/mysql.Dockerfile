@@ -8,7 +8,7 @@ RUN set -eux; \
 # https://github.com/tianon/gosu/releases
 ENV GOSU_VERSION 1.17
 RUN set -eux; \
-# TODO find a better userspace architecture detection method than querying the kernel
+# the architecture comes from the kernel here
 	arch="$(uname -m)"; \
 	case "$arch" in \
 		aarch64) gosuArch='arm64' ;; \
