@@ -22,18 +22,6 @@ using layers::UniqueFd;
 
 bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
-std::vector<std::string> SplitPath(const std::string& p) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < p.size()) {
-    size_t slash = p.find('/', start);
-    if (slash == std::string::npos) slash = p.size();
-    if (slash > start) out.push_back(p.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
 std::string Parent(const std::string& rel) {
   size_t slash = rel.find_last_of('/');
   return slash == std::string::npos ? "" : rel.substr(0, slash);

@@ -10,7 +10,7 @@
 namespace imgbuild::builder {
 namespace {
 
-std::vector<std::string> Split(const std::string& path) {
+std::vector<std::string> SplitComponents(const std::string& path) {
   std::vector<std::string> parts;
   size_t start = 0;
   while (start <= path.size()) {
@@ -30,9 +30,11 @@ std::string Join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
+std::vector<std::string> SplitPath(const std::string& path) { return SplitComponents(path); }
+
 std::string CleanRelative(const std::string& path) {
   std::vector<std::string> out;
-  for (const std::string& p : Split(path)) {
+  for (const std::string& p : SplitComponents(path)) {
     if (p == ".") continue;
     if (p == "..") {
       if (!out.empty()) out.pop_back();
@@ -44,7 +46,7 @@ std::string CleanRelative(const std::string& path) {
 }
 
 std::string ResolveInRoot(const std::string& root, const std::string& path, bool follow_last) {
-  std::vector<std::string> pending = Split(path);
+  std::vector<std::string> pending = SplitComponents(path);
   std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
   std::vector<std::string> resolved;
   int links = 0;
@@ -68,7 +70,7 @@ std::string ResolveInRoot(const std::string& root, const std::string& path, bool
     target.resize(static_cast<size_t>(n));
     resolved.pop_back();
     if (!target.empty() && target[0] == '/') resolved.clear();
-    std::vector<std::string> t = Split(target);
+    std::vector<std::string> t = SplitComponents(target);
     for (auto it = t.rbegin(); it != t.rend(); ++it) pending.push_back(*it);
   }
   return Join(resolved);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace imgbuild::builder {
 
@@ -12,7 +13,10 @@ namespace imgbuild::builder {
 // `follow_last` is false, the last one. Missing components are kept as written.
 std::string ResolveInRoot(const std::string& root, const std::string& path, bool follow_last = true);
 
-// Splits a '/'-separated path into its non-empty components, resolving "." and "..".
+// A '/'-separated path without "." and ".." components and without a leading '/'.
 std::string CleanRelative(const std::string& path);
+
+// The non-empty components of a '/'-separated path, as written.
+std::vector<std::string> SplitPath(const std::string& path);
 
 }  // namespace imgbuild::builder

@@ -1,37 +1,20 @@
 #include "frontend/plan.h"
-#include "frontend/words.h"
 
 #include <algorithm>
 #include <cctype>
 #include <functional>
 
 #include "frontend/checks.h"
+#include "frontend/dockerignore.h"
 #include "frontend/lower.h"
 #include "frontend/shell/lexer.h"
 #include "frontend/suggest.h"
+#include "frontend/words.h"
 
 namespace imgbuild::frontend {
 
 namespace {
 
-std::string CleanPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    std::string part = path.substr(start, slash - start);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    start = slash + 1;
-  }
-  std::string out;
-  for (const std::string& p : parts) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
 
 bool IsProxyArg(const std::string& name) {
   static const std::set<std::string> kProxy = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
@@ -407,7 +390,7 @@ class Planner {
       }
     } else if (kw == "WORKDIR") {
       std::string wd = expand(std::get<ValueInstr>(instr.op).value);
-      st.workdir = CleanPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
+      st.workdir = CleanSlashPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
       step.words.push_back(wd);
     } else if (kw == "USER") {
       st.user = expand(std::get<ValueInstr>(instr.op).value);
