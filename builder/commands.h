@@ -31,6 +31,12 @@ struct BuildOptions {
   std::string compression = "gzip";  // of layers in exports
   int compression_level = -1;
   std::vector<std::string> build_contexts;  // NAME=DIR or NAME=oci-layout://PATH[:TAG]
+  std::string progress = "auto";            // auto, plain, tty, rawjson
+  std::string network = "default";          // default, none, host
+  std::vector<std::string> allow;           // security.insecure
+  std::vector<std::string> secrets;         // id=ID,src=FILE | id=ID,env=VAR
+  std::vector<std::string> ssh;             // ID[=SOCKET|KEY,...]
+  int jobs = 0;                             // stages at once; 0: cores
 };
 
 struct StoreOptions {

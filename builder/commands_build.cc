@@ -5,10 +5,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <iomanip>
+#include <sstream>
 
 #include "builder/buildfile_source.h"
 #include "builder/commands.h"
 #include "builder/image_builder.h"
+#include "builder/progress.h"
+#include "builder/run_mounts.h"
 #include "builder/state_dir.h"
 #include "frontend/lower.h"
 #include "frontend/parser.h"
@@ -24,20 +27,6 @@ std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted.store(true); }
 
 using namespace imgbuild::frontend;
-
-class PlainStatus : public Status {
- public:
-  explicit PlainStatus(std::ostream& err) : err_(err) {}
-  void StepStarted(int, const std::string& label) override { err_ << "#" << label << "\n"; }
-  void StepDone(int step, double seconds, const std::string& detail) override {
-    err_ << "#" << step << " DONE " << std::fixed << std::setprecision(3) << seconds << "s"
-         << (detail.empty() ? "" : " (" + detail + ")") << "\n";
-  }
-  void Info(const std::string& message) override { err_ << "  " << message << "\n"; }
-
- private:
-  std::ostream& err_;
-};
 
 struct OutputSpec {
   std::string type;
@@ -122,6 +111,36 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     req.named_contexts[name] = value;
     plan_options.named_contexts.insert(name);
   }
+  if (options.network != "default" && options.network != "none" && options.network != "host") {
+    err << "error: --network: unknown mode \"" << options.network << "\" (use default, none or host)\n";
+    return 2;
+  }
+  req.network = options.network;
+  for (const std::string& a : options.allow) {
+    if (a != "security.insecure") {
+      err << "error: --allow: unknown entitlement \"" << a << "\" (imgbuild knows security.insecure)\n";
+      return 2;
+    }
+    req.allow_insecure = true;
+  }
+  try {
+    for (const std::string& s : options.secrets) req.secrets.insert(RunMounts::ParseSecretFlag(s));
+    for (const std::string& s : options.ssh) req.ssh.insert(RunMounts::ParseSshFlag(s));
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (options.jobs < 0) {
+    err << "error: --jobs must be 0 (the number of cores) or more\n";
+    return 2;
+  }
+  req.jobs = options.jobs;
+  if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
+      options.progress != "rawjson") {
+    err << "error: --progress: unknown mode \"" << options.progress << "\" (use auto, plain, tty or rawjson)\n";
+    return 2;
+  }
+  std::unique_ptr<Progress> status;
   req.root = StateDir(options.root);
   req.interrupted = &g_interrupted;
   // Ctrl-C or a TERM stops the build between steps, so mounts and scratch space are cleaned up.
@@ -143,6 +162,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   try {
     BuildfileSource src = LoadBuildfile(fo.file, fo.context);
     req.buildfile_path = src.path;
+    req.buildfile_text = src.text;
     ast::File file = Parse(src.text, src.display_name);
     Program program = Lower(file);
     for (const Warning& w : program.warnings) {
@@ -165,9 +185,9 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       for (const std::string& n : plan.unused_build_args) names += (names.empty() ? "" : ", ") + n;
       err << "warning: build-arg(s) not consumed by any ARG: " << names << "\n";
     }
-    PlainStatus status(err);
     auto t0 = std::chrono::steady_clock::now();
-    BuiltImage image = BuildImage(plan, req, status);
+    status = MakeProgress(options.progress, err, 2);
+    BuiltImage image = BuildImage(plan, req, *status);
     layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
     for (const OutputSpec& o : outputs) {
       if (o.type == "local" || o.type == "tar") {
@@ -176,7 +196,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
         } else {
           layers::ExportRootfsTar(store, image.manifest, o.dest, req.source_date_epoch);
         }
-        err << "exported " << o.type << " to " << o.dest << "\n";
+        status->Info("exported " + o.type + " to " + o.dest);
         continue;
       }
       layers::ExportFormat format = o.type == "docker" ? layers::ExportFormat::kDockerTar
@@ -187,11 +207,14 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       eo.level = options.compression_level;
       eo.memo_dir = req.root + "/compressed";
       layers::ExportImage(store, image.manifest, options.tags, format, o.dest, eo);
-      err << "exported " << o.type << " to " << o.dest << "\n";
+      status->Info("exported " + o.type + " to " + o.dest);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    err << "built " << image.manifest.digest.str() << " in " << std::fixed << std::setprecision(3) << seconds << "s\n";
-    for (const std::string& t : options.tags) err << "tagged " << layers::NormalizeTag(t) << "\n";
+    std::ostringstream built;
+    built << "built " << image.manifest.digest.str() << " in " << std::fixed << std::setprecision(3) << seconds << "s";
+    status->Info(built.str());
+    for (const std::string& t : options.tags) status->Info("tagged " + layers::NormalizeTag(t));
+    status->Finish();
     if (!options.iidfile.empty()) layers::WriteFileAtomic(options.iidfile, image.config.digest.str());
     if (!options.metadata_file.empty()) {
       nlohmann::ordered_json md = {{"containerimage.digest", image.manifest.digest.str()},
@@ -206,11 +229,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     }
     out << image.manifest.digest.str() << "\n";
     return 0;
-  } catch (const BuildfileNotFound& e) {
-    err << "error: " << e.what() << "\n";
-  } catch (const ParseError& e) {
-    err << "error: " << e.what() << "\n";
   } catch (const std::exception& e) {
+    if (status) status->Finish();
     err << "error: " << e.what() << "\n";
   }
   return 1;

@@ -31,7 +31,80 @@ std::optional<std::vector<std::string>> Lookup(const std::string& rootfs, const 
   return std::nullopt;
 }
 
+// Every line of a passwd- or group-style file of the image, split into fields.
+std::vector<std::vector<std::string>> ReadEntries(const std::string& rootfs, const std::string& file) {
+  std::vector<std::vector<std::string>> out;
+  std::ifstream in(rootfs + "/" + ResolveInRoot(rootfs, file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    size_t start = 0;
+    while (start <= line.size()) {
+      size_t colon = line.find(':', start);
+      if (colon == std::string::npos) colon = line.size();
+      fields.push_back(line.substr(start, colon - start));
+      start = colon + 1;
+    }
+    if (fields.size() >= 3 && IsNumber(fields[2])) out.push_back(std::move(fields));
+  }
+  return out;
+}
+
 }  // namespace
+
+ExecUser ResolveExecUser(const std::string& spec, const std::string& rootfs) {
+  size_t colon = spec.find(':');
+  std::string user = spec.substr(0, colon);
+  std::string group = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (user.empty()) user = "0";
+  ExecUser out;
+  std::string name;
+  bool found = false;
+  for (const auto& f : ReadEntries(rootfs, "/etc/passwd")) {
+    if (f.size() < 4 || !IsNumber(f[3])) continue;
+    if (f[0] == user || (IsNumber(user) && f[2] == std::to_string(std::stoul(user)))) {
+      out.uid = static_cast<uid_t>(std::stoul(f[2]));
+      out.gid = static_cast<gid_t>(std::stoul(f[3]));
+      if (f.size() > 5 && !f[5].empty()) out.home = f[5];
+      name = f[0];
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    if (!IsNumber(user)) throw OwnerError("unable to find user " + user + ": no matching entries in passwd file");
+    out.uid = static_cast<uid_t>(std::stoul(user));
+  }
+  std::vector<std::vector<std::string>> groups = ReadEntries(rootfs, "/etc/group");
+  if (!group.empty()) {
+    bool group_found = false;
+    for (const auto& f : groups) {
+      if (f[0] == group || (IsNumber(group) && f[2] == std::to_string(std::stoul(group)))) {
+        out.gid = static_cast<gid_t>(std::stoul(f[2]));
+        group_found = true;
+        break;
+      }
+    }
+    if (!group_found) {
+      if (!IsNumber(group)) throw OwnerError("unable to find group " + group + ": no matching entries in group file");
+      out.gid = static_cast<gid_t>(std::stoul(group));
+    }
+  } else if (!name.empty()) {
+    for (const auto& f : groups) {
+      if (f.size() < 4) continue;
+      std::stringstream members(f[3]);
+      std::string m;
+      while (std::getline(members, m, ',')) {
+        if (m == name) {
+          out.groups.push_back(static_cast<gid_t>(std::stoul(f[2])));
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
 
 Owner ResolveOwner(const std::string& spec, const std::string& rootfs) {
   size_t colon = spec.find(':');

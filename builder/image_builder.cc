@@ -20,7 +20,10 @@
 #include <set>
 
 #include "builder/copier.h"
+#include "builder/file_owner.h"
+#include "builder/run_command.h"
 #include "builder/rootfs_path.h"
+#include "builder/run_step.h"
 #include "builder/snapshotter.h"
 #include "builder/workspace.h"
 #include "frontend/dockerignore.h"
@@ -58,6 +61,8 @@ std::string Join(const std::vector<std::string>& words, const char* sep = " ") {
   return out;
 }
 
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 std::string JsonArray(const std::vector<std::string>& words) {
   return nlohmann::json(words).dump();
 }
@@ -89,7 +94,7 @@ class Builder {
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
     const int total = static_cast<int>(plan_.steps.size());
-    unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+    unsigned jobs = req_.jobs > 0 ? static_cast<unsigned>(req_.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
     std::vector<std::thread> threads;
     for (int s : plan_.order) {
@@ -121,9 +126,15 @@ class Builder {
                                 step.keyword + " " + Join(step.words);
             Report([&] { status_.StepStarted(n, label); });
             auto t0 = std::chrono::steady_clock::now();
-            std::string detail = Step(step, img);
-            double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            Report([&] { status_.StepDone(n, secs, detail); });
+            auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+            std::string detail;
+            try {
+              detail = Step(step, img, n);
+            } catch (const std::exception& e) {
+              Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
+              throw;
+            }
+            Report([&] { status_.StepDone(n, elapsed(), detail); });
           }
           std::lock_guard<std::mutex> lock(mu_);
           done_.emplace(s, std::move(img));
@@ -399,7 +410,7 @@ class Builder {
     img.config.config.env.push_back(kv);
   }
 
-  std::string Step(const PlannedStep& step, StageImage& img) {
+  std::string Step(const PlannedStep& step, StageImage& img, int n) {
     const std::string& k = step.keyword;
     auto& cfg = img.config.config;
     const frontend::Instruction& instr = plan_.program.stages[step.stage].instructions[step.instruction];
@@ -476,7 +487,7 @@ class Builder {
     } else if (k == "COPY" || k == "ADD") {
       return CopyStep(step, img);
     } else if (k == "RUN") {
-      Fail(step, "RUN needs the build sandbox, which imgbuild does not have yet; this Buildfile cannot be built");
+      return RunStep(step, img, n);
     }
     return "";
   }
@@ -536,27 +547,9 @@ class Builder {
         Fail(step, "remote sources (" + src + ") need network access, which imgbuild builds do not have yet");
       }
     }
-    std::optional<View> source_view;
-    std::optional<StageImage> source_image;
+    SourceRoots keep;
     if (auto it = step.flags.find("from"); it != step.flags.end()) {
-      std::optional<int> stage;
-      for (const auto& ps : plan_.stages) {
-        if (!ps.name.empty() && ps.name == frontend::AsciiLower(it->second)) stage = ps.index;
-      }
-      if (!stage && !it->second.empty() && it->second.find_first_not_of("0123456789") == std::string::npos) {
-        stage = std::stoi(it->second);
-      }
-      auto nc = req_.named_contexts.find(it->second);
-      if (stage && IsDone(*stage)) {
-        source_view.emplace(*snaps_, NewKey("view"), Done(*stage).snapshot, ws_.NewDir("mnt-"));
-        r.src_root = source_view->path();
-      } else if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
-        r.src_root = nc->second;  // a named directory context
-      } else {
-        source_image = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(it->second) : it->second, step.stage);
-        source_view.emplace(*snaps_, NewKey("view"), source_image->snapshot, ws_.NewDir("mnt-"));
-        r.src_root = source_view->path();
-      }
+      r.src_root = FromRoot(it->second, step.stage, keep);
     } else {
       r.src_root = req_.context_dir;
       r.ignore = &ignore_;
@@ -601,6 +594,177 @@ class Builder {
       LayerStep(img, created_by, fill);
     }
     return detail;
+  }
+
+
+  // The views a step reads from (COPY --from, RUN --mount from=), mounted while it runs.
+  struct SourceRoots {
+    std::vector<std::unique_ptr<View>> views;
+  };
+
+  // The host directory whose files `from` names: a finished stage's or an image's root (mounted
+  // into `keep`), or a named directory context.
+  std::string FromRoot(const std::string& from, int stage_index, SourceRoots& keep) {
+    std::optional<int> stage;
+    for (const auto& ps : plan_.stages) {
+      if (!ps.name.empty() && ps.name == frontend::AsciiLower(from)) stage = ps.index;
+    }
+    if (!stage && !from.empty() && from.find_first_not_of("0123456789") == std::string::npos) stage = std::stoi(from);
+    auto nc = req_.named_contexts.find(from);
+    std::string snapshot;
+    if (stage && IsDone(*stage)) {
+      snapshot = Done(*stage).snapshot;
+    } else if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
+      return nc->second;  // a named directory context
+    } else {
+      snapshot = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(from) : from, stage_index).snapshot;
+    }
+    keep.views.push_back(std::make_unique<View>(*snaps_, NewKey("view"), snapshot, ws_.NewDir("mnt-")));
+    return keep.views.back()->path();
+  }
+
+  // The build context as RUN --mount sees it: without what .dockerignore excludes (a filtered
+  // copy, made once per build, when there is a .dockerignore).
+  std::string ContextRoot() {
+    if (ignore_.empty()) return req_.context_dir;
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (filtered_context_.empty()) {
+      std::string dir = ws_.NewDir("context-");
+      CopyRequest r;
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+      r.sources = {"."};
+      r.dest = "/";
+      r.lower_root = dir;
+      r.upper = dir;
+      Copy(r);
+      filtered_context_ = dir;
+    }
+    return filtered_context_;
+  }
+
+  bool Interrupted() const { return req_.interrupted && req_.interrupted->load(); }
+
+  const frontend::Instruction& Instr(const PlannedStep& step) const {
+    return plan_.program.stages[step.stage].instructions[step.instruction];
+  }
+
+  // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
+  static std::string ArgsPrefix(const PlannedStep& step) {
+    static const std::set<std::string> kProxy = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+                                                 "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+    std::vector<std::string> args;
+    if (step.build_args) {
+      for (const std::string& kv : *step.build_args) {
+        if (!kProxy.count(kv.substr(0, kv.find('=')))) args.push_back(kv);
+      }
+    }
+    if (args.empty()) return "";
+    return "|" + std::to_string(args.size()) + " " + Join(args) + " ";
+  }
+
+  std::string LogPath(int n) {
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (log_dir_.empty()) {
+      log_dir_ = req_.root + "/logs/" + ws_.name();
+      layers::MakeDirs(log_dir_);
+    }
+    return log_dir_ + "/step-" + std::to_string(n) + ".log";
+  }
+
+  const SandboxEtc& Etc() {
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (!etc_) etc_ = WriteSandboxEtc(ws_.dir() + "/etc", "buildkitsandbox");
+    return *etc_;
+  }
+
+  std::string RunStep(const PlannedStep& step, StageImage& img, int n) {
+    const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
+    std::string network = run.network == "default" ? req_.network : run.network;
+    if (network != "default" && network != "none" && network != "host") {
+      Fail(step, "unknown network mode \"" + network + "\" (use default, none or host)");
+    }
+    bool privileged = run.security == "insecure";
+    if (privileged && !req_.allow_insecure) {
+      Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
+    }
+    std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
+    std::string created_by = "RUN " + ArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
+    std::string log = LogPath(n);
+    std::string detail;
+    LayerStep(img, created_by, [&](const std::string& root) {
+      SourceRoots keep;
+      RunStepInput in;
+      in.step = &step;
+      in.run = &run;
+      in.config = &img.config;
+      in.rootfs = root;
+      in.mounts.cache_dir = req_.root + "/cache-mounts";
+      in.mounts.scratch = ws_.dir();
+      in.mounts.secrets = &req_.secrets;
+      in.mounts.ssh = &req_.ssh;
+      in.mounts.source_root = [&](const std::string& from) {
+        return from.empty() ? ContextRoot() : FromRoot(from, step.stage, keep);
+      };
+      in.network = network == "none" ? SandboxNetwork::kNone : SandboxNetwork::kHost;
+      in.privileged = privileged;
+      const SandboxEtc& etc = Etc();
+      in.hosts_file = etc.hosts;
+      in.resolv_file = etc.resolv;
+      in.hostname_file = etc.hostname;
+      in.log_path = log;
+      in.on_output = [&](std::string_view d) { Report([&] { status_.StepOutput(n, d); }); };
+      in.cancelled = [this] { return Failed() || Interrupted(); };
+      RunStepResult result;
+      try {
+        result = ExecuteRun(in);
+      } catch (const RunMountError& e) {
+        Fail(step, e.what());
+      } catch (const OwnerError& e) {
+        Fail(step, e.what());
+      } catch (const layers::SysError& e) {
+        Fail(step, e.what());
+      }
+      if (result.status.cancelled) throw BuildError(Interrupted() ? "interrupted" : "cancelled: another stage failed");
+      if (result.status.exit_code != 0) FailRun(step, result, log);
+      detail = "exit code 0";
+    });
+    return detail;
+  }
+
+  // A failed RUN: the exit code, the step's Buildfile lines and the tail of its output.
+  [[noreturn]] void FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
+    std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
+                                      : "exit code: " + std::to_string(r.status.exit_code);
+    std::string msg = plan_.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
+                      ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
+    int first = step.location.line, last = std::max(first, Instr(step).end_line);
+    int line_no = 1;
+    size_t pos = 0;
+    const std::string& text = req_.buildfile_text;
+    while (pos <= text.size() && line_no <= last) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      if (line_no >= first) {
+        char num[16];
+        std::snprintf(num, sizeof num, "%5d | ", line_no);
+        msg += num + text.substr(pos, nl - pos) + "\n";
+      }
+      pos = nl + 1;
+      ++line_no;
+    }
+    if (!r.tail.empty()) {
+      msg += "output (last lines):\n";
+      size_t p = 0;
+      while (p < r.tail.size()) {
+        size_t nl = r.tail.find('\n', p);
+        if (nl == std::string::npos) nl = r.tail.size();
+        msg += "  " + r.tail.substr(p, nl - p) + "\n";
+        p = nl + 1;
+      }
+    }
+    msg += "full log: " + log;
+    throw BuildError(msg);
   }
 
   static std::string k(const PlannedStep& step) { return step.keyword; }
@@ -660,6 +824,8 @@ class Builder {
   std::mutex owned_mu_;
   std::vector<std::string> owned_;  // step snapshots of this build
   std::set<std::string> loaded_contexts_;
+  std::string filtered_context_, log_dir_;
+  std::optional<SandboxEtc> etc_;
   std::mutex mu_;  // done_ and error_
   std::condition_variable cv_;
   std::map<int, StageImage> done_;

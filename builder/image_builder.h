@@ -1,7 +1,8 @@
 // Runs a build plan: each needed stage from its base (scratch, an earlier stage, or an image of
 // the local store whose layers are applied into snapshots), each step in order: metadata steps
-// change the image config, COPY/ADD/WORKDIR write a snapshot whose upper directory becomes a
-// layer. The result is stored in the local store (ROOT/oci) and tagged.
+// change the image config, COPY/ADD/WORKDIR/RUN write a snapshot whose upper directory becomes a
+// layer (RUN in the sandbox). Independent stages run at once. The result is stored in the local
+// store (ROOT/oci) and tagged. Each RUN's output is kept in ROOT/logs/<build>/step-N.log.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/run_mounts.h"
 #include "builder/status.h"
 #include "frontend/plan.h"
 #include "layers/descriptor.h"
@@ -34,6 +36,12 @@ struct BuildRequest {
   layers::Platform platform;
   // --build-context NAME=DIR or NAME=oci-layout://PATH[:TAG]
   std::map<std::string, std::string> named_contexts;
+  std::string buildfile_text;  // for the lines of a failing step
+  std::string network = "default";  // --network: default (the host's), none or host
+  bool allow_insecure = false;      // --allow security.insecure
+  std::map<std::string, SecretSource> secrets;  // --secret
+  SshSources ssh;                               // --ssh
+  int jobs = 0;  // stages built at once; 0: the number of cores
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.
   const std::atomic<bool>* interrupted = nullptr;

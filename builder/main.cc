@@ -55,6 +55,14 @@ int main(int argc, char** argv) {
   build->add_option("--compression-level", build_opts.compression_level, "Codec level (gzip 1-9, zstd 1-19)");
   build->add_option("--build-context", build_opts.build_contexts, "Named context NAME=DIR|oci-layout://PATH[:TAG]")
       ->allow_extra_args(false);
+  build->add_option("--progress", build_opts.progress, "Progress output: auto (default), plain, tty, rawjson");
+  build->add_option("--network", build_opts.network, "Network of RUN steps: default (the host's), none, host");
+  build->add_option("--allow", build_opts.allow, "Allow an entitlement: security.insecure")->allow_extra_args(false);
+  build->add_option("--secret", build_opts.secrets, "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
+      ->allow_extra_args(false);
+  build->add_option("--ssh", build_opts.ssh, "SSH agent socket or keys for RUN --mount=type=ssh: ID[=SOCKET|KEY,...]")
+      ->allow_extra_args(false);
+  build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
   build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
   build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
   build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)");

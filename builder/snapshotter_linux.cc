@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -127,9 +128,89 @@ std::string JoinColon(const std::vector<std::string>& dirs) {
   return out;
 }
 
+// Extended attributes of a path, without overlayfs's own (trusted.overlay.*).
+std::map<std::string, std::string> UserXattrs(const std::string& path) {
+  std::map<std::string, std::string> out;
+  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  if (len <= 0) return out;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    if (n.rfind("trusted.overlay.", 0) == 0) continue;
+    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
+    std::string v(static_cast<size_t>(std::max<ssize_t>(vlen, 0)), '\0');
+    if (vlen > 0) vlen = ::lgetxattr(path.c_str(), n.c_str(), v.data(), v.size());
+    out[n] = v.substr(0, static_cast<size_t>(std::max<ssize_t>(vlen, 0)));
+  }
+  return out;
+}
+
+bool IsOpaque(const std::string& path) {
+  char v[2] = {};
+  return ::lgetxattr(path.c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+}
+
+// The stat of `rel` as the stack of lower directories (top first) shows it, if it is there.
+std::optional<struct stat> LowerStat(const std::vector<std::string>& lowers, const std::string& rel, std::string* where) {
+  for (const std::string& lower : lowers) {
+    struct stat st;
+    if (::lstat((lower + "/" + rel).c_str(), &st) == 0) {
+      if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return std::nullopt;  // a whiteout
+      *where = lower + "/" + rel;
+      return st;
+    }
+    // Not here: the layers below count only if no parent in this one hides them.
+    for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      std::string parent = lower + "/" + rel.substr(0, slash);
+      if (::lstat(parent.c_str(), &st) != 0) break;
+      if (!S_ISDIR(st.st_mode) || IsOpaque(parent)) return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// Overlay copies a directory up when anything inside it is created, even if that is removed
+// again (the sandbox's mount stubs). An upper directory that is empty, not opaque, and has the
+// lower one's metadata changes nothing: it is removed so it does not reach the layer.
+void PruneCopiedUpDirs(const std::string& upper, const std::string& rel, const std::vector<std::string>& lowers) {
+  std::string path = rel.empty() ? upper : upper + "/" + rel;
+  std::vector<std::string> names = layers::ListDir(path);
+  size_t left = names.size();
+  for (const std::string& n : names) {
+    std::string child_rel = rel.empty() ? n : rel + "/" + n;
+    struct stat st;
+    if (::lstat((upper + "/" + child_rel).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    PruneCopiedUpDirs(upper, child_rel, lowers);
+    if (::lstat((upper + "/" + child_rel).c_str(), &st) != 0) --left;
+  }
+  if (rel.empty() || left > 0 || IsOpaque(path)) return;
+  struct stat up;
+  std::string lower_path;
+  std::optional<struct stat> low = LowerStat(lowers, rel, &lower_path);
+  if (!low || ::lstat(path.c_str(), &up) != 0 || !S_ISDIR(low->st_mode)) return;
+  if (up.st_mode != low->st_mode || up.st_uid != low->st_uid || up.st_gid != low->st_gid ||
+      up.st_mtim.tv_sec != low->st_mtim.tv_sec || up.st_mtim.tv_nsec != low->st_mtim.tv_nsec) {
+    return;
+  }
+  if (UserXattrs(path) != UserXattrs(lower_path)) return;
+  ::rmdir(path.c_str());
+}
+
 class OverlaySnapshotter : public DirSnapshotter {
  public:
   using DirSnapshotter::DirSnapshotter;
+
+  void Commit(const std::string& name, const std::string& key) override {
+    Meta m = ReadMeta(key);
+    if (m.kind == "active" && !m.parent.empty()) {
+      std::vector<std::string> lowers;
+      for (std::string p = m.parent; !p.empty(); p = ReadMeta(p).parent) lowers.push_back(Fs(p));
+      PruneCopiedUpDirs(Fs(key), "", lowers);
+    }
+    DirSnapshotter::Commit(name, key);
+  }
 
   void Remove(const std::string& key) override {
     DirSnapshotter::Remove(key);

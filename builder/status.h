@@ -1,8 +1,10 @@
 // Build progress: the one interface through which the builder reports what it does. Library code
-// never prints; the CLI picks a printer.
+// never prints; the CLI picks a printer (builder/progress.h). Calls come from several stage
+// threads, serialized by the builder.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace imgbuild::builder {
 
@@ -11,14 +13,19 @@ class Status {
   virtual ~Status() = default;
   // `label` reads like "[app 3/7] COPY app/ ./".
   virtual void StepStarted(int step, const std::string& label) = 0;
+  // Output of a running step (RUN), in the pieces it came in.
+  virtual void StepOutput(int step, std::string_view data) = 0;
   virtual void StepDone(int step, double seconds, const std::string& detail) = 0;
+  virtual void StepFailed(int step, double seconds, const std::string& error) = 0;
   virtual void Info(const std::string& message) = 0;
 };
 
 class NullStatus : public Status {
  public:
   void StepStarted(int, const std::string&) override {}
+  void StepOutput(int, std::string_view) override {}
   void StepDone(int, double, const std::string&) override {}
+  void StepFailed(int, double, const std::string&) override {}
   void Info(const std::string&) override {}
 };
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "busybox_fixture.h"
 #include "run_util.h"
 
 namespace imgbuild::testing {
@@ -13,51 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Sh(const std::string& cmd, int* code = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-class BuildTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "image builds need root (ownership, overlay views)";
-    char t[] = "/tmp/imgbuild-e2e-XXXXXX";
-    dir_ = mkdtemp(t);
-    root_ = dir_ + "/root";
-    int code;
-    std::string out = Sh(std::string(IMGBUILD_SOURCE_DIR) + "/testdata/busybox/make-context.sh " + dir_ + "/busybox", &code);
-    ASSERT_EQ(code, 0) << out;
-    RunResult r = RunImgbuild("build --root " + root_ + " -t busybox:local " + dir_ + "/busybox");
-    ASSERT_EQ(r.code, 0) << r.err;
-  }
-  void TearDown() override {
-    if (dir_.empty()) return;
-    // Whatever a test left mounted below its directory (podman's storage) goes first.
-    Sh("grep -o ' " + dir_ + "[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string dir_, root_;
-};
-
-// "mode uid:gid path -> target" for every file of an unpacked rootfs.
-std::map<std::string, std::string> Listing(const std::string& rootfs) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(Sh("cd " + rootfs + " && find . -mindepth 1 -printf '%p %M %U:%G %l\\n'"));
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t sp = line.find(' ');
-    out[line.substr(2, sp - 2)] = line.substr(sp + 1);
-  }
-  return out;
-}
+class BuildTest : public BusyboxTest {};
 
 TEST_F(BuildTest, DemoImageIsValidEverywhere) {
   std::string oci = dir_ + "/demo-oci", oci_tar = dir_ + "/demo.oci.tar", docker = dir_ + "/demo.docker.tar";
@@ -394,10 +351,19 @@ TEST_F(BuildTest, ClearErrors) {
   RunResult r = RunImgbuild("build --root " + root_ + " " + ctx);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find(":2: COPY: \"missing.txt\" not found in the build context"), std::string::npos) << r.err;
-  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo hi\n";
-  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo one; \\\n  echo two; exit 3\n";
+  r = RunImgbuild("build --progress=plain --root " + root_ + " " + ctx);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find(":2: RUN: RUN needs the build sandbox"), std::string::npos) << r.err;
+  // The exit code, the step's lines, the tail of its output and where the whole log is.
+  EXPECT_NE(r.err.find(":2: RUN: process \"/bin/sh -c echo one;   echo two; exit 3\" did not complete successfully: "
+                       "exit code: 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("    2 | RUN echo one; \\\n    3 |   echo two; exit 3\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("output (last lines):\n  one\n  two\n"), std::string::npos) << r.err;
+  size_t log = r.err.find("full log: ");
+  ASSERT_NE(log, std::string::npos) << r.err;
+  std::string log_path = r.err.substr(log + 10, r.err.find('\n', log) - log - 10);
+  EXPECT_EQ(Slurp(log_path), "one\ntwo\n");
+  EXPECT_NE(r.err.find("ERROR: "), std::string::npos) << r.err;
   std::ofstream(ctx + "/Buildfile") << "FROM nosuch:image\n";
   r = RunImgbuild("build --root " + root_ + " " + ctx);
   EXPECT_EQ(r.code, 1);

@@ -1,0 +1,74 @@
+// The fixture of the end-to-end tests: a temporary directory with its own state dir (--root)
+// holding busybox:local, made from Debian's busybox-static; whatever a test leaves mounted below
+// its directory is unmounted and the directory removed, however the test ends.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "run_util.h"
+
+namespace imgbuild::testing {
+
+// Runs a shell command; returns its output (stdout and stderr) and sets `code`.
+inline std::string Sh(const std::string& cmd, int* code = nullptr) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class BusyboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "image builds need root (ownership, overlay views)";
+    char t[] = "/tmp/imgbuild-e2e-XXXXXX";
+    dir_ = mkdtemp(t);
+    root_ = dir_ + "/root";
+    int code;
+    std::string out = Sh(std::string(IMGBUILD_SOURCE_DIR) + "/testdata/busybox/make-context.sh " + dir_ + "/busybox", &code);
+    ASSERT_EQ(code, 0) << out;
+    RunResult r = RunImgbuild("build --root " + root_ + " -t busybox:local " + dir_ + "/busybox");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    // Whatever a test left mounted below its directory (podman's storage) goes first.
+    Sh("grep -o ' " + dir_ + "[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // Writes DIR/NAME/Buildfile and builds it (plain progress, sandboxes without network).
+  RunResult Build(const std::string& name, const std::string& buildfile, const std::string& args = "") {
+    std::string ctx = dir_ + "/" + name;
+    std::filesystem::create_directories(ctx);
+    std::ofstream(ctx + "/Buildfile") << buildfile;
+    return RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + args + " " + ctx);
+  }
+  std::string dir_, root_;
+};
+
+// "mode uid:gid path -> target" for every file of an unpacked rootfs.
+inline std::map<std::string, std::string> Listing(const std::string& rootfs) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(Sh("cd " + rootfs + " && find . -mindepth 1 -printf '%p %M %U:%G %l\\n'"));
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t sp = line.find(' ');
+    out[line.substr(2, sp - 2)] = line.substr(sp + 1);
+  }
+  return out;
+}
+
+}  // namespace imgbuild::testing
