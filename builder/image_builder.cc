@@ -123,7 +123,7 @@ class Builder {
             const PlannedStep& step = plan_.steps[id];
             int n = ++started_;
             std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
-                                step.keyword + " " + Join(step.words);
+                                step.keyword + " " + ShownArgs(step);
             Report([&] { status_.StepStarted(n, label); });
             auto t0 = std::chrono::steady_clock::now();
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -644,6 +644,16 @@ class Builder {
   }
 
   bool Interrupted() const { return req_.interrupted && req_.interrupted->load(); }
+
+  // A step's arguments as the progress shows them: exec forms as JSON, like the Buildfile.
+  std::string ShownArgs(const PlannedStep& step) const {
+    const auto* run = std::get_if<frontend::RunInstr>(&Instr(step).op);
+    const auto* cmd = std::get_if<frontend::CmdInstr>(&Instr(step).op);
+    if ((run && run->exec_form) || (cmd && cmd->exec_form)) return JsonArray(step.words);
+    std::string shown = Join(step.words);
+    if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
+    return shown;
+  }
 
   const frontend::Instruction& Instr(const PlannedStep& step) const {
     return plan_.program.stages[step.stage].instructions[step.instruction];

@@ -75,6 +75,7 @@ struct ChildPlan {
   uint32_t caps[2] = {0, 0};  // effective = permitted = inheritable
   std::vector<int> keep_fds;  // sorted; everything else is closed first thing
   int out_fd = -1, report_fd = -1;
+  size_t args_size = 0;  // of imgbuild's own command line
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;
@@ -203,9 +204,20 @@ void LoopbackUp(const ChildPlan& p) {
   ::_exit(127);
 }
 
+// What `ps` shows for the sandbox's init instead of imgbuild's own command line: the child is a
+// copy of imgbuild, so its argument area (argv[0] onwards, `args_size` bytes) is rewritten.
+void NameInit(size_t args_size) {
+  static const char kName[] = "imgbuild-init";
+  ::prctl(PR_SET_NAME, kName, 0, 0, 0);
+  if (args_size < sizeof kName) return;
+  char* args = program_invocation_name;
+  for (size_t i = 0; i < args_size; ++i) args[i] = i < sizeof kName ? kName[i] : '\0';
+}
+
 // The sandbox's init (PID 1 of its namespace).
 [[noreturn]] void Child(const ChildPlan& p) {
   CloseAllBut(p.keep_fds);
+  NameInit(p.args_size);
   ::umask(0);
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(p, "make / private", errno);
   for (const Op& op : p.ops) {
@@ -376,6 +388,12 @@ ChildPlan MakePlan(const SandboxSpec& spec, MountStubs& stubs) {
   plan.new_net = spec.network == SandboxNetwork::kNone;
   plan.privileged = spec.privileged;
   plan.last_cap = LastCap();
+  try {
+    // Only when argv[0] starts the argument area, as it does for a program started by exec.
+    std::string args = layers::ReadFile("/proc/self/cmdline");
+    if (args.rfind(program_invocation_name, 0) == 0) plan.args_size = args.size();
+  } catch (const std::exception&) {
+  }
   for (const auto& c : kDefaultCaps) plan.caps[c.cap / 32] |= 1u << (c.cap % 32);
   plan.ops.push_back(MountOp(r, r, "", MS_BIND | MS_REC, "", "bind the rootfs onto itself"));
   for (const char* d : {"/proc", "/dev", "/sys"}) {
