@@ -673,9 +673,21 @@ class Builder {
     return "|" + std::to_string(args.size()) + " " + Join(args) + " ";
   }
 
+  // The logs of the last kKeptLogs builds are kept.
+  static constexpr size_t kKeptLogs = 50;
+  static void PruneLogs(const std::string& dir) {
+    std::error_code ec;
+    std::vector<std::pair<fs::file_time_type, fs::path>> builds;
+    for (const auto& e : fs::directory_iterator(dir, ec)) builds.emplace_back(e.last_write_time(ec), e.path());
+    if (builds.size() < kKeptLogs) return;
+    std::sort(builds.begin(), builds.end());
+    for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
+  }
+
   std::string LogPath(int n) {
     std::lock_guard<std::mutex> lock(context_mu_);
     if (log_dir_.empty()) {
+      PruneLogs(req_.root + "/logs");
       log_dir_ = req_.root + "/logs/" + ws_.name();
       layers::MakeDirs(log_dir_);
     }

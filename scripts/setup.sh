@@ -9,7 +9,7 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   tao-pegtl-dev libarchive-dev libssl-dev libzstd-dev zlib1g-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  busybox-static umoci skopeo oci-image-tool python3 podman runc
+  busybox-static umoci skopeo oci-image-tool python3 podman runc openssh-client procps
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -133,7 +133,8 @@ TEST(Cli, OutlineSecretsAndText) {
   RunResult text = RunImgbuild("outline testdata/demo");
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("target: app"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("builder (line 9): from scratch"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("builder (line 9): from image busybox:local"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("app (line 20): from image busybox:local, 11 step(s), needs builder"), std::string::npos) << text.out;
 }
 
 TEST(Cli, RepeatedOptionsTakeOneValueEach) {

@@ -219,6 +219,38 @@ TEST_F(RunTest, CacheMountPersistsBetweenBuilds) {
                                           "RUN --mount=type=cache,id=/cache,target=/elsewhere,sharing=locked "
                                           "wc -l < /elsewhere/log > /count.txt\n");
   EXPECT_EQ(Slurp(out3 + "/count.txt"), "2\n");
+  // A new cache seeded from a stage's files.
+  std::string out4 = BuildFiles("cache4", "FROM busybox:local AS seed\nRUN mkdir /s && echo seeded > /s/f\n"
+                                          "FROM busybox:local\n"
+                                          "RUN --mount=type=cache,id=seeded,target=/c,from=seed,source=/s cat /c/f > /f.txt\n");
+  EXPECT_EQ(Slurp(out4 + "/f.txt"), "seeded\n");
+}
+
+TEST_F(RunTest, SshAgentSocketsAndKeys) {
+  // An agent of the host's, shared by its socket.
+  std::string sock = dir_ + "/agent.sock";
+  int code;
+  std::string out = Sh("ssh-agent -a " + sock, &code);
+  ASSERT_EQ(code, 0) << out;
+  std::string agent_pid = Sh("echo '" + out + "' | sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p'");
+  std::string bf = "FROM busybox:local\n"
+                   "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /sock.txt\n"
+                   "RUN --mount=type=ssh,id=keys,target=/agent test -S /agent && echo keys > /keys.txt\n";
+  Sh("ssh-keygen -q -t ed25519 -N '' -f " + dir_ + "/key");
+  std::string files = BuildFiles("ssh", bf, "--ssh default=" + sock + " --ssh keys=" + dir_ + "/key");
+  Sh("kill " + agent_pid);
+  EXPECT_EQ(Slurp(files + "/sock.txt"), "/run/buildkit/ssh_agent.0\n");
+  EXPECT_EQ(Slurp(files + "/keys.txt"), "keys\n");
+  EXPECT_FALSE(fs::exists(files + "/run/buildkit"));
+  EXPECT_FALSE(fs::exists(files + "/agent"));
+  // A key file ssh-add cannot load fails the step; an ssh id that was not given is required.
+  std::ofstream(dir_ + "/bad-key") << "not a key\n";
+  RunResult r = Build("ssh2", "FROM busybox:local\nRUN --mount=type=ssh,id=bad true\n", "--ssh bad=" + dir_ + "/bad-key");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ssh-add could not load"), std::string::npos) << r.err;
+  r = Build("ssh3", "FROM busybox:local\nRUN --mount=type=ssh,required=true true\n");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ssh default is required"), std::string::npos) << r.err;
 }
 
 TEST_F(RunTest, BindAndTmpfsMounts) {
