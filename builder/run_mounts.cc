@@ -209,7 +209,8 @@ void RunMounts::AddCache(const MountSpec& m, const std::string& target) {
     }
     if (::chown(tmp.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0) throw SysError("chown", tmp);
     if (::chmod(tmp.c_str(), m.mode.value_or(0755)) != 0) throw SysError("chmod", tmp);
-    if (::rename(tmp.c_str(), data.c_str()) != 0) fs::remove_all(tmp, ec);  // another build made it first
+    // Never over a directory another build made meanwhile (and may be using).
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, data.c_str(), RENAME_NOREPLACE) != 0) fs::remove_all(tmp, ec);
   }
   locks_.push_back(std::move(lock));
   SandboxMount s;

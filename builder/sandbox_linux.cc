@@ -162,7 +162,7 @@ void LoopbackUp(const ChildPlan& p) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::setsid();
-  if (::dup3(p.report_fd, kReportFd, O_CLOEXEC) < 0) ::_exit(126);
+  if (p.report_fd != kReportFd && ::dup3(p.report_fd, kReportFd, O_CLOEXEC) < 0) ::_exit(126);
   ChildPlan& mp = const_cast<ChildPlan&>(p);
   mp.report_fd = kReportFd;
   int devnull = ::open("/dev/null", O_RDONLY);
@@ -478,6 +478,43 @@ std::string DescribeStatus(int status) {
   return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
+// Forwards the sandbox's output until both pipes close, killing it when `cancelled` says so.
+void ReadUntilDone(pid_t pid, int out_fd, int report_fd, const std::function<void(std::string_view)>& on_output,
+                   const std::function<bool()>& cancelled, SandboxResult& result, Report& got, bool& have_report) {
+  bool out_open = true, report_open = true, killed = false;
+  char buf[65536];
+  while (out_open || report_open) {
+    if (!killed && cancelled && cancelled()) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      result.cancelled = true;
+    }
+    struct pollfd fds[2] = {{out_open ? out_fd : -1, POLLIN, 0}, {report_open ? report_fd : -1, POLLIN, 0}};
+    int n = ::poll(fds, 2, 200);
+    if (n < 0 && errno != EINTR) throw SysError("poll", "the sandbox's output");
+    if (n <= 0) continue;
+    if (fds[0].revents) {
+      ssize_t got_n = ::read(out_fd, buf, sizeof buf);
+      if (got_n > 0) {
+        if (on_output) on_output(std::string_view(buf, static_cast<size_t>(got_n)));
+      } else if (got_n == 0 || errno != EINTR) {
+        out_open = false;
+      }
+    }
+    if (fds[1].revents) {
+      Report r;
+      ssize_t got_n = ::read(report_fd, &r, sizeof r);
+      if (got_n == static_cast<ssize_t>(sizeof r)) {
+        // A setup failure outranks the exit that follows it.
+        if (!have_report || got.kind != kReportError) got = r;
+        have_report = true;
+      } else if (got_n == 0 || (got_n < 0 && errno != EINTR)) {
+        report_open = false;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> DefaultCapabilityNames() {
@@ -513,37 +550,14 @@ SandboxResult RunSandbox(const SandboxSpec& spec, const std::function<void(std::
   SandboxResult result;
   Report got{};
   bool have_report = false;
-  bool out_open = true, report_open = true, killed = false;
-  char buf[65536];
-  while (out_open || report_open) {
-    if (!killed && cancelled && cancelled()) {
-      ::kill(static_cast<pid_t>(pid), SIGKILL);
-      killed = true;
-      result.cancelled = true;
+  try {
+    ReadUntilDone(static_cast<pid_t>(pid), out_r.get(), report_r.get(), on_output, cancelled, result, got, have_report);
+  } catch (...) {
+    // The caller's output handler failed (a full disk for the log): nothing may outlive us.
+    ::kill(static_cast<pid_t>(pid), SIGKILL);
+    while (::waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
     }
-    struct pollfd fds[2] = {{out_open ? out_r.get() : -1, POLLIN, 0}, {report_open ? report_r.get() : -1, POLLIN, 0}};
-    int n = ::poll(fds, 2, 200);
-    if (n < 0 && errno != EINTR) break;
-    if (n <= 0) continue;
-    if (fds[0].revents) {
-      ssize_t got_n = ::read(out_r.get(), buf, sizeof buf);
-      if (got_n > 0) {
-        if (on_output) on_output(std::string_view(buf, static_cast<size_t>(got_n)));
-      } else if (got_n == 0 || errno != EINTR) {
-        out_open = false;
-      }
-    }
-    if (fds[1].revents) {
-      Report r;
-      ssize_t got_n = ::read(report_r.get(), &r, sizeof r);
-      if (got_n == static_cast<ssize_t>(sizeof r)) {
-        // A setup failure outranks the exit that follows it.
-        if (!have_report || got.kind != kReportError) got = r;
-        have_report = true;
-      } else if (got_n == 0 || (got_n < 0 && errno != EINTR)) {
-        report_open = false;
-      }
-    }
+    throw;
   }
   int status = 0;
   while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
