@@ -216,6 +216,11 @@ void NameInit(size_t args_size) {
 
 // The sandbox's init (PID 1 of its namespace).
 [[noreturn]] void Child(const ChildPlan& p) {
+  // If imgbuild dies (SIGKILL), the sandbox dies with it. If it died before this, the report
+  // pipe has no reader left.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  struct pollfd lifeline = {p.report_fd, 0, 0};
+  if (::poll(&lifeline, 1, 0) == 1 && (lifeline.revents & POLLERR)) ::_exit(126);
   CloseAllBut(p.keep_fds);
   NameInit(p.args_size);
   ::umask(0);

@@ -322,6 +322,32 @@ TEST_F(RunTest, InterruptStopsRunningSteps) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST_F(RunTest, KilledBuildTakesItsStepsWithIt) {
+  std::string ctx = dir_ + "/killed";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo started; sleep 4545\n";
+  std::string log = dir_ + "/killed.log";
+  std::string pid = Sh("cd " IMGBUILD_SOURCE_DIR " && (" IMGBUILD_BINARY " build --progress=plain --network=none --root " +
+                       root_ + " " + ctx + " >" + log + " 2>&1 & echo $!)");
+  while (!pid.empty() && pid.back() == '\n') pid.pop_back();
+  for (int i = 0; i < 200 && Slurp(log).find("started") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Sh("kill -9 " + pid);
+  int code = 0;
+  for (int i = 0; i < 100; ++i) {
+    Sh("pgrep -x -f 'sleep 4545'", &code);
+    if (code != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(code, 0) << "the step outlived imgbuild";
+  // The next build reaps what the dead one left, and works.
+  Sh("for i in $(seq 100); do [ -e /proc/" + pid + " ] && sleep 0.05 || break; done");
+  RunResult r = Build("after-kill", "FROM busybox:local\nRUN echo fine\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(NoMountsLeft());
+}
+
 TEST_F(RunTest, ProgressPrinters) {
   std::string ctx = dir_ + "/progress";
   fs::create_directories(ctx);
