@@ -37,6 +37,9 @@ struct BuildOptions {
   std::vector<std::string> secrets;         // id=ID,src=FILE | id=ID,env=VAR
   std::vector<std::string> ssh;             // ID[=SOCKET|KEY,...]
   int jobs = 0;                             // stages at once; 0: cores
+  bool no_cache = false;
+  std::vector<std::string> no_cache_filter;  // stage names or indexes
+  bool explain_cache = false;
 };
 
 struct StoreOptions {

@@ -14,6 +14,7 @@
 #include "builder/run_mounts.h"
 #include "builder/state_dir.h"
 #include "frontend/lower.h"
+#include "frontend/words.h"
 #include "frontend/parser.h"
 #include "layers/image_export.h"
 #include "layers/oci_layout.h"
@@ -135,6 +136,9 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     return 2;
   }
   req.jobs = options.jobs;
+  req.no_cache = options.no_cache;
+  req.explain_cache = options.explain_cache;
+  for (const std::string& st : options.no_cache_filter) req.no_cache_stages.insert(frontend::AsciiLower(st));
   if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
       options.progress != "rawjson") {
     err << "error: --progress: unknown mode \"" << options.progress << "\" (use auto, plain, tty or rawjson)\n";

@@ -55,8 +55,9 @@ class Copier {
     }
   }
 
-  CopyStats Run() {
-    std::vector<std::string> items;  // source paths relative to src_root
+  // The source paths (relative to src_root) the patterns select.
+  std::vector<std::string> Items() {
+    std::vector<std::string> items;
     for (const std::string& pattern : r_.sources) {
       std::string clean = CleanRelative(pattern);
       std::vector<std::string> matched;
@@ -74,6 +75,29 @@ class Copier {
       }
       items.insert(items.end(), matched.begin(), matched.end());
     }
+    return items;
+  }
+
+  // A top-level source that is a symlink is followed, inside the source root only.
+  std::string Followed(const std::string& named) {
+    struct stat lst;
+    if (::lstat(Src(named).c_str(), &lst) != 0 || !S_ISLNK(lst.st_mode)) return named;
+    std::string item = ResolveInRoot(r_.src_root, named);
+    struct stat tst;
+    if (item.empty() || ::lstat(Src(item).c_str(), &tst) != 0) {
+      throw CopyError("\"" + named + "\" is a symlink to something outside or missing from the source");
+    }
+    return item;
+  }
+
+  std::vector<cache::InputFile> Select() {
+    std::vector<cache::InputFile> out;
+    for (const std::string& named : Items()) SelectTree(Followed(named), named, "", out);
+    return out;
+  }
+
+  CopyStats Run() {
+    std::vector<std::string> items = Items();
     const size_t count = items.size() + r_.heredocs.size();
     std::string dest = r_.dest;
     if (dest.empty() || dest[0] != '/') dest = r_.workdir + "/" + dest;
@@ -87,17 +111,8 @@ class Copier {
                       r_.dest + "\"");
     }
     for (const std::string& named : items) {
-      // A source that is itself a symlink is followed, inside the source root only; what it
-      // points at is copied under the link's name.
-      std::string item = named;
-      struct stat lst;
-      if (::lstat(Src(named).c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
-        item = ResolveInRoot(r_.src_root, named);
-        struct stat tst;
-        if (item.empty() || ::lstat(Src(item).c_str(), &tst) != 0) {
-          throw CopyError("\"" + named + "\" is a symlink to something outside or missing from the source");
-        }
-      }
+      // What a symlink source points at is copied under the link's name.
+      std::string item = Followed(named);
       std::string target;
       if (r_.parents) {
         target = JoinRel(dest_rel, named);
@@ -183,6 +198,29 @@ class Copier {
     if (::chmod(p.c_str(), mode) != 0) throw SysError("chmod", p);
   }
 
+  // A file below a copied directory that .dockerignore or --exclude leaves out.
+  bool Skipped(const std::string& child_src, const std::string& child_item) const {
+    if (Ignored(child_src) && !(r_.ignore->HasExceptions() && IsDir(Src(child_src)))) return true;
+    return Excluded(child_item);
+  }
+
+  // The files CopyTree would read for `src_rel`, named `name` (+ their path below it).
+  void SelectTree(const std::string& src_rel, const std::string& name, const std::string& item_rel,
+                  std::vector<cache::InputFile>& out) {
+    cache::InputFile f;
+    f.path = name;
+    f.source = Src(src_rel);
+    if (::lstat(f.source.c_str(), &f.st) != 0) throw SysError("lstat", f.source);
+    bool dir = S_ISDIR(f.st.st_mode);
+    out.push_back(std::move(f));
+    if (!dir) return;
+    for (const std::string& n : layers::ListDir(Src(src_rel))) {
+      std::string child_src = JoinRel(src_rel, n), child_item = JoinRel(item_rel, n);
+      if (Skipped(child_src, child_item)) continue;
+      SelectTree(child_src, JoinRel(name, n), child_item, out);
+    }
+  }
+
   bool Excluded(const std::string& item_rel) const {
     return excludes_ && !item_rel.empty() && excludes_->Excluded(item_rel);
   }
@@ -209,8 +247,7 @@ class Copier {
       for (const std::string& n : layers::ListDir(src)) {
         std::string child_src = JoinRel(src_rel, n);
         std::string child_item = JoinRel(item_rel, n);
-        if (Ignored(child_src) && !(r_.ignore->HasExceptions() && IsDir(Src(child_src)))) continue;
-        if (Excluded(child_item)) continue;
+        if (Skipped(child_src, child_item)) continue;
         CopyTree(child_src, JoinRel(dst_rel, n), false, child_item);
       }
       // A directory whose contents were copied into an existing destination keeps the
@@ -304,5 +341,7 @@ class Copier {
 }  // namespace
 
 CopyStats Copy(const CopyRequest& request) { return Copier(request).Run(); }
+
+std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request) { return Copier(request).Select(); }
 
 }  // namespace imgbuild::builder

@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "cache/input_digest.h"
 #include <utility>
 #include <vector>
 
@@ -43,5 +45,9 @@ struct CopyStats {
 };
 
 CopyStats Copy(const CopyRequest& request);
+
+// The files `Copy(request)` would read, named as it copies them (what the step's cache key
+// covers); destination fields are not needed. Throws CopyError as Copy does for missing sources.
+std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request);
 
 }  // namespace imgbuild::builder

@@ -25,6 +25,8 @@
 #include "builder/rootfs_path.h"
 #include "builder/run_step.h"
 #include "builder/snapshotter.h"
+#include "builder/step_cache.h"
+#include "builder/step_keys.h"
 #include "builder/workspace.h"
 #include "frontend/dockerignore.h"
 #include "frontend/words.h"
@@ -48,6 +50,8 @@ constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/s
 
 // The build's scratch space under ROOT/tmp, removed when the build ends however it ends.
 struct StageImage {
+  std::string key;  // cache key of the stage so far
+  std::string commit_as;  // the name the current step's snapshot is committed under ("": a temporary one)
   ImageConfig config;
   std::vector<Descriptor> layers;
   std::string snapshot;  // committed snapshot holding the stage's files ("" for none)
@@ -75,7 +79,8 @@ class Builder {
         status_(status),
         store_(req.root + "/oci", req.root + "/tmp"),
         ws_(req.root),
-        snaps_(NewSnapshotter(req.root + "/snapshots", ws_.dir())) {
+        snaps_(NewSnapshotter(req.root + "/snapshots", ws_.dir())),
+        cache_(req.root, snaps_->kind(), *snaps_, store_.store()) {
     store_.store().ReapAbandoned();
     std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
     if (ignore) {
@@ -117,6 +122,7 @@ class Builder {
             ~Release() { s.release(); }
           } release{slots};
           StageImage img = Base(s);
+          bool ran_before = false;  // a step of this stage missed the cache
           for (frontend::StepId id : plan_.stages[s].steps) {
             if (Failed()) return;
             if (req_.interrupted && req_.interrupted->load()) throw BuildError("interrupted");
@@ -129,7 +135,27 @@ class Builder {
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
             std::string detail;
             try {
+              StepKey key = Key(step, img);
+              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Find(key.key) : std::nullopt) {
+                ApplyHit(step, img, *hit, n);
+                img.key = key.key;
+                Report([&] { status_.StepCached(n); });
+                continue;
+              }
+              if (req_.explain_cache) {
+                std::string why = !UseCache(s)        ? "the cache is off for this stage"
+                                  : ran_before        ? "an earlier step of the stage ran"
+                                                      : cache_.Explain(key, img.key, step.keyword);
+                if (why.empty()) why = "no earlier build of this step after the same steps";
+                Report([&] { status_.Info(label + ": " + why); });
+              }
+              ran_before = true;
+              StageImage before = img;
+              img.commit_as = "c-" + key.key.substr(7, 16) + "-" + ws_.name() + "-" + std::to_string(ws_.Next());
               detail = Step(step, img, n);
+              img.commit_as.clear();
+              Record(step, key, before, img);
+              img.key = key.key;
             } catch (const std::exception& e) {
               Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
               throw;
@@ -146,6 +172,11 @@ class Builder {
       });
     }
     for (std::thread& t : threads) t.join();
+    try {
+      cache_.Flush();
+    } catch (const std::exception& e) {
+      Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
+    }
     if (error_) std::rethrow_exception(error_);
     return Finish(Done(plan_.target));
   }
@@ -207,9 +238,9 @@ class Builder {
         MountGuard m(mounts, ws_.NewDir("mnt-"));
         fill(m.path());
       }
-      std::string committed = NewKey("layer");
-      snaps_->Commit(committed, active);
-      Own(committed);
+      std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
+      if (!snaps_->Commit(committed, active)) throw BuildError("snapshot " + committed + " exists already");
+      if (img.commit_as.empty()) Own(committed);  // a cached step's snapshot outlives the build
       layers::LayerOptions o;
       o.source_date_epoch = req_.source_date_epoch;
       layers::LayerResult layer = layers::WriteLayer(snaps_->Changes(committed), o, store_.store());
@@ -236,15 +267,15 @@ class Builder {
     LayerStep(alone, created_by, fill);
     std::string active = NewKey("active");
     snaps_->Prepare(active, img.snapshot);
-    std::string committed = NewKey("layer");
+    std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
     try {
       snaps_->Apply(active, store_.store().BlobPath(alone.layers.back().digest));
-      snaps_->Commit(committed, active);
+      if (!snaps_->Commit(committed, active)) throw BuildError("snapshot " + committed + " exists already");
     } catch (...) {
       if (snaps_->Exists(active)) snaps_->Remove(active);
       throw;
     }
-    Own(committed);
+    if (img.commit_as.empty()) Own(committed);
     img.layers.push_back(alone.layers.back());
     img.config.diff_ids.push_back(alone.config.diff_ids.back());
     img.snapshot = committed;
@@ -286,6 +317,7 @@ class Builder {
     switch (ps.base.kind) {
       case frontend::BaseRef::kScratch:
         img.config.platform = req_.platform;
+        img.key = ScratchKey(PlatformText());
         break;
       case frontend::BaseRef::kStage:
         img = Done(ps.base.stage);
@@ -312,15 +344,31 @@ class Builder {
     if (spec.rfind(kOciLayoutScheme, 0) == 0) return FromStore(LoadContextImage(name), s);
     StageImage img;
     img.config.platform = req_.platform;
-    LayerStep(img, "build context " + name, [&](const std::string& root) {
-      CopyRequest r;
-      r.src_root = spec;
-      r.sources = {"."};
-      r.dest = "/";
-      r.lower_root = root;
-      r.upper = root;
-      Copy(r);
-    });
+    CopyRequest r;
+    r.src_root = spec;
+    r.sources = {"."};
+    r.dest = "/";
+    StepKey key;
+    key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), PlatformText());
+    if (std::optional<cache::CacheRecord> hit = cache_.Find(key.key); hit && hit->layer) {
+      img.layers.push_back(*hit->layer);
+      img.config.diff_ids.push_back(Digest::Parse(hit->diff_id));
+      img.snapshot = hit->snapshot;
+      img.config.history.push_back({hit->created, hit->created_by, "", false});
+    } else {
+      StageImage before = img;
+      img.commit_as = "c-" + key.key.substr(7, 16) + "-" + ws_.name() + "-" + std::to_string(ws_.Next());
+      LayerStep(img, "build context " + name, [&](const std::string& root) {
+        r.lower_root = root;
+        r.upper = root;
+        Copy(r);
+      });
+      img.commit_as.clear();
+      frontend::PlannedStep base;
+      base.keyword = "FROM";
+      Record(base, key, before, img);
+    }
+    img.key = key.key;
     return img;
   }
 
@@ -360,6 +408,7 @@ class Builder {
     StageImage img;
     img.base_manifest = *m;
     img.base_name = layers::NormalizeTag(ref);
+    img.key = ImageKey(m->digest.str(), PlatformText());
     nlohmann::json manifest = nlohmann::json::parse(store_.store().ReadBlob(m->digest));
     Descriptor config = Descriptor::FromJson(manifest.at("config"));
     img.config = ImageConfig::FromJson(nlohmann::json::parse(store_.store().ReadBlob(config.digest)));
@@ -382,7 +431,7 @@ class Builder {
         snaps_->Prepare(active, parent);
         try {
           snaps_->Apply(active, store_.store().BlobPath(d.digest));
-          snaps_->Commit(key, active);
+          if (!snaps_->Commit(key, active)) snaps_->Remove(active);  // another build unpacked it
         } catch (...) {
           if (snaps_->Exists(active)) snaps_->Remove(active);
           throw;
@@ -605,11 +654,7 @@ class Builder {
   // The host directory whose files `from` names: a finished stage's or an image's root (mounted
   // into `keep`), or a named directory context.
   std::string FromRoot(const std::string& from, int stage_index, SourceRoots& keep) {
-    std::optional<int> stage;
-    for (const auto& ps : plan_.stages) {
-      if (!ps.name.empty() && ps.name == frontend::AsciiLower(from)) stage = ps.index;
-    }
-    if (!stage && !from.empty() && from.find_first_not_of("0123456789") == std::string::npos) stage = std::stoi(from);
+    std::optional<int> stage = StageNamed(from);
     auto nc = req_.named_contexts.find(from);
     std::string snapshot;
     if (stage && IsDone(*stage)) {
@@ -789,6 +834,163 @@ class Builder {
     throw BuildError(msg);
   }
 
+  // --- the build cache ---
+
+  std::string PlatformText() const {
+    return req_.platform.os + "/" + req_.platform.architecture +
+           (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
+  }
+
+  static unsigned Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+  bool UseCache(int stage) const {
+    if (req_.no_cache) return false;
+    const std::string& name = plan_.stages[stage].name;
+    return !req_.no_cache_stages.count(std::to_string(stage)) && (name.empty() || !req_.no_cache_stages.count(name));
+  }
+
+  std::optional<int> StageNamed(const std::string& from) const {
+    for (const auto& ps : plan_.stages) {
+      if (!ps.name.empty() && ps.name == frontend::AsciiLower(from)) return ps.index;
+    }
+    if (!from.empty() && from.size() < 6 && from.find_first_not_of("0123456789") == std::string::npos) {
+      return std::stoi(from);
+    }
+    return std::nullopt;
+  }
+
+  // What identifies the files a `from` names: a stage's key, an image's manifest digest, a
+  // named directory's content.
+  std::string FromKey(const std::string& from) {
+    if (std::optional<int> st = StageNamed(from); st && IsDone(*st)) return Done(*st).key;
+    auto nc = req_.named_contexts.find(from);
+    if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
+      CopyRequest r;
+      r.src_root = nc->second;
+      r.sources = {"."};
+      return DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), "");
+    }
+    std::string ref = nc != req_.named_contexts.end() ? LoadContextImage(from) : from;
+    std::optional<Descriptor> m = store_.Find(ref);
+    return m ? ImageKey(m->digest.str(), PlatformText()) : "missing image " + ref;
+  }
+
+  // The files a COPY/ADD reads from a directory (the build context or a named one), hashed.
+  std::optional<cache::InputDigest> CopyInputs(const PlannedStep& step) {
+    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+    CopyRequest r;
+    auto from = step.flags.find("from");
+    if (from != step.flags.end()) {
+      auto nc = req_.named_contexts.find(from->second);
+      bool dir_context = nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0 &&
+                         !StageNamed(from->second);
+      if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
+      r.src_root = nc->second;
+    } else {
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+    }
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (!c.sources[i].heredoc) r.sources.push_back(step.words[i]);
+    }
+    if (r.sources.empty()) return std::nullopt;
+    for (const std::string& src : r.sources) {
+      if (src.find("://") != std::string::npos || src.rfind("git@", 0) == 0) return std::nullopt;  // fails later
+    }
+    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
+      size_t start = 0;
+      while (start <= it->second.size()) {
+        size_t nl = it->second.find('\n', start);
+        if (nl == std::string::npos) nl = it->second.size();
+        r.excludes.push_back(it->second.substr(start, nl - start));
+        start = nl + 1;
+      }
+    }
+    r.parents = c.parents;
+    try {
+      return cache_.Digest(SelectCopyInputs(r), Threads());
+    } catch (const CopyError& e) {
+      Fail(step, e.what());
+    }
+  }
+
+  StepKey Key(const PlannedStep& step, const StageImage& img) {
+    StepKeyInputs in;
+    in.parent = img.key;
+    in.config = &img.config;
+    const std::string& k = step.keyword;
+    if (k == "COPY" || k == "ADD") {
+      if (auto it = step.flags.find("from"); it != step.flags.end()) in.from_keys[it->second] = FromKey(it->second);
+      in.copy_inputs = CopyInputs(step);
+    } else if (k == "RUN") {
+      const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
+      in.network = run.network == "default" ? req_.network : run.network;
+      for (size_t i = 0; i < step.mounts.size(); ++i) {
+        const frontend::MountSpec& m = step.mounts[i];
+        if (!m.from.empty()) {
+          in.from_keys[m.from] = FromKey(m.from);
+        } else if (m.type == frontend::MountType::kBind) {
+          CopyRequest r;
+          r.src_root = req_.context_dir;
+          r.ignore = &ignore_;
+          r.sources = {m.source.empty() ? "." : m.source};
+          try {
+            in.mount_inputs[i] = cache_.Digest(SelectCopyInputs(r), Threads());
+          } catch (const CopyError&) {
+            // a missing bind source fails when the step runs, with its own message
+          }
+        }
+      }
+    }
+    return MakeStepKey(step, Instr(step), in);
+  }
+
+  // A cached step: its layer and snapshot as recorded; config-only steps are applied again
+  // (cheap and exact) with the recorded history time.
+  void ApplyHit(const PlannedStep& step, StageImage& img, const cache::CacheRecord& rec, int n) {
+    const std::string& k = step.keyword;
+    if (k == "COPY" || k == "ADD" || k == "RUN" || k == "WORKDIR") {
+      if (k == "WORKDIR") img.config.config.working_dir = step.workdir;
+      if (rec.layer) {
+        img.layers.push_back(*rec.layer);
+        img.config.diff_ids.push_back(Digest::Parse(rec.diff_id));
+        img.snapshot = rec.snapshot;
+      }
+      img.config.history.push_back({rec.created, rec.created_by, "", rec.empty_layer});
+      return;
+    }
+    Step(step, img, n);
+    if (!img.config.history.empty()) img.config.history.back().created = rec.created;
+  }
+
+  void Record(const PlannedStep& step, const StepKey& key, const StageImage& before, const StageImage& after) {
+    cache::CacheRecord r;
+    r.key = key.key;
+    r.parent = before.key;
+    r.kind = step.keyword;
+    r.label = step.keyword + (step.words.empty() ? "" : " " + Join(step.words));
+    if (after.config.history.size() > before.config.history.size()) {
+      const layers::HistoryEntry& h = after.config.history.back();
+      r.created = h.created;
+      r.created_by = h.created_by;
+      r.empty_layer = h.empty_layer;
+    } else {
+      r.created = created_;
+    }
+    if (after.layers.size() > before.layers.size()) {
+      r.layer = after.layers.back();
+      r.diff_id = after.config.diff_ids.back().str();
+      r.snapshot = after.snapshot;
+    }
+    r.fields = key.fields;
+    r.files = key.files;
+    try {
+      cache_.Put(r);
+    } catch (const std::exception& e) {
+      Report([&] { status_.Info(std::string("warning: step not recorded in the build cache: ") + e.what()); });
+    }
+  }
+
   static std::string k(const PlannedStep& step) { return step.keyword; }
 
   static bool IsArchive(const std::string& path) {
@@ -818,12 +1020,18 @@ class Builder {
 
   BuiltImage Finish(StageImage img) {
     for (const auto& [k2, v] : req_.labels) img.config.config.labels[k2] = v;
-    img.config.created = created_;
+    // The newest history entry's time: a rebuild whose every step was cached gives the same image.
+    std::string created = created_;
+    if (!img.config.history.empty()) {
+      created = img.config.history.front().created;
+      for (const auto& h : img.config.history) created = std::max(created, h.created);
+    }
+    img.config.created = created;
     img.config.platform = req_.platform;
     BuiltImage out;
     out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump());
     out.layers = img.layers;
-    std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created_}};
+    std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
     if (img.base_manifest) {
       annotations["org.opencontainers.image.base.name"] = img.base_name;
       annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
@@ -843,6 +1051,7 @@ class Builder {
   frontend::IgnoreMatcher ignore_;
   std::string created_;
   std::unique_ptr<Snapshotter> snaps_;
+  StepCache cache_;
   std::mutex owned_mu_;
   std::vector<std::string> owned_;  // step snapshots of this build
   std::set<std::string> loaded_contexts_;

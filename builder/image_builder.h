@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct BuildRequest {
   std::map<std::string, SecretSource> secrets;  // --secret
   SshSources ssh;                               // --ssh
   int jobs = 0;  // stages built at once; 0: the number of cores
+  bool no_cache = false;                     // --no-cache: run every step (results are still recorded)
+  std::set<std::string> no_cache_stages;     // --no-cache-filter: these stages (names or indexes) run
+  bool explain_cache = false;                // --explain-cache: say why each miss missed
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.
   const std::atomic<bool>* interrupted = nullptr;

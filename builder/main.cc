@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   build->add_option("--ssh", build_opts.ssh, "SSH agent socket or keys for RUN --mount=type=ssh: ID[=SOCKET|KEY,...]")
       ->allow_extra_args(false);
+  build->add_flag("--no-cache", build_opts.no_cache, "Run every step (results are still recorded in the cache)");
+  build->add_option("--no-cache-filter", build_opts.no_cache_filter, "Run every step of these stages: STAGE[,STAGE...]")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  build->add_flag("--explain-cache", build_opts.explain_cache, "Say why each step that missed the cache missed");
   build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
   build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
   build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");

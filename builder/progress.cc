@@ -72,6 +72,7 @@ class PlainProgress : public Progress {
     lines_.Flush(step, [&](std::string_view l) { Line(step, l); });
     err_ << "#" << step << " DONE " << Seconds(seconds) << (detail.empty() ? "" : " (" + detail + ")") << "\n\n";
   }
+  void StepCached(int step) override { err_ << "#" << step << " CACHED\n\n"; }
   void StepFailed(int step, double, const std::string& error) override {
     lines_.Flush(step, [&](std::string_view l) { Line(step, l); });
     err_ << "#" << step << " ERROR: " << error << "\n\n";
@@ -101,6 +102,7 @@ class JsonProgress : public Progress {
   void StepDone(int step, double seconds, const std::string& detail) override {
     Emit({{"event", "done"}, {"step", step}, {"seconds", seconds}, {"detail", detail}});
   }
+  void StepCached(int step) override { Emit({{"event", "cached"}, {"step", step}}); }
   void StepFailed(int step, double seconds, const std::string& error) override {
     Emit({{"event", "error"}, {"step", step}, {"seconds", seconds}, {"error", error}});
   }
@@ -150,6 +152,7 @@ class TtyProgress : public Progress {
   void StepDone(int step, double seconds, const std::string& detail) override {
     End(step, " => " + Label(step) + "  " + Seconds(seconds) + (detail.empty() ? "" : " (" + detail + ")"));
   }
+  void StepCached(int step) override { End(step, " => CACHED " + Label(step)); }
   void StepFailed(int step, double seconds, const std::string& error) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = running_.find(step);

@@ -34,9 +34,12 @@ class Snapshotter {
 
   virtual std::vector<Mount> Prepare(const std::string& key, const std::string& parent) = 0;
   virtual std::vector<Mount> View(const std::string& key, const std::string& parent) = 0;
-  virtual void Commit(const std::string& name, const std::string& key) = 0;
+  // Returns false, leaving `key` active, when `name` exists already (another build committed the
+  // same snapshot first): the caller commits under another name or removes it.
+  virtual bool Commit(const std::string& name, const std::string& key) = 0;
   virtual void Remove(const std::string& key) = 0;
   virtual bool Exists(const std::string& key) const = 0;
+  virtual std::string kind() const = 0;  // "overlay" or "copy"
 
   // Unpacks a layer into an active snapshot (which must not be mounted).
   virtual void Apply(const std::string& key, const std::string& layer_blob) = 0;

@@ -44,22 +44,24 @@ class DirSnapshotter : public Snapshotter {
     return ::stat((dir_ + "/" + key + "/meta.json").c_str(), &st) == 0;
   }
 
-  void Commit(const std::string& name, const std::string& key) override {
+  bool Commit(const std::string& name, const std::string& key) override {
     CheckKey(name);
     Meta m = ReadMeta(key);
     if (m.kind != "active") throw SnapshotError("cannot commit " + key + ": it is not an active snapshot");
-    std::error_code ec;
-    fs::remove_all(Path(key) + "/work", ec);
+    if (Exists(name)) return false;
     m.kind = "committed";
     WriteMeta(key, m);
     if (::rename(Path(key).c_str(), Path(name).c_str()) != 0) {
-      if (errno == EEXIST || errno == ENOTEMPTY) {
-        fs::remove_all(Path(key), ec);  // another build committed the same snapshot first
-        return;
-      }
-      throw SysError("rename", Path(key));
+      int err = errno;
+      m.kind = "active";
+      WriteMeta(key, m);
+      if (err == EEXIST || err == ENOTEMPTY) return false;  // committed by another build meanwhile
+      throw SysError("rename", Path(key), err);
     }
+    std::error_code ec;
+    fs::remove_all(Path(name) + "/work", ec);
     layers::SyncDir(dir_);
+    return true;
   }
 
   void Remove(const std::string& key) override {
@@ -201,15 +203,16 @@ void PruneCopiedUpDirs(const std::string& upper, const std::string& rel, const s
 class OverlaySnapshotter : public DirSnapshotter {
  public:
   using DirSnapshotter::DirSnapshotter;
+  std::string kind() const override { return "overlay"; }
 
-  void Commit(const std::string& name, const std::string& key) override {
+  bool Commit(const std::string& name, const std::string& key) override {
     Meta m = ReadMeta(key);
     if (m.kind == "active" && !m.parent.empty()) {
       std::vector<std::string> lowers;
       for (std::string p = m.parent; !p.empty(); p = ReadMeta(p).parent) lowers.push_back(Fs(p));
       PruneCopiedUpDirs(Fs(key), "", lowers);
     }
-    DirSnapshotter::Commit(name, key);
+    return DirSnapshotter::Commit(name, key);
   }
 
   void Remove(const std::string& key) override {
@@ -382,6 +385,7 @@ bool Diff(const std::string& lower, const std::string& upper, const std::string&
 
 class CopySnapshotter : public DirSnapshotter {
  public:
+  std::string kind() const override { return "copy"; }
   using DirSnapshotter::DirSnapshotter;
 
   std::vector<Mount> Prepare(const std::string& key, const std::string& parent) override {

@@ -16,6 +16,8 @@ class Status {
   // Output of a running step (RUN), in the pieces it came in.
   virtual void StepOutput(int step, std::string_view data) = 0;
   virtual void StepDone(int step, double seconds, const std::string& detail) = 0;
+  // The step's result came from the build cache: nothing ran.
+  virtual void StepCached(int step) = 0;
   virtual void StepFailed(int step, double seconds, const std::string& error) = 0;
   virtual void Info(const std::string& message) = 0;
 };
@@ -25,6 +27,7 @@ class NullStatus : public Status {
   void StepStarted(int, const std::string&) override {}
   void StepOutput(int, std::string_view) override {}
   void StepDone(int, double, const std::string&) override {}
+  void StepCached(int) override {}
   void StepFailed(int, double, const std::string&) override {}
   void Info(const std::string&) override {}
 };

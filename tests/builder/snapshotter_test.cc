@@ -149,9 +149,11 @@ TEST_P(SnapshotterConformance, Errors) {
 TEST_P(SnapshotterConformance, CommitOfAnExistingNameKeepsTheFirst) {
   WithMount(snaps_->Prepare("one", ""), [](const std::string& root) { Write(root + "/f", "1"); });
   WithMount(snaps_->Prepare("two", ""), [](const std::string& root) { Write(root + "/f", "2"); });
-  snaps_->Commit("shared", "one");
-  snaps_->Commit("shared", "two");  // a concurrent build got there first: fine, ours is dropped
-  EXPECT_FALSE(snaps_->Exists("two"));
+  EXPECT_TRUE(snaps_->Commit("shared", "one"));
+  EXPECT_FALSE(snaps_->Commit("shared", "two"));  // a concurrent build got there first
+  ASSERT_TRUE(snaps_->Exists("two"));             // ours is still active: commit it elsewhere
+  EXPECT_TRUE(snaps_->Commit("mine", "two"));
+  WithMount(snaps_->View("v2", "mine"), [](const std::string& root) { EXPECT_EQ(Read(root + "/f"), "2"); });
   WithMount(snaps_->View("v", "shared"), [](const std::string& root) { EXPECT_EQ(Read(root + "/f"), "1"); });
 }
 

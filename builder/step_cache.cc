@@ -1,0 +1,53 @@
+#include "builder/step_cache.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+namespace imgbuild::builder {
+
+std::string CacheDir(const std::string& root, const std::string& snapshotter_kind) {
+  return root + "/cache/v1" + (snapshotter_kind == "overlay" ? "" : "-" + snapshotter_kind);
+}
+
+StepCache::StepCache(const std::string& root, const std::string& snapshotter_kind, Snapshotter& snaps,
+                     layers::ContentStore& store)
+    : index_(CacheDir(root, snapshotter_kind)),
+      memo_(CacheDir(root, snapshotter_kind) + "/file-digests"),
+      snaps_(snaps),
+      store_(store) {
+  std::string lock = CacheDir(root, snapshotter_kind) + "/lock";
+  lock_ = layers::UniqueFd(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock_) throw layers::SysError("open", lock);
+  while (::flock(lock_.get(), LOCK_SH) != 0) {
+    if (errno != EINTR) throw layers::SysError("flock", lock);
+  }
+}
+
+std::optional<cache::CacheRecord> StepCache::Find(const std::string& key) {
+  return index_.Find(key, [&](const cache::CacheRecord& r) {
+    if (!r.layer) return true;
+    return !r.snapshot.empty() && snaps_.Exists(r.snapshot) && store_.Has(r.layer->digest);
+  });
+}
+
+std::string StepCache::Explain(const StepKey& now, const std::string& parent, const std::string& kind) {
+  std::string best;
+  size_t best_len = 0;
+  for (const cache::CacheRecord& r : index_.Children(parent)) {
+    if (r.kind != kind) continue;
+    std::string why = ExplainMiss(now, r.fields, r.files);
+    // The nearest record is the one with the fewest differences.
+    size_t len = static_cast<size_t>(std::count(why.begin(), why.end(), ';'));
+    if (best.empty() || len < best_len) {
+      best = why;
+      best_len = len;
+    }
+  }
+  return best;
+}
+
+cache::InputDigest StepCache::Digest(std::vector<cache::InputFile> files, unsigned threads) {
+  return cache::DigestInputs(std::move(files), memo_, threads);
+}
+
+}  // namespace imgbuild::builder

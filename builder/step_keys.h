@@ -1,0 +1,51 @@
+// Cache keys of build steps (../shared/DESIGN.md, "Cache keys"): the parent key, the
+// instruction's canonical fields and the digests of its inputs, each field also kept in a
+// readable form so that --explain-cache can say which one made a step miss. Secrets and
+// cache-mount contents never enter a key; ARG values enter only where a step uses them (RUN sees
+// every ARG in scope as environment, as in BuildKit).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cache/input_digest.h"
+#include "frontend/plan.h"
+#include "layers/image.h"
+
+namespace imgbuild::builder {
+
+using KeyFields = std::vector<std::pair<std::string, std::string>>;
+
+struct StepKey {
+  std::string key;  // "sha256:..."
+  KeyFields fields;
+  std::vector<std::pair<std::string, std::string>> files;  // input files, for explanations
+};
+
+// What a step's key needs besides the plan: resolved inputs.
+struct StepKeyInputs {
+  std::string parent;                  // the previous step's key (or the stage base's)
+  const layers::ImageConfig* config = nullptr;  // the stage's image before the step
+  // The key or digest of each `from` the step reads (COPY --from, RUN --mount from=), by name.
+  std::map<std::string, std::string> from_keys;
+  std::optional<cache::InputDigest> copy_inputs;  // COPY/ADD sources from a directory
+  std::map<size_t, cache::InputDigest> mount_inputs;  // RUN bind mounts of the build context, by index
+  std::string network;  // RUN: the effective network mode
+};
+
+StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instruction& instr, const StepKeyInputs& in);
+
+// Keys of stage bases.
+std::string ScratchKey(const std::string& platform);
+std::string ImageKey(const std::string& manifest_digest, const std::string& platform);
+std::string DirectoryKey(const cache::InputDigest& content, const std::string& platform);
+
+// Why `now` missed, against the nearest earlier record of the same step ("" when none is
+// comparable): "env VERSION changed 1.2 -> 1.3", "content of src/main.c changed", ...
+std::string ExplainMiss(const StepKey& now, const KeyFields& before_fields,
+                        const std::vector<std::pair<std::string, std::string>>& before_files);
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,131 @@
+#include "cache/cache_index.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/sys_error.h"
+
+namespace imgbuild::cache {
+namespace {
+
+constexpr int kVersion = 1;
+
+std::string Hex(const std::string& key) { return key.rfind("sha256:", 0) == 0 ? key.substr(7) : key; }
+
+bool ValidHex(const std::string& h) {
+  return h.size() == 64 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+CacheIndex::CacheIndex(std::string dir) : dir_(std::move(dir)) {
+  layers::MakeDirs(dir_ + "/records");
+  layers::MakeDirs(dir_ + "/children");
+}
+
+std::string CacheIndex::RecordPath(const std::string& key) const { return dir_ + "/records/" + Hex(key) + ".json"; }
+
+std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
+  if (!ValidHex(Hex(key))) return std::nullopt;
+  std::string path = RecordPath(key);
+  std::string text;
+  struct stat st;
+  try {
+    text = layers::ReadFile(path);
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  } catch (const layers::SysError&) {
+    return std::nullopt;
+  }
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.at("version").get<int>() != kVersion || j.at("key").get<std::string>() != key) throw std::runtime_error("");
+    CacheRecord r;
+    r.key = key;
+    r.parent = j.value("parent", "");
+    r.kind = j.value("kind", "");
+    r.label = j.value("label", "");
+    r.created = j.at("created").get<std::string>();
+    r.created_by = j.at("created_by").get<std::string>();
+    r.empty_layer = j.at("empty_layer").get<bool>();
+    if (j.contains("layer")) r.layer = layers::Descriptor::FromJson(j["layer"]);
+    r.diff_id = j.value("diff_id", "");
+    r.snapshot = j.value("snapshot", "");
+    for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
+    for (const auto& f : j.value("files", nlohmann::json::array())) r.files.emplace_back(f.at(0), f.at(1));
+    r.last_used = st.st_mtim.tv_sec;
+    r.size = st.st_size;
+    return r;
+  } catch (const std::exception&) {
+    Remove(key);  // not ours to read (another version) or damaged: never trusted
+    return std::nullopt;
+  }
+}
+
+std::optional<CacheRecord> CacheIndex::Find(const std::string& key,
+                                            const std::function<bool(const CacheRecord&)>& usable) {
+  std::optional<CacheRecord> r = Read(key);
+  if (!r) return std::nullopt;
+  if (usable && !usable(*r)) {
+    Remove(key);
+    return std::nullopt;
+  }
+  ::utimensat(AT_FDCWD, RecordPath(key).c_str(), nullptr, 0);  // last used: now
+  return r;
+}
+
+void CacheIndex::Put(const CacheRecord& r) {
+  nlohmann::ordered_json j = {{"version", kVersion}, {"key", r.key},          {"parent", r.parent},
+                              {"kind", r.kind},       {"label", r.label},      {"created", r.created},
+                              {"created_by", r.created_by}, {"empty_layer", r.empty_layer}};
+  if (r.layer) j["layer"] = r.layer->ToJson();
+  if (!r.diff_id.empty()) j["diff_id"] = r.diff_id;
+  if (!r.snapshot.empty()) j["snapshot"] = r.snapshot;
+  j["fields"] = nlohmann::json::array();
+  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
+  if (!r.files.empty()) {
+    j["files"] = nlohmann::json::array();
+    for (const auto& [k, v] : r.files) j["files"].push_back({k, v});
+  }
+  layers::WriteFileAtomic(RecordPath(r.key), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!r.parent.empty() && ValidHex(Hex(r.parent))) {
+    std::string dir = dir_ + "/children/" + Hex(r.parent);
+    layers::MakeDirs(dir);
+    layers::UniqueFd fd(::open((dir + "/" + Hex(r.key)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  }
+}
+
+std::vector<CacheRecord> CacheIndex::Children(const std::string& parent) {
+  std::vector<CacheRecord> out;
+  if (!ValidHex(Hex(parent))) return out;
+  std::string dir = dir_ + "/children/" + Hex(parent);
+  std::vector<std::string> names;
+  try {
+    names = layers::ListDir(dir);
+  } catch (const layers::SysError&) {
+    return out;
+  }
+  for (const std::string& n : names) {
+    if (auto r = Read("sha256:" + n)) {
+      out.push_back(std::move(*r));
+    } else {
+      ::unlink((dir + "/" + n).c_str());
+    }
+  }
+  return out;
+}
+
+std::vector<CacheRecord> CacheIndex::All() {
+  std::vector<CacheRecord> out;
+  for (const std::string& n : layers::ListDir(dir_ + "/records")) {
+    if (n.size() != 69 || n.compare(64, 5, ".json") != 0) continue;
+    if (auto r = Read("sha256:" + n.substr(0, 64))) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+void CacheIndex::Remove(const std::string& key) noexcept { ::unlink(RecordPath(key).c_str()); }
+
+}  // namespace imgbuild::cache

@@ -1,0 +1,56 @@
+// The cache index: what each step's cache key produced (its history entry, its layer and the
+// committed snapshot holding its files), so a later build reuses it instead of running the step.
+// One JSON file per record under DIR/records, written by temp + fsync + rename: a record is
+// there whole or not at all, several processes may write at once, and a crash never leaves a
+// torn one. Records name their parent key (DIR/children/PARENT/KEY) so that a miss can be
+// explained against its nearest earlier sibling. A record is returned only if the caller's
+// check says its snapshot and blobs are all there; one that fails the check is dropped.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cache/cache_key.h"
+#include "layers/descriptor.h"
+
+namespace imgbuild::cache {
+
+struct CacheRecord {
+  std::string key;     // "sha256:..."
+  std::string parent;  // the previous step's key ("" for a stage's first)
+  std::string kind;    // instruction keyword
+  std::string label;   // "COPY src/ /app/", for explanations
+  // The history entry the step added.
+  std::string created, created_by;
+  bool empty_layer = true;
+  std::optional<layers::Descriptor> layer;  // blob in the local store
+  std::string diff_id;
+  std::string snapshot;  // committed snapshot with the step's files ("" for config-only steps)
+  // The key's fields as shown to people (name, value), and the input files' digests.
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, std::string>> files;
+  int64_t last_used = 0;  // seconds since the epoch (the record file's mtime)
+  int64_t size = 0;       // bytes of the record file
+};
+
+class CacheIndex {
+ public:
+  explicit CacheIndex(std::string dir);
+
+  std::optional<CacheRecord> Find(const std::string& key, const std::function<bool(const CacheRecord&)>& usable);
+  void Put(const CacheRecord& r);  // throws SysError
+  std::vector<CacheRecord> Children(const std::string& parent);
+  std::vector<CacheRecord> All();
+  void Remove(const std::string& key) noexcept;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::optional<CacheRecord> Read(const std::string& key);
+  std::string RecordPath(const std::string& key) const;
+  std::string dir_;
+};
+
+}  // namespace imgbuild::cache
