@@ -40,6 +40,16 @@ struct BuildOptions {
   bool no_cache = false;
   std::vector<std::string> no_cache_filter;  // stage names or indexes
   bool explain_cache = false;
+  std::vector<std::string> cache_to, cache_from;
+  std::string cache_limit;  // size bound of the build cache; empty: $IMGBUILD_CACHE_LIMIT or 10%
+};
+
+struct CacheOptions {
+  std::string root;
+  bool json = false;
+  bool all = false;
+  std::string keep_storage;          // SIZE
+  std::vector<std::string> filters;  // until=DURATION
 };
 
 struct StoreOptions {
@@ -62,6 +72,9 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names, 
 // Fills `out` from --build-arg K=V (a bare K takes the environment's value, as docker does).
 // Returns false (after saying why on `err`) for a malformed one.
 bool ParseBuildArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& out, std::ostream& err);
+
+int RunDu(const CacheOptions& options, std::ostream& out, std::ostream& err);
+int RunPrune(const CacheOptions& options, std::ostream& out, std::ostream& err);
 
 int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& err);
 int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& err);

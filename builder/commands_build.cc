@@ -9,6 +9,7 @@
 
 #include "builder/buildfile_source.h"
 #include "builder/commands.h"
+#include "builder/gc.h"
 #include "builder/image_builder.h"
 #include "builder/progress.h"
 #include "builder/run_mounts.h"
@@ -55,6 +56,24 @@ OutputSpec ParseOutput(const std::string& spec) {
   }
   if (o.dest.empty()) throw std::invalid_argument("output " + spec + " needs dest=PATH");
   return o;
+}
+
+// The build cache's size bound: when it is over, the least recently used records go. Skipped
+// when another command holds the store (the next build applies it).
+void ApplyCacheBound(const std::string& root, int64_t limit, std::ostream& err) {
+  try {
+    std::optional<GcLock> lock = GcLock::TryExclusive(root);
+    if (!lock) return;
+    int64_t size = CacheSize(root);
+    if (size <= limit) return;
+    PruneOptions po;
+    po.keep_storage = limit;
+    PruneReport r = Prune(root, po);
+    err << "build cache over its bound (" << size << " > " << limit << " bytes): removed " << r.records
+        << " least recently used records\n";
+  } catch (const std::exception& e) {
+    err << "warning: build cache bound not applied: " << e.what() << "\n";
+  }
 }
 
 }  // namespace
@@ -137,8 +156,18 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   }
   req.jobs = options.jobs;
   req.no_cache = options.no_cache;
+  try {
+    for (const std::string& c : options.cache_to) req.cache_to.push_back(ParseCacheSpec(c, true));
+    for (const std::string& c : options.cache_from) req.cache_from.push_back(ParseCacheSpec(c, false));
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
   req.explain_cache = options.explain_cache;
   for (const std::string& st : options.no_cache_filter) req.no_cache_stages.insert(frontend::AsciiLower(st));
+  int code = 1;
+  int ran_steps = -1;  // unknown until the build returns
+  std::optional<GcLock> gc_lock;
   if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
       options.progress != "rawjson") {
     err << "error: --progress: unknown mode \"" << options.progress << "\" (use auto, plain, tty or rawjson)\n";
@@ -146,6 +175,15 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   }
   std::unique_ptr<Progress> status;
   req.root = StateDir(options.root);
+  int64_t cache_limit = 0;
+  try {
+    const char* env_limit = std::getenv("IMGBUILD_CACHE_LIMIT");
+    std::string limit = !options.cache_limit.empty() ? options.cache_limit : env_limit && *env_limit ? env_limit : "10%";
+    cache_limit = ParseSize(limit, req.root);
+  } catch (const std::exception& e) {
+    err << "error: --cache-limit: " << e.what() << "\n";
+    return 2;
+  }
   req.interrupted = &g_interrupted;
   // Ctrl-C or a TERM stops the build between steps, so mounts and scratch space are cleaned up.
   struct sigaction sa = {};
@@ -191,7 +229,9 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     }
     auto t0 = std::chrono::steady_clock::now();
     status = MakeProgress(options.progress, err, 2);
+    gc_lock.emplace(GcLock::Shared(req.root));  // until the exports are written
     BuiltImage image = BuildImage(plan, req, *status);
+    ran_steps = image.steps_run;
     layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
     for (const OutputSpec& o : outputs) {
       if (o.type == "local" || o.type == "tar") {
@@ -232,12 +272,14 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
     }
     out << image.manifest.digest.str() << "\n";
-    return 0;
+    code = 0;
   } catch (const std::exception& e) {
     if (status) status->Finish();
     err << "error: " << e.what() << "\n";
   }
-  return 1;
+  gc_lock.reset();
+  if (ran_steps != 0) ApplyCacheBound(req.root, cache_limit, err);
+  return code;
 }
 
 }  // namespace imgbuild::builder

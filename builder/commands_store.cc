@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "builder/commands.h"
+#include "builder/gc.h"
 #include "builder/state_dir.h"
 #include "layers/image_export.h"
 #include "layers/image_import.h"
@@ -17,6 +18,7 @@ int WithStore(const std::string& root_flag, std::ostream& err,
               const std::function<int(layers::OciLayout& store, const std::string& root)>& fn) {
   try {
     std::string root = StateDir(root_flag);
+    GcLock lock = GcLock::Shared(root);  // no prune removes what this command reads or writes
     layers::OciLayout store(root + "/oci", root + "/tmp");
     return fn(store, root);
   } catch (const std::exception& e) {

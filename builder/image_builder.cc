@@ -90,6 +90,9 @@ class Builder {
         throw BuildError(*ignore + ": " + e.what());
       }
     }
+    for (const CacheTransferSpec& c : req.cache_from) {
+      imported_.push_back(std::make_unique<ImportedCache>(c.dir, ws_.NewDir("cache-from-")));
+    }
     int64_t now = req.source_date_epoch.value_or(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
     created_ = layers::Rfc3339(now);
@@ -136,7 +139,8 @@ class Builder {
             std::string detail;
             try {
               StepKey key = Key(step, img);
-              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Find(key.key) : std::nullopt) {
+              Used(s, key.key);
+              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? Lookup(key.key, img) : std::nullopt) {
                 ApplyHit(step, img, *hit, n);
                 img.key = key.key;
                 Report([&] { status_.StepCached(n); });
@@ -150,6 +154,7 @@ class Builder {
                 Report([&] { status_.Info(label + ": " + why); });
               }
               ran_before = true;
+              ++steps_run_;
               StageImage before = img;
               img.commit_as = "c-" + key.key.substr(7, 16) + "-" + ws_.name() + "-" + std::to_string(ws_.Next());
               detail = Step(step, img, n);
@@ -178,7 +183,10 @@ class Builder {
       Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
     }
     if (error_) std::rethrow_exception(error_);
-    return Finish(Done(plan_.target));
+    BuiltImage out = Finish(Done(plan_.target));
+    out.steps_run = steps_run_;
+    for (const CacheTransferSpec& c : req_.cache_to) ExportTo(c);
+    return out;
   }
 
  ~Builder() {
@@ -350,7 +358,8 @@ class Builder {
     r.dest = "/";
     StepKey key;
     key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), PlatformText());
-    if (std::optional<cache::CacheRecord> hit = cache_.Find(key.key); hit && hit->layer) {
+    Used(s, key.key);
+    if (std::optional<cache::CacheRecord> hit = Lookup(key.key, img); hit && hit->layer) {
       img.layers.push_back(*hit->layer);
       img.config.diff_ids.push_back(Digest::Parse(hit->diff_id));
       img.snapshot = hit->snapshot;
@@ -836,6 +845,65 @@ class Builder {
 
   // --- the build cache ---
 
+  // A record for `key`: the local cache's, or an imported one made local (its layer unpacked
+  // onto the stage's snapshot).
+  std::optional<cache::CacheRecord> Lookup(const std::string& key, const StageImage& img) {
+    if (std::optional<cache::CacheRecord> r = cache_.Find(key)) return r;
+    for (const auto& imported : imported_) {
+      const cache::CacheRecord* found = imported->Find(key);
+      if (!found) continue;
+      cache::CacheRecord r = *found;
+      if (r.layer) {
+        if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
+        imported->FetchLayer(r, store_.store());
+        std::string active = NewKey("import");
+        snaps_->Prepare(active, img.snapshot);
+        r.snapshot = "c-" + key.substr(7, 16) + "-" + ws_.name() + "-" + std::to_string(ws_.Next());
+        try {
+          snaps_->Apply(active, store_.store().BlobPath(r.layer->digest));
+          if (!snaps_->Commit(r.snapshot, active)) throw BuildError("snapshot " + r.snapshot + " exists already");
+        } catch (...) {
+          if (snaps_->Exists(active)) snaps_->Remove(active);
+          throw;
+        }
+      }
+      cache_.Put(r);
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  void Used(int stage, const std::string& key) {
+    std::lock_guard<std::mutex> lock(used_mu_);
+    used_keys_[stage].push_back(key);
+  }
+
+  // --cache-to: the records of the final image's stages (mode=min) or of every stage (max).
+  void ExportTo(const CacheTransferSpec& spec) {
+    std::set<int> stages;
+    if (spec.max) {
+      stages.insert(plan_.order.begin(), plan_.order.end());
+    } else {
+      for (int s = plan_.target;;) {
+        stages.insert(s);
+        if (plan_.stages[s].base.kind != frontend::BaseRef::kStage) break;
+        s = plan_.stages[s].base.stage;
+      }
+    }
+    std::vector<cache::CacheRecord> records;
+    for (int s : stages) {
+      for (const std::string& key : used_keys_[s]) {
+        if (std::optional<cache::CacheRecord> r = cache_.Find(key)) records.push_back(std::move(*r));
+      }
+    }
+    try {
+      ExportCache(spec.dir, ws_.NewDir("cache-to-"), records, store_.store());
+    } catch (const std::exception& e) {
+      throw BuildError("--cache-to " + spec.dir + ": " + e.what());
+    }
+    Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + spec.dir); });
+  }
+
   std::string PlatformText() const {
     return req_.platform.os + "/" + req_.platform.architecture +
            (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
@@ -1062,6 +1130,10 @@ class Builder {
   std::map<int, StageImage> done_;
   std::exception_ptr error_;
   std::atomic<int> started_{0};
+  std::atomic<int> steps_run_{0};
+  std::vector<std::unique_ptr<ImportedCache>> imported_;
+  std::mutex used_mu_;
+  std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
   std::mutex status_mu_, apply_mu_, context_mu_;
 };
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/cache_transfer.h"
 #include "builder/run_mounts.h"
 #include "builder/status.h"
 #include "frontend/plan.h"
@@ -46,12 +47,14 @@ struct BuildRequest {
   bool no_cache = false;                     // --no-cache: run every step (results are still recorded)
   std::set<std::string> no_cache_stages;     // --no-cache-filter: these stages (names or indexes) run
   bool explain_cache = false;                // --explain-cache: say why each miss missed
+  std::vector<CacheTransferSpec> cache_to, cache_from;  // --cache-to, --cache-from
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.
   const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct BuiltImage {
+  int steps_run = 0;  // steps that missed the cache
   layers::Descriptor manifest;
   layers::Descriptor config;
   std::vector<layers::Descriptor> layers;

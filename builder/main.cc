@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   static char build_word[] = "build";
   const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
-                                             "tag", "rm", "load", "save"};
+                                             "tag", "rm", "load", "save", "du", "prune"};
   if (argc > 1 && std::find(commands.begin(), commands.end(), argv[1]) == commands.end() &&
       std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--version") {
     args.insert(args.begin() + 1, build_word);
@@ -67,6 +67,12 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->allow_extra_args(false);
   build->add_flag("--explain-cache", build_opts.explain_cache, "Say why each step that missed the cache missed");
+  build->add_option("--cache-to", build_opts.cache_to, "Export the build cache: type=local,dest=DIR[,mode=min|max]")
+      ->allow_extra_args(false);
+  build->add_option("--cache-from", build_opts.cache_from, "Use an exported build cache: type=local,src=DIR")
+      ->allow_extra_args(false);
+  build->add_option("--cache-limit", build_opts.cache_limit,
+                    "Size bound of the build cache, applied after builds (default: $IMGBUILD_CACHE_LIMIT or 10% of the filesystem)");
   build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
   build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
   build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
@@ -114,6 +120,19 @@ int main(int argc, char** argv) {
   save->add_option("--compression-level", save_opts.compression_level, "Codec level");
   save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");
 
+  CacheOptions du_opts;
+  CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");
+  du->add_option("--root", du_opts.root, "State directory");
+  du->add_flag("--json", du_opts.json, "Print JSON");
+
+  CacheOptions prune_opts;
+  CLI::App* prune = app.add_subcommand("prune", "Remove build cache and unreferenced data (never tagged images)");
+  prune->add_option("--root", prune_opts.root, "State directory");
+  prune->add_flag("-a,--all", prune_opts.all, "Also base snapshots, cache mounts, export copies and logs");
+  prune->add_option("--keep-storage", prune_opts.keep_storage, "Keep the most recently used cache up to SIZE (e.g. 5GB)");
+  prune->add_option("--filter", prune_opts.filters, "until=DURATION: only cache unused for longer (e.g. 24h)")
+      ->allow_extra_args(false);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -133,6 +152,8 @@ int main(int argc, char** argv) {
   if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);
   if (load->parsed()) return RunLoad(load_opts, load_input, std::cout, std::cerr);
   if (save->parsed()) return RunSave(save_opts, save_names, save_output, save_format, std::cout, std::cerr);
+  if (du->parsed()) return RunDu(du_opts, std::cout, std::cerr);
+  if (prune->parsed()) return RunPrune(prune_opts, std::cout, std::cerr);
   if (parse->parsed()) return RunParse(parse_opts, std::cout, std::cerr);
   if (outline->parsed()) return RunOutline(outline_opts, std::cout, std::cerr);
   return 2;

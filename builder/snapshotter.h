@@ -40,6 +40,11 @@ class Snapshotter {
   virtual void Remove(const std::string& key) = 0;
   virtual bool Exists(const std::string& key) const = 0;
   virtual std::string kind() const = 0;  // "overlay" or "copy"
+  // Every snapshot with its parent ("" for none) and kind (active, view, committed).
+  struct Info {
+    std::string key, parent, kind;
+  };
+  virtual std::vector<Info> List() const = 0;
 
   // Unpacks a layer into an active snapshot (which must not be mounted).
   virtual void Apply(const std::string& key, const std::string& layer_blob) = 0;

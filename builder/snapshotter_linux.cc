@@ -64,6 +64,19 @@ class DirSnapshotter : public Snapshotter {
     return true;
   }
 
+  std::vector<Info> List() const override {
+    std::vector<Info> out;
+    for (const std::string& name : layers::ListDir(dir_)) {
+      if (name == "l" || name.rfind(".removing-", 0) == 0 || !Exists(name)) continue;
+      try {
+        Meta m = ReadMeta(name);
+        out.push_back({name, m.parent, m.kind});
+      } catch (const SnapshotError&) {
+      }
+    }
+    return out;
+  }
+
   void Remove(const std::string& key) override {
     if (!Exists(key)) throw SnapshotError("no snapshot " + key);
     for (const auto& e : fs::directory_iterator(dir_)) {

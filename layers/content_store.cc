@@ -103,4 +103,27 @@ Descriptor ContentStore::Writer::Commit(const std::string& media_type, const std
   return d;
 }
 
+std::vector<Digest> ContentStore::List() const {
+  std::vector<Digest> out;
+  std::string dir = layout_dir_ + "/blobs/sha256";
+  std::vector<std::string> names;
+  try {
+    names = ListDir(dir);
+  } catch (const SysError&) {
+    return out;
+  }
+  for (const std::string& n : names) {
+    try {
+      out.push_back(Digest::Parse("sha256:" + n));
+    } catch (const std::invalid_argument&) {
+      // not a blob (a stray file): left alone
+    }
+  }
+  return out;
+}
+
+void ContentStore::Remove(const Digest& d) const {
+  if (::unlink(BlobPath(d).c_str()) != 0 && errno != ENOENT) throw SysError("unlink", BlobPath(d));
+}
+
 }  // namespace imgbuild::layers

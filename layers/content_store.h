@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "layers/descriptor.h"
 #include "layers/digest.h"
@@ -48,6 +49,11 @@ class ContentStore {
   };
 
   Writer Ingest() const;
+
+  // Every blob of the store, and removing one (garbage collection; the caller makes sure nothing
+  // uses it).
+  std::vector<Digest> List() const;
+  void Remove(const Digest& d) const;
 
   // Removes temp files of writers that died (a live writer holds a lock on its file).
   void ReapAbandoned() const;

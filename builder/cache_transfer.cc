@@ -1,0 +1,131 @@
+#include "builder/cache_transfer.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "layers/image.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+constexpr const char* kConfigType = "application/vnd.imgbuild.cache.config.v1+json";
+constexpr const char* kTag = "cache";
+
+nlohmann::ordered_json RecordJson(const cache::CacheRecord& r) {
+  nlohmann::ordered_json j = {{"key", r.key},         {"parent", r.parent},         {"kind", r.kind},
+                              {"label", r.label},     {"created", r.created},       {"created_by", r.created_by},
+                              {"empty_layer", r.empty_layer}};
+  if (r.layer) {
+    j["layer"] = r.layer->ToJson();
+    j["diff_id"] = r.diff_id;
+  }
+  j["fields"] = nlohmann::json::array();
+  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
+  j["files"] = nlohmann::json::array();
+  for (const auto& [k, v] : r.files) j["files"].push_back({k, v});
+  return j;
+}
+
+cache::CacheRecord RecordFromJson(const nlohmann::json& j) {
+  cache::CacheRecord r;
+  r.key = j.at("key").get<std::string>();
+  layers::Digest::Parse(r.key);  // a well-formed key, or it throws
+  r.parent = j.value("parent", "");
+  r.kind = j.value("kind", "");
+  r.label = j.value("label", "");
+  r.created = j.at("created").get<std::string>();
+  r.created_by = j.at("created_by").get<std::string>();
+  r.empty_layer = j.at("empty_layer").get<bool>();
+  if (j.contains("layer")) {
+    r.layer = layers::Descriptor::FromJson(j["layer"]);
+    r.diff_id = j.at("diff_id").get<std::string>();
+    layers::Digest::Parse(r.diff_id);
+  }
+  for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
+  for (const auto& f : j.value("files", nlohmann::json::array())) r.files.emplace_back(f.at(0), f.at(1));
+  return r;
+}
+
+void CopyBlob(layers::ContentStore& from, layers::ContentStore& to, const layers::Descriptor& d) {
+  if (to.Has(d.digest)) return;
+  layers::ContentStore::Writer w = to.Ingest();
+  layers::ReadChunks(from.BlobPath(d.digest), [&](std::string_view b) { w.Write(b); });
+  w.Commit(d.media_type, d.digest, d.size);
+}
+
+}  // namespace
+
+CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
+  CacheTransferSpec spec;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string kv = text.substr(start, comma - start);
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "type") spec.type = v;
+    else if (k == (for_export ? "dest" : "src")) spec.dir = v;
+    else if (k == "mode" && for_export && (v == "min" || v == "max")) spec.max = v == "max";
+    else if (!kv.empty()) throw std::invalid_argument("unknown or bad option \"" + kv + "\" in " + text);
+    start = comma + 1;
+  }
+  if (spec.type != "local") {
+    throw std::invalid_argument("cache type \"" + spec.type + "\" is not supported (use type=local)");
+  }
+  if (spec.dir.empty()) throw std::invalid_argument(text + " needs " + (for_export ? "dest=DIR" : "src=DIR"));
+  return spec;
+}
+
+void ExportCache(const std::string& dir, const std::string& tmp, const std::vector<cache::CacheRecord>& records,
+                 layers::ContentStore& from) {
+  layers::OciLayout out(dir, tmp);
+  nlohmann::ordered_json config = {{"version", 1}, {"records", nlohmann::json::array()}};
+  std::vector<layers::Descriptor> blobs;
+  std::set<std::string> seen;
+  for (const cache::CacheRecord& r : records) {
+    config["records"].push_back(RecordJson(r));
+    if (r.layer && seen.insert(r.layer->digest.str()).second) {
+      CopyBlob(from, out.store(), *r.layer);
+      blobs.push_back(*r.layer);
+    }
+  }
+  layers::Descriptor cfg = out.store().Put(kConfigType, config.dump());
+  nlohmann::ordered_json manifest = layers::ManifestJson(cfg, blobs, {});
+  manifest["artifactType"] = kCacheArtifactType;
+  layers::Descriptor m = out.store().Put(layers::media_type::kImageManifest, manifest.dump());
+  out.Tag(kTag, m, /*normalize=*/false);
+}
+
+ImportedCache::ImportedCache(const std::string& dir, const std::string& tmp) {
+  layout_ = std::make_unique<layers::OciLayout>(dir, tmp);
+  std::optional<layers::Descriptor> m = layout_->Find(kTag);
+  if (!m) return;  // an empty cache (a first run of the CI job)
+  try {
+    auto manifest = nlohmann::json::parse(layout_->store().ReadBlob(m->digest));
+    auto cfg = layers::Descriptor::FromJson(manifest.at("config"));
+    auto config = nlohmann::json::parse(layout_->store().ReadBlob(cfg.digest));
+    if (config.at("version").get<int>() != 1) throw std::runtime_error("unknown cache version");
+    for (const auto& j : config.at("records")) {
+      cache::CacheRecord r = RecordFromJson(j);
+      records_[r.key] = std::move(r);
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error("--cache-from " + dir + ": not a cache imgbuild wrote: " + e.what());
+  }
+}
+
+const cache::CacheRecord* ImportedCache::Find(const std::string& key) const {
+  auto it = records_.find(key);
+  if (it == records_.end()) return nullptr;
+  if (it->second.layer && !layout_->store().Has(it->second.layer->digest)) return nullptr;
+  return &it->second;
+}
+
+void ImportedCache::FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to) const {
+  if (r.layer) CopyBlob(layout_->store(), to, *r.layer);
+}
+
+}  // namespace imgbuild::builder
