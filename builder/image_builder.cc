@@ -904,9 +904,13 @@ class Builder {
     Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + spec.dir); });
   }
 
+  // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes
+  // layer bytes and history times, so results made with another value never match).
   std::string PlatformText() const {
-    return req_.platform.os + "/" + req_.platform.architecture +
-           (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
+    std::string text = req_.platform.os + "/" + req_.platform.architecture +
+                       (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
+    if (req_.source_date_epoch) text += " epoch " + std::to_string(*req_.source_date_epoch);
+    return text;
   }
 
   static unsigned Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
