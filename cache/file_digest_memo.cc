@@ -13,7 +13,6 @@ namespace imgbuild::cache {
 namespace {
 
 constexpr const char* kHeader = "imgbuild file digests v1\n";
-constexpr int64_t kSettleNs = 3'000'000'000;  // files changed this recently are not remembered
 
 int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
@@ -32,7 +31,7 @@ std::string FileIdentity::Key() const {
   return buf;
 }
 
-FileDigestMemo::FileDigestMemo(std::string path) : path_(std::move(path)) {
+FileDigestMemo::FileDigestMemo(std::string path, int64_t settle_ns) : path_(std::move(path)), settle_ns_(settle_ns) {
   if (path_.empty()) return;
   std::string text;
   try {
@@ -65,7 +64,7 @@ std::optional<layers::Digest> FileDigestMemo::Find(const FileIdentity& id) const
 void FileDigestMemo::Add(const FileIdentity& id, const layers::Digest& d) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  if (now_ns - id.ctime_ns < kSettleNs || now_ns - id.mtime_ns < kSettleNs) return;
+  if (now_ns - id.ctime_ns < settle_ns_ || now_ns - id.mtime_ns < settle_ns_) return;
   std::string key = id.Key();
   std::string hex(d.hex());
   std::lock_guard<std::mutex> lock(mu_);

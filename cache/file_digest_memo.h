@@ -31,7 +31,9 @@ struct FileIdentity {
 class FileDigestMemo {
  public:
   // `path` is the log file (created when missing); empty for a memo that only lives in memory.
-  explicit FileDigestMemo(std::string path);
+  // Files changed less than `settle_ns` ago are not remembered (timestamps are coarser than the
+  // time between a hash and a change).
+  explicit FileDigestMemo(std::string path, int64_t settle_ns = 2'000'000'000);
 
   std::optional<layers::Digest> Find(const FileIdentity& id) const;
   void Add(const FileIdentity& id, const layers::Digest& d);  // thread-safe
@@ -45,6 +47,7 @@ class FileDigestMemo {
   std::unordered_map<std::string, std::string> entries_;  // identity key -> digest hex
   std::vector<std::string> pending_;                     // lines to append
   size_t log_lines_ = 0;
+  int64_t settle_ns_;
 };
 
 }  // namespace imgbuild::cache
