@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <fstream>
 #include <atomic>
 #include <condition_variable>
@@ -124,6 +125,7 @@ class Builder {
             std::counting_semaphore<64>& s;
             ~Release() { s.release(); }
           } release{slots};
+          std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> prefetched = PrefetchInputs(s);
           StageImage img = Base(s);
           bool ran_before = false;  // a step of this stage missed the cache
           for (frontend::StepId id : plan_.stages[s].steps) {
@@ -138,7 +140,9 @@ class Builder {
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
             std::string detail;
             try {
-              StepKey key = Key(step, img);
+              std::optional<std::optional<cache::InputDigest>> inputs;
+              if (auto it = prefetched.find(id); it != prefetched.end()) inputs = it->second.get();
+              StepKey key = Key(step, img, inputs);
               Used(s, key.key);
               if (std::optional<cache::CacheRecord> hit = UseCache(s) ? Lookup(key.key, img) : std::nullopt) {
                 ApplyHit(step, img, *hit, n);
@@ -986,14 +990,27 @@ class Builder {
     }
   }
 
-  StepKey Key(const PlannedStep& step, const StageImage& img) {
+  // The inputs of the stage's COPY/ADD steps, hashed at once on every core while the stage starts
+  // (they depend on the build context only).
+  std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> PrefetchInputs(int stage) {
+    std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> out;
+    for (frontend::StepId id : plan_.stages[stage].steps) {
+      const PlannedStep& step = plan_.steps[id];
+      if (step.keyword != "COPY" && step.keyword != "ADD") continue;
+      out.emplace(id, std::async(std::launch::async, [this, &step] { return CopyInputs(step); }));
+    }
+    return out;
+  }
+
+  StepKey Key(const PlannedStep& step, const StageImage& img,
+              const std::optional<std::optional<cache::InputDigest>>& prefetched = std::nullopt) {
     StepKeyInputs in;
     in.parent = img.key;
     in.config = &img.config;
     const std::string& k = step.keyword;
     if (k == "COPY" || k == "ADD") {
       if (auto it = step.flags.find("from"); it != step.flags.end()) in.from_keys[it->second] = FromKey(it->second);
-      in.copy_inputs = CopyInputs(step);
+      in.copy_inputs = prefetched ? *prefetched : CopyInputs(step);
     } else if (k == "RUN") {
       const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
       in.network = run.network == "default" ? req_.network : run.network;
@@ -1056,6 +1073,7 @@ class Builder {
     }
     r.fields = key.fields;
     r.files = key.files;
+    if (r.files.empty() && !key.files_path.empty()) r.files = cache::LoadInputFiles(key.files_path);
     try {
       cache_.Put(r);
     } catch (const std::exception& e) {

@@ -47,7 +47,33 @@ std::string StepCache::Explain(const StepKey& now, const std::string& parent, co
 }
 
 cache::InputDigest StepCache::Digest(std::vector<cache::InputFile> files, unsigned threads) {
-  return cache::DigestInputs(std::move(files), memo_, threads);
+  // Unchanged selections are found by their stat fingerprint: no per-file lookups at all.
+  std::string fp = cache::InputsFingerprint(files, memo_.settle_ns());
+  std::string base = index_.dir() + "/inputs/" + fp;
+  if (!fp.empty()) {
+    try {
+      cache::InputDigest d;
+      std::string text = layers::ReadFile(base + ".digest");
+      d.digest = layers::Digest::Parse(text.substr(0, text.find('\n')));
+      d.files_path = base + ".files";
+      return d;
+    } catch (const std::exception&) {
+      // not seen before (or damaged): compute it
+    }
+  }
+  cache::InputDigest d = cache::DigestInputs(std::move(files), memo_, threads);
+  if (!fp.empty()) {
+    try {
+      layers::MakeDirs(index_.dir() + "/inputs");
+      std::string list;
+      for (const auto& [path, h] : d.files) list += h + " " + path + "\n";
+      layers::WriteFileAtomic(base + ".files", list);  // first: a digest file never lacks its list
+      layers::WriteFileAtomic(base + ".digest", d.digest.str() + "\n");
+    } catch (const std::exception&) {
+      // only a speed-up
+    }
+  }
+  return d;
 }
 
 }  // namespace imgbuild::builder

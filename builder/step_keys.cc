@@ -91,6 +91,7 @@ StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instructi
     if (in.copy_inputs) {
       f.emplace_back("content", in.copy_inputs->digest.str());
       out.files = in.copy_inputs->files;
+      out.files_path = in.copy_inputs->files_path;
     }
   } else if (k == "RUN") {
     const auto& r = std::get<frontend::RunInstr>(instr.op);

@@ -23,6 +23,7 @@ struct StepKey {
   std::string key;  // "sha256:..."
   KeyFields fields;
   std::vector<std::pair<std::string, std::string>> files;  // input files, for explanations
+  std::string files_path;  // or where they are (cache::LoadInputFiles)
 };
 
 // What a step's key needs besides the plan: resolved inputs.

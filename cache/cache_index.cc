@@ -27,6 +27,7 @@ CacheIndex::CacheIndex(std::string dir) : dir_(std::move(dir)) {
 }
 
 std::string CacheIndex::RecordPath(const std::string& key) const { return dir_ + "/records/" + Hex(key) + ".json"; }
+std::string CacheIndex::FilesPath(const std::string& key) const { return dir_ + "/records/" + Hex(key) + ".files"; }
 
 std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
   if (!ValidHex(Hex(key))) return std::nullopt;
@@ -54,7 +55,6 @@ std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
     r.diff_id = j.value("diff_id", "");
     r.snapshot = j.value("snapshot", "");
     for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
-    for (const auto& f : j.value("files", nlohmann::json::array())) r.files.emplace_back(f.at(0), f.at(1));
     r.last_used = st.st_mtim.tv_sec;
     r.size = st.st_size;
     return r;
@@ -86,8 +86,12 @@ void CacheIndex::Put(const CacheRecord& r) {
   j["fields"] = nlohmann::json::array();
   for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
   if (!r.files.empty()) {
-    j["files"] = nlohmann::json::array();
-    for (const auto& [k, v] : r.files) j["files"].push_back({k, v});
+    // The input files' digests are only read to explain a miss: a file of their own, written
+    // first (a record never names files that are not there yet).
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& [k, v] : r.files) files.push_back({k, v});
+    layers::WriteFileAtomic(FilesPath(r.key), files.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    j["files"] = true;
   }
   layers::WriteFileAtomic(RecordPath(r.key), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!r.parent.empty() && ValidHex(Hex(r.parent))) {
@@ -109,6 +113,13 @@ std::vector<CacheRecord> CacheIndex::Children(const std::string& parent) {
   }
   for (const std::string& n : names) {
     if (auto r = Read("sha256:" + n)) {
+      try {
+        for (const auto& f : nlohmann::json::parse(layers::ReadFile(FilesPath(r->key)))) {
+          r->files.emplace_back(f.at(0), f.at(1));
+        }
+      } catch (const std::exception&) {
+        // no input files recorded
+      }
       out.push_back(std::move(*r));
     } else {
       ::unlink((dir + "/" + n).c_str());
@@ -126,6 +137,9 @@ std::vector<CacheRecord> CacheIndex::All() {
   return out;
 }
 
-void CacheIndex::Remove(const std::string& key) noexcept { ::unlink(RecordPath(key).c_str()); }
+void CacheIndex::Remove(const std::string& key) noexcept {
+  ::unlink(RecordPath(key).c_str());
+  ::unlink(FilesPath(key).c_str());
+}
 
 }  // namespace imgbuild::cache

@@ -31,7 +31,7 @@ struct CacheRecord {
   std::string snapshot;  // committed snapshot with the step's files ("" for config-only steps)
   // The key's fields as shown to people (name, value), and the input files' digests.
   std::vector<std::pair<std::string, std::string>> fields;
-  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::pair<std::string, std::string>> files;  // loaded by Children() only
   int64_t last_used = 0;  // seconds since the epoch (the record file's mtime)
   int64_t size = 0;       // bytes of the record file
 };
@@ -50,6 +50,7 @@ class CacheIndex {
  private:
   std::optional<CacheRecord> Read(const std::string& key);
   std::string RecordPath(const std::string& key) const;
+  std::string FilesPath(const std::string& key) const;
   std::string dir_;
 };
 

@@ -25,7 +25,17 @@ struct FileIdentity {
   uint64_t dev = 0, ino = 0;
   int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
   static FileIdentity Of(const struct stat& st);
-  std::string Key() const;
+  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
+struct FileIdentityHash {
+  size_t operator()(const FileIdentity& f) const noexcept {
+    uint64_t h = f.ino * 0x9E3779B97F4A7C15ull ^ f.dev;
+    h ^= static_cast<uint64_t>(f.size) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(f.mtime_ns) + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(f.ctime_ns) + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
 };
 
 class FileDigestMemo {
@@ -35,18 +45,30 @@ class FileDigestMemo {
   // time between a hash and a change).
   explicit FileDigestMemo(std::string path, int64_t settle_ns = 2'000'000'000);
 
-  std::optional<layers::Digest> Find(const FileIdentity& id) const;
+  // The remembered digest ("sha256:...", NUL-terminated), or null. Valid while the memo lives.
+  const char* Find(const FileIdentity& id) const;
   void Add(const FileIdentity& id, const layers::Digest& d);  // thread-safe
   // Appends what was added (and compacts the log when it is mostly stale). Throws SysError.
   void Flush();
-  size_t size() const { return entries_.size(); }
+  size_t size() const {
+    Load();
+    return entries_.size();
+  }
+  int64_t settle_ns() const { return settle_ns_; }
 
  private:
+  void Load() const;  // reads the log on first use (a fully cached build never needs it)
+  void LoadLocked() const;
+  mutable std::once_flag load_once_;
+
   std::string path_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::string> entries_;  // identity key -> digest hex
+  struct Text {
+    char s[72];  // "sha256:" + 64 hex + NUL
+  };
+  mutable std::unordered_map<FileIdentity, Text, FileIdentityHash> entries_;
   std::vector<std::string> pending_;                     // lines to append
-  size_t log_lines_ = 0;
+  mutable size_t log_lines_ = 0;
   int64_t settle_ns_;
 };
 

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -55,16 +57,25 @@ Digest DataDigest(const std::string& path) {
 
 }  // namespace
 
-InputDigest DigestInputs(std::vector<InputFile> files, FileDigestMemo& memo, unsigned threads) {
-  std::sort(files.begin(), files.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
-  files.erase(std::unique(files.begin(), files.end(), [](const InputFile& a, const InputFile& b) { return a.path == b.path; }),
-              files.end());
+InputDigest DigestInputs(std::vector<InputFile> all_files, FileDigestMemo& memo, unsigned threads) {
+  // Sorted by path (through an index: the entries are big), duplicates once.
+  std::vector<const InputFile*> order;
+  order.reserve(all_files.size());
+  for (const InputFile& f : all_files) order.push_back(&f);
+  std::sort(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
+  order.erase(std::unique(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path == b->path; }),
+              order.end());
+  struct View {
+    const std::vector<const InputFile*>& v;
+    size_t size() const { return v.size(); }
+    const InputFile& operator[](size_t i) const { return *v[i]; }
+  } files{order};
   std::vector<std::string> data(files.size());  // data digest of regular files
   std::vector<size_t> todo;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!S_ISREG(files[i].st.st_mode)) continue;
-    if (auto d = memo.Find(FileIdentity::Of(files[i].st))) {
-      data[i] = d->str();
+    if (const char* d = memo.Find(FileIdentity::Of(files[i].st))) {
+      data[i] = d;
     } else {
       todo.push_back(i);
     }
@@ -94,27 +105,82 @@ InputDigest DigestInputs(std::vector<InputFile> files, FileDigestMemo& memo, uns
 
   InputDigest out;
   out.hashed = todo.size();
+  // One framed stream over every file's fields (as KeyBuilder frames them), and a short
+  // non-cryptographic digest per file for explanations.
   KeyBuilder all("inputs");
+  std::string entry;
   for (size_t i = 0; i < files.size(); ++i) {
     const InputFile& f = files[i];
     const struct stat& st = f.st;
     char type = S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : S_ISREG(st.st_mode) ? 'f' : 'o';
-    KeyBuilder e("input-file");
-    e.Field("path", f.path).Field("type", std::string(1, type)).Field("mode", std::to_string(st.st_mode & 07777));
-    e.Field("owner", std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid));
-    if (S_ISLNK(st.st_mode)) e.Field("link", layers::ReadLink(f.source));
+    entry.clear();
+    auto field = [&entry](std::string_view name, std::string_view value) {
+      char len[48];
+      int len_n = std::snprintf(len, sizeof len, "%zu:%.*s%zu:", name.size(), static_cast<int>(name.size()),
+                                name.data(), value.size());
+      entry.append(len, static_cast<size_t>(len_n));
+      entry.append(value);
+    };
+    char meta[64];
+    int meta_len = std::snprintf(meta, sizeof meta, "%c %o %u:%u", type, static_cast<unsigned>(st.st_mode & 07777),
+                                 static_cast<unsigned>(st.st_uid), static_cast<unsigned>(st.st_gid));
+    field("meta", std::string_view(meta, static_cast<size_t>(meta_len)));
+    if (S_ISLNK(st.st_mode)) field("link", layers::ReadLink(f.source));
     if (S_ISREG(st.st_mode)) {
-      e.Field("data", data[i]);
+      field("data", data[i]);
     } else {
-      e.Field("xattrs", Xattrs(f.source));
-      if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) e.Field("rdev", std::to_string(st.st_rdev));
+      for (const std::string& x : Xattrs(f.source)) field("xattr", x);
+      if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) field("rdev", std::to_string(st.st_rdev));
     }
-    Digest d = e.Build().digest();
-    all.Field("file", d.str());
-    out.files.emplace_back(f.path, std::string(d.hex().substr(0, 16)));
+    all.Field("path", f.path).Field("entry", entry);
+    uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : entry) h = (h ^ c) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    out.files.emplace_back(f.path, hex);
   }
   out.digest = all.Build().digest();
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> LoadInputFiles(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string text;
+  try {
+    text = layers::ReadFile(path);
+  } catch (const layers::SysError&) {
+    return out;
+  }
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;
+    if (nl - pos > 17) out.emplace_back(text.substr(pos + 17, nl - pos - 17), text.substr(pos, 16));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settle_ns) {
+  std::vector<const InputFile*> order;
+  order.reserve(files.size());
+  for (const InputFile& f : files) order.push_back(&f);
+  std::sort(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  layers::Sha256 h;
+  h.Update("imgbuild/inputs-fingerprint/v1\n");
+  for (const InputFile* f : order) {
+    FileIdentity id = FileIdentity::Of(f->st);
+    if (now_ns - id.ctime_ns < settle_ns || now_ns - id.mtime_ns < settle_ns) return "";
+    uint64_t fields[8] = {id.dev, id.ino, static_cast<uint64_t>(id.size), static_cast<uint64_t>(id.mtime_ns),
+                          static_cast<uint64_t>(id.ctime_ns), f->st.st_mode, f->st.st_uid, f->st.st_gid};
+    uint64_t len = f->path.size();
+    h.Update(std::string_view(reinterpret_cast<const char*>(&len), sizeof len));
+    h.Update(f->path);
+    h.Update(std::string_view(reinterpret_cast<const char*>(fields), sizeof fields));
+  }
+  return std::string(h.Finish().hex());
 }
 
 }  // namespace imgbuild::cache

@@ -26,7 +26,17 @@ struct InputDigest {
   // Each file's own digest (hex, 16 characters), by path: what --explain-cache compares.
   std::vector<std::pair<std::string, std::string>> files;
   size_t hashed = 0;  // files whose bytes were read (not found in the memo)
+  std::string files_path;  // when `files` was not loaded: where they are (one "digest path" a line)
 };
+
+// The file list of a digest that left it on disk (InputDigest::files_path).
+std::vector<std::pair<std::string, std::string>> LoadInputFiles(const std::string& path);
+
+// A fingerprint of a selection's stat data (path, device, inode, size, mtime, ctime, mode, owner
+// of every file): equal fingerprints mean the same files, unchanged, so their digest can be
+// reused without reading or looking anything else up. Returns "" when a file changed too
+// recently to be trusted (see FileDigestMemo).
+std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settle_ns);
 
 // `files` in any order; duplicates by path count once. Throws SysError when a file cannot be read.
 InputDigest DigestInputs(std::vector<InputFile> files, FileDigestMemo& memo, unsigned threads);

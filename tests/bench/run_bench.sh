@@ -6,29 +6,13 @@
 #   parallel: three independent CPU-bound stages and a final stage that copies from each, vs one
 #             of those stages alone: the ratio of wall times (1.0 is perfect overlap; with fewer
 #             cores than stages the floor is stages/cores)
-# Every tool runs without a build cache (imgbuild has none yet; buildah --layers --no-cache, so it
+# Every tool runs without its build cache (imgbuild --no-cache; buildah --layers --no-cache, so it
 # commits each step as imgbuild and BuildKit do; docker build --no-cache) and without network
 # (buildah: the host's, as --isolation chroot allows no other; no step uses it).
 # Prints the median of RUNS runs (default 5). Needs root. Usage: tests/bench/run_bench.sh [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+NO_CACHE=1  # every step runs: this measures running steps, not the cache
+source "$(dirname "$0")/peers.sh"
 runs=${1:-5}
-scripts/setup.sh build >/dev/null
-command -v buildah >/dev/null || apt-get install -y -qq buildah >/dev/null
-if ! command -v dockerd >/dev/null; then
-  apt-get install -y -qq docker.io >/dev/null 2>&1 || echo "bench: docker.io not installable; BuildKit skipped" >&2
-fi
-work=$(mktemp -d /var/tmp/imgbuild-runbench-XXXXXX)
-docker_pid=""
-cleanup() {
-  [ -n "$docker_pid" ] && kill "$docker_pid" 2>/dev/null && wait "$docker_pid" 2>/dev/null
-  grep -o " $work[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-testdata/busybox/make-context.sh "$work/bb" >/dev/null
-cpus=$(nproc)
 loops=${LOOPS:-2000000}
 {
   echo "FROM busybox:bench"
@@ -46,52 +30,6 @@ loops=${LOOPS:-2000000}
   echo "FROM busybox:bench"
   for s in a b c; do echo "COPY --from=$s /$s.txt /"; done
 } > "$work/parallel.Buildfile"
-mkdir -p "$work/ctx"
-
-now() { echo "${EPOCHREALTIME/,/.}"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-# --- the three tools, each as: TOOL_setup, TOOL_build BUILDFILE [TARGET] ---
-ib_root="$work/imgbuild-root"
-imgbuild_setup() { build/imgbuild build --root "$ib_root" -t busybox:bench --progress=plain "$work/bb" >/dev/null 2>&1; }
-imgbuild_build() {
-  build/imgbuild build --root "$ib_root" --progress=plain --network=none ${IB_JOBS:+--jobs "$IB_JOBS"} \
-    -f "$1" ${2:+--target "$2"} "$work/ctx" >/dev/null 2>"$work/last.log" || { cat "$work/last.log" >&2; return 1; }
-}
-bh=(buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver overlay)
-buildah_setup() { "${bh[@]}" bud --isolation chroot -t busybox:bench -f "$work/bb/Buildfile" "$work/bb" >/dev/null 2>&1; }
-buildah_build() {
-  "${bh[@]}" bud --isolation chroot --layers --no-cache --network=host --pull-never --jobs "$cpus" \
-    -f "$1" ${2:+--target "$2"} "$work/ctx" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
-}
-dk=(/usr/bin/docker -H "unix://$work/docker.sock")
-docker_setup() {
-  command -v dockerd >/dev/null || return 1
-  dockerd --iptables=false --ip6tables=false --bridge=none --data-root "$work/docker" --exec-root "$work/dexec" \
-    --pidfile "$work/docker.pid" -H "unix://$work/docker.sock" >"$work/dockerd.log" 2>&1 &
-  docker_pid=$!
-  for _ in $(seq 100); do "${dk[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
-  DOCKER_BUILDKIT=1 "${dk[@]}" build -t busybox:bench -f "$work/bb/Buildfile" "$work/bb" >"$work/last.log" 2>&1 ||
-    { cat "$work/last.log" >&2; return 1; }
-}
-docker_build() {
-  DOCKER_BUILDKIT=1 "${dk[@]}" build --no-cache --network=none -f "$1" ${2:+--target "$2"} "$work/ctx" \
-    >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
-}
-
-time_build() {  # time_build TOOL BUILDFILE [TARGET]: prints seconds
-  local t0 t1
-  t0=$(now)
-  "$1_build" "$2" "${3:-}"
-  t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
-}
-
-tools=()
-for tool in imgbuild buildah docker; do
-  if "${tool}_setup"; then tools+=("$tool"); else echo "bench: $tool could not be set up; skipped" >&2; fi
-done
-
 declare -A one eleven par single
 for tool in "${tools[@]}"; do
   "${tool}_build" "$work/one.Buildfile"  # warm-up (page cache, base image unpacked)

@@ -1,0 +1,67 @@
+# Shared by the benchmarks that compare imgbuild with buildah and BuildKit on this machine:
+# installs what is missing, makes a scratch dir ($work, removed on exit), a busybox base image
+# "busybox:bench" for each tool, and TOOL_setup / TOOL_build BUILDFILE [TARGET] functions that
+# build $ctx. NO_CACHE=1 makes every tool ignore its build cache. Source it from a bench script.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+scripts/setup.sh build >/dev/null
+command -v buildah >/dev/null || apt-get install -y -qq buildah >/dev/null
+if ! command -v dockerd >/dev/null; then
+  apt-get install -y -qq docker.io >/dev/null 2>&1 || echo "bench: docker.io not installable; BuildKit skipped" >&2
+fi
+work=$(mktemp -d /var/tmp/imgbuild-bench-XXXXXX)
+ctx="$work/ctx"
+mkdir -p "$ctx"
+docker_pid=""
+cleanup() {
+  [ -n "$docker_pid" ] && kill "$docker_pid" 2>/dev/null && wait "$docker_pid" 2>/dev/null
+  grep -o " $work[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+testdata/busybox/make-context.sh "$work/bb" >/dev/null
+cpus=$(nproc)
+
+now() { echo "${EPOCHREALTIME/,/.}"; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+ib_root="$work/imgbuild-root"
+imgbuild_setup() { build/imgbuild build --root "$ib_root" -t busybox:bench --progress=plain "$work/bb" >/dev/null 2>&1; }
+imgbuild_build() {
+  build/imgbuild build --root "$ib_root" --progress=plain --network=none ${NO_CACHE:+--no-cache} \
+    ${IB_JOBS:+--jobs "$IB_JOBS"} -f "$1" ${2:+--target "$2"} "$ctx" >/dev/null 2>"$work/last.log" ||
+    { cat "$work/last.log" >&2; return 1; }
+}
+bh=(buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver overlay)
+buildah_setup() { "${bh[@]}" bud --isolation chroot -t busybox:bench -f "$work/bb/Buildfile" "$work/bb" >/dev/null 2>&1; }
+buildah_build() {  # --layers: each step a layer (and cached), as imgbuild and BuildKit do
+  "${bh[@]}" bud --isolation chroot --layers ${NO_CACHE:+--no-cache} --network=host --pull-never --jobs "$cpus" \
+    -f "$1" ${2:+--target "$2"} "$ctx" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
+}
+dk=(/usr/bin/docker -H "unix://$work/docker.sock")
+docker_setup() {
+  command -v dockerd >/dev/null || return 1
+  dockerd --iptables=false --ip6tables=false --bridge=none --data-root "$work/docker" --exec-root "$work/dexec" \
+    --pidfile "$work/docker.pid" -H "unix://$work/docker.sock" >"$work/dockerd.log" 2>&1 &
+  docker_pid=$!
+  for _ in $(seq 100); do "${dk[@]}" info >/dev/null 2>&1 && break; sleep 0.2; done
+  DOCKER_BUILDKIT=1 "${dk[@]}" build -t busybox:bench -f "$work/bb/Buildfile" "$work/bb" >"$work/last.log" 2>&1 ||
+    { cat "$work/last.log" >&2; return 1; }
+}
+docker_build() {
+  DOCKER_BUILDKIT=1 "${dk[@]}" build ${NO_CACHE:+--no-cache} --network=none -f "$1" ${2:+--target "$2"} "$ctx" \
+    >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
+}
+
+time_build() {  # time_build TOOL BUILDFILE [TARGET]: prints seconds
+  local t0 t1
+  t0=$(now)
+  "$1_build" "$2" "${3:-}"
+  t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
+}
+
+tools=()
+for tool in imgbuild buildah docker; do
+  if "${tool}_setup"; then tools+=("$tool"); else echo "bench: $tool could not be set up; skipped" >&2; fi
+done
