@@ -169,10 +169,26 @@ std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settl
   auto now = std::chrono::system_clock::now().time_since_epoch();
   const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
   layers::Sha256 h;
-  h.Update("imgbuild/inputs-fingerprint/v1\n");
+  h.Update("imgbuild/inputs-fingerprint/v2\n");
+  int fresh = 0;
   for (const InputFile* f : order) {
     FileIdentity id = FileIdentity::Of(f->st);
-    if (now_ns - id.ctime_ns < settle_ns || now_ns - id.mtime_ns < settle_ns) return "";
+    if (now_ns - id.ctime_ns < settle_ns || now_ns - id.mtime_ns < settle_ns) {
+      // Just changed: its stat data may not show a change made in the same timestamp tick.
+      if (++fresh > 256) return "";
+      std::string what = "fresh\n" + f->path + "\n" + std::to_string(f->st.st_mode) + " " +
+                         std::to_string(f->st.st_uid) + ":" + std::to_string(f->st.st_gid) + "\n";
+      if (S_ISREG(f->st.st_mode)) {
+        what += DataDigest(f->source).str();
+      } else {
+        if (S_ISLNK(f->st.st_mode)) what += layers::ReadLink(f->source);
+        for (const std::string& x : Xattrs(f->source)) what += "\n" + x;
+      }
+      uint64_t len = what.size();
+      h.Update(std::string_view(reinterpret_cast<const char*>(&len), sizeof len));
+      h.Update(what);
+      continue;
+    }
     uint64_t fields[8] = {id.dev, id.ino, static_cast<uint64_t>(id.size), static_cast<uint64_t>(id.mtime_ns),
                           static_cast<uint64_t>(id.ctime_ns), f->st.st_mode, f->st.st_uid, f->st.st_gid};
     uint64_t len = f->path.size();

@@ -32,10 +32,11 @@ struct InputDigest {
 // The file list of a digest that left it on disk (InputDigest::files_path).
 std::vector<std::pair<std::string, std::string>> LoadInputFiles(const std::string& path);
 
-// A fingerprint of a selection's stat data (path, device, inode, size, mtime, ctime, mode, owner
-// of every file): equal fingerprints mean the same files, unchanged, so their digest can be
-// reused without reading or looking anything else up. Returns "" when a file changed too
-// recently to be trusted (see FileDigestMemo).
+// A fingerprint of a selection: the stat data (path, device, inode, size, mtime, ctime, mode,
+// owner) of every file, except that files changed too recently for their stat data to be trusted
+// (see FileDigestMemo) count by their contents instead (read now; "" when there are too many).
+// Equal fingerprints mean the same files, so their digest can be reused without reading or
+// looking anything else up.
 std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settle_ns);
 
 // `files` in any order; duplicates by path count once. Throws SysError when a file cannot be read.
