@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "layers/image.h"
+#include "layers/registry/client.h"
+#include "layers/registry/reference.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -68,12 +70,18 @@ CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
     std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
     if (k == "type") spec.type = v;
     else if (k == (for_export ? "dest" : "src")) spec.dir = v;
+    else if (k == "ref") spec.ref = v;
     else if (k == "mode" && for_export && (v == "min" || v == "max")) spec.max = v == "max";
     else if (!kv.empty()) throw std::invalid_argument("unknown or bad option \"" + kv + "\" in " + text);
     start = comma + 1;
   }
+  if (spec.type == "registry") {
+    if (spec.ref.empty()) throw std::invalid_argument(text + " needs ref=REF");
+    layers::registry::Reference::Parse(spec.ref);  // throws ReferenceError (an invalid_argument)
+    return spec;
+  }
   if (spec.type != "local") {
-    throw std::invalid_argument("cache type \"" + spec.type + "\" is not supported (use type=local)");
+    throw std::invalid_argument("cache type \"" + spec.type + "\" is not supported (use type=local or type=registry)");
   }
   if (spec.dir.empty()) throw std::invalid_argument(text + " needs " + (for_export ? "dest=DIR" : "src=DIR"));
   return spec;
@@ -126,6 +134,42 @@ const cache::CacheRecord* ImportedCache::Find(const std::string& key) const {
 
 void ImportedCache::FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to) const {
   if (r.layer) CopyBlob(layout_->store(), to, *r.layer);
+}
+
+void PushCache(const std::string& dir, const std::string& tmp, const std::string& ref, bool tls_verify) {
+  layers::registry::Reference r = layers::registry::Reference::Parse(ref);
+  layers::registry::RegistryOptions o;
+  o.tls_verify = tls_verify;
+  layers::registry::RegistryClient client(r.domain, o);
+  layers::OciLayout layout(dir, tmp);
+  std::optional<layers::Descriptor> m = layout.Find(kTag);
+  if (!m) throw std::runtime_error("no cache to push in " + dir);
+  std::string bytes = layout.store().ReadBlob(m->digest);
+  auto manifest = nlohmann::json::parse(bytes);
+  std::vector<layers::Descriptor> blobs = {layers::Descriptor::FromJson(manifest.at("config"))};
+  for (const auto& l : manifest.at("layers")) blobs.push_back(layers::Descriptor::FromJson(l));
+  for (const layers::Descriptor& b : blobs) client.PushBlob(r.repository, b, layout.store().BlobPath(b.digest));
+  client.PutManifest(r.repository, r.Object(), bytes, layers::media_type::kImageManifest);
+}
+
+void FetchCache(const std::string& ref, const std::string& dir, const std::string& tmp, bool tls_verify) {
+  layers::registry::Reference r = layers::registry::Reference::Parse(ref);
+  layers::registry::RegistryOptions o;
+  o.tls_verify = tls_verify;
+  layers::registry::RegistryClient client(r.domain, o);
+  layers::registry::RegistryClient::Manifest m;
+  try {
+    m = client.GetManifest(r.repository, r.Object());
+  } catch (const layers::registry::RegistryError& e) {
+    if (std::string(e.what()).find("HTTP 404") != std::string::npos) return;  // no cache yet: a first run
+    throw;
+  }
+  layers::OciLayout layout(dir, tmp);
+  auto manifest = nlohmann::json::parse(m.bytes);
+  std::vector<layers::Descriptor> blobs = {layers::Descriptor::FromJson(manifest.at("config"))};
+  for (const auto& l : manifest.at("layers")) blobs.push_back(layers::Descriptor::FromJson(l));
+  for (const layers::Descriptor& b : blobs) client.FetchBlob(r.repository, b, layout.store());
+  layout.Tag(kTag, layout.store().Put(layers::media_type::kImageManifest, m.bytes), false);
 }
 
 }  // namespace imgbuild::builder

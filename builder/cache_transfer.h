@@ -20,12 +20,19 @@ namespace imgbuild::builder {
 inline constexpr const char* kCacheArtifactType = "application/vnd.imgbuild.cache.v1+json";
 
 struct CacheTransferSpec {
-  std::string type;  // "local"
-  std::string dir;   // dest= or src=
+  std::string type;  // "local" or "registry"
+  std::string dir;   // local: dest= or src=
+  std::string ref;   // registry: ref=
   bool max = false;  // mode=max
 };
 
-// "type=local,dest=DIR,mode=max" (export) or "type=local,src=DIR" (import); throws std::invalid_argument.
+// type=registry: the local layout `dir` (written by ExportCache) pushed as `ref`, and `ref`
+// fetched into `dir` (which ImportedCache then reads).
+void PushCache(const std::string& dir, const std::string& tmp, const std::string& ref, bool tls_verify);
+void FetchCache(const std::string& ref, const std::string& dir, const std::string& tmp, bool tls_verify);
+
+// "type=local,dest=DIR,mode=max" / "type=registry,ref=REF,mode=max" (export) or
+// "type=local,src=DIR" / "type=registry,ref=REF" (import); throws std::invalid_argument.
 CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export);
 
 // Writes `records` and their layer blobs (read from `from`) into the OCI layout at `dir`.

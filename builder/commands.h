@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <cstdint>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -41,6 +43,9 @@ struct BuildOptions {
   std::vector<std::string> no_cache_filter;  // stage names or indexes
   bool explain_cache = false;
   std::vector<std::string> cache_to, cache_from;
+  std::string pull = "missing";  // FROM images: missing, always, never
+  bool tls_verify = true;
+  bool push = false;            // push every -t name
   std::string cache_limit;  // size bound of the build cache; empty: $IMGBUILD_CACHE_LIMIT or 10%
 };
 
@@ -50,6 +55,19 @@ struct CacheOptions {
   bool all = false;
   std::string keep_storage;          // SIZE
   std::vector<std::string> filters;  // until=DURATION
+};
+
+struct RegistryCommandOptions {
+  std::string root;
+  std::string name;  // reference (pull, push source), or registry host (login, logout)
+  std::string dest;  // push destination
+  std::string platform;
+  bool tls_verify = true;
+  int64_t chunk_size = 0;
+  std::string compression = "gzip";
+  int compression_level = -1;
+  std::string username, password;
+  bool password_stdin = false;
 };
 
 struct StoreOptions {
@@ -72,6 +90,11 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names, 
 // Fills `out` from --build-arg K=V (a bare K takes the environment's value, as docker does).
 // Returns false (after saying why on `err`) for a malformed one.
 bool ParseBuildArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& out, std::ostream& err);
+
+int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err);
+int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err);
+int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err);
+int RunLogout(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err);
 
 int RunDu(const CacheOptions& options, std::ostream& out, std::ostream& err);
 int RunPrune(const CacheOptions& options, std::ostream& out, std::ostream& err);

@@ -10,6 +10,7 @@
 #include "builder/buildfile_source.h"
 #include "builder/commands.h"
 #include "builder/gc.h"
+#include "layers/registry/transfer.h"
 #include "builder/image_builder.h"
 #include "builder/progress.h"
 #include "builder/run_mounts.h"
@@ -34,6 +35,8 @@ struct OutputSpec {
   std::string type;
   std::string dest;
   bool tar = true;
+  std::string name;   // type=image
+  bool push = false;  // type=image
 };
 
 OutputSpec ParseOutput(const std::string& spec) {
@@ -48,11 +51,19 @@ OutputSpec ParseOutput(const std::string& spec) {
     if (k == "type") o.type = v;
     else if (k == "dest") o.dest = v;
     else if (k == "tar") o.tar = v != "false";
+    else if (k == "name") o.name = v;
+    else if (k == "push") o.push = v == "true";
     else if (!kv.empty()) throw std::invalid_argument("unknown output option \"" + k + "\" in " + spec);
     start = comma + 1;
   }
+  if (o.type == "image" || o.type == "registry") {
+    if (o.name.empty()) throw std::invalid_argument("output " + spec + " needs name=REF");
+    if (o.type == "registry") o.push = true;
+    o.type = "image";
+    return o;
+  }
   if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar") {
-    throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local or tar)");
+    throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local, tar, image or registry)");
   }
   if (o.dest.empty()) throw std::invalid_argument("output " + spec + " needs dest=PATH");
   return o;
@@ -190,7 +201,34 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   sa.sa_handler = OnSignal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  plan_options.base_image = [root = req.root](const std::string& ref) { return LookupBaseImage(root, ref); };
+  if (options.pull != "missing" && options.pull != "always" && options.pull != "never") {
+    err << "error: --pull: unknown policy \"" << options.pull << "\" (use missing, always or never)\n";
+    return 2;
+  }
+  layers::registry::RegistryOptions registry_options;
+  registry_options.tls_verify = options.tls_verify;
+  req.tls_verify = options.tls_verify;
+  // FROM IMAGE: the local store's, pulled first when missing (--pull=missing) or every time
+  // (always); a failed pull is reported where the image is needed.
+  std::set<std::string> pulled;
+  plan_options.base_image = [&](const std::string& ref) -> std::optional<BaseImageInfo> {
+    bool fresh = options.pull == "always" && !pulled.count(ref);
+    if (!fresh) {
+      if (auto local = LookupBaseImage(req.root, ref)) return local;
+    }
+    if (options.pull == "never" || !pulled.insert(ref).second) return LookupBaseImage(req.root, ref);
+    try {
+      layers::registry::Reference r = layers::registry::Reference::Parse(ref);
+      layers::registry::RegistryClient client(r.domain, registry_options);
+      layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
+      layers::registry::PullResult p = layers::registry::Pull(client, r, req.platform, store, req.root + "/tmp",
+                                                              {layers::NormalizeTag(ref)});
+      err << "pulled " << r.String() << " (" << p.manifest.digest.str() << ")\n";
+    } catch (const std::exception& e) {
+      req.pull_errors[ref] = e.what();
+    }
+    return LookupBaseImage(req.root, ref);
+  };
   req.context_dir = fo.context;
   req.tags = options.tags;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
@@ -202,6 +240,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     }
   }
   try {
+    gc_lock.emplace(GcLock::Shared(req.root));  // pulls, the build and the exports
     BuildfileSource src = LoadBuildfile(fo.file, fo.context);
     req.buildfile_path = src.path;
     req.buildfile_text = src.text;
@@ -229,11 +268,17 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     }
     auto t0 = std::chrono::steady_clock::now();
     status = MakeProgress(options.progress, err, 2);
-    gc_lock.emplace(GcLock::Shared(req.root));  // until the exports are written
     BuiltImage image = BuildImage(plan, req, *status);
     ran_steps = image.steps_run;
     layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
+    std::vector<std::string> push_to;
+    if (options.push) push_to = options.tags;
     for (const OutputSpec& o : outputs) {
+      if (o.type == "image") {
+        store.Tag(o.name, image.manifest);
+        if (o.push) push_to.push_back(o.name);
+        continue;
+      }
       if (o.type == "local" || o.type == "tar") {
         if (o.type == "local") {
           layers::ExportRootfs(store, image.manifest, o.dest);
@@ -252,6 +297,17 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       eo.memo_dir = req.root + "/compressed";
       layers::ExportImage(store, image.manifest, options.tags, format, o.dest, eo);
       status->Info("exported " + o.type + " to " + o.dest);
+    }
+    for (const std::string& name : push_to) {
+      layers::registry::Reference dest = layers::registry::Reference::Parse(name);
+      layers::registry::RegistryClient client(dest.domain, registry_options);
+      layers::ExportOptions eo;
+      eo.compression = compression;
+      eo.level = options.compression_level;
+      eo.memo_dir = req.root + "/compressed";
+      layers::registry::PushResult p = layers::registry::Push(client, store, image.manifest, dest, eo, req.root + "/tmp");
+      status->Info("pushed " + dest.String() + " (" + p.manifest.digest.str() + "): " + std::to_string(p.uploaded) +
+                   " blobs uploaded, " + std::to_string(p.existed) + " already there");
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ostringstream built;

@@ -92,7 +92,16 @@ class Builder {
       }
     }
     for (const CacheTransferSpec& c : req.cache_from) {
-      imported_.push_back(std::make_unique<ImportedCache>(c.dir, ws_.NewDir("cache-from-")));
+      std::string dir = c.dir;
+      if (c.type == "registry") {
+        dir = ws_.NewDir("cache-from-") + "/layout";
+        try {
+          FetchCache(c.ref, dir, ws_.NewDir("cache-tmp-"), req.tls_verify);
+        } catch (const std::exception& e) {
+          throw BuildError("--cache-from " + c.ref + ": " + e.what());
+        }
+      }
+      imported_.push_back(std::make_unique<ImportedCache>(dir, ws_.NewDir("cache-from-")));
     }
     int64_t now = req.source_date_epoch.value_or(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -415,8 +424,9 @@ class Builder {
     std::optional<Descriptor> m = store_.Find(ref);
     if (!m) {
       throw BuildError(plan_.program.file + ":" + std::to_string(plan_.program.stages[s].location.line) +
-                       ": FROM " + ref + ": no such image in the local store (" + req_.root +
-                       "/oci); load it with `imgbuild load` or build it first");
+                       ": FROM " + ref + ": no such image in the local store (" + req_.root + "/oci)" +
+                       (req_.pull_errors.count(ref) ? ", and pulling it failed: " + req_.pull_errors.at(ref)
+                                                    : "; pull it (--pull=missing), load it with `imgbuild load` or build it first"));
     }
     StageImage img;
     img.base_manifest = *m;
@@ -900,12 +910,15 @@ class Builder {
         if (std::optional<cache::CacheRecord> r = cache_.Find(key)) records.push_back(std::move(*r));
       }
     }
+    std::string where = spec.type == "registry" ? spec.ref : spec.dir;
     try {
-      ExportCache(spec.dir, ws_.NewDir("cache-to-"), records, store_.store());
+      std::string dir = spec.type == "registry" ? ws_.NewDir("cache-to-") + "/layout" : spec.dir;
+      ExportCache(dir, ws_.NewDir("cache-to-"), records, store_.store());
+      if (spec.type == "registry") PushCache(dir, ws_.NewDir("cache-to-"), spec.ref, req_.tls_verify);
     } catch (const std::exception& e) {
-      throw BuildError("--cache-to " + spec.dir + ": " + e.what());
+      throw BuildError("--cache-to " + where + ": " + e.what());
     }
-    Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + spec.dir); });
+    Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + where); });
   }
 
   // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes

@@ -48,6 +48,8 @@ struct BuildRequest {
   std::set<std::string> no_cache_stages;     // --no-cache-filter: these stages (names or indexes) run
   bool explain_cache = false;                // --explain-cache: say why each miss missed
   std::vector<CacheTransferSpec> cache_to, cache_from;  // --cache-to, --cache-from
+  bool tls_verify = true;  // registries (pulls, pushes, registry cache)
+  std::map<std::string, std::string> pull_errors;  // FROM references whose pull failed, and why
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.
   const std::atomic<bool>* interrupted = nullptr;

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   static char build_word[] = "build";
   const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
-                                             "tag", "rm", "load", "save", "du", "prune"};
+                                             "tag", "rm", "load", "save", "du", "prune",
+                                             "pull", "push", "login", "logout"};
   if (argc > 1 && std::find(commands.begin(), commands.end(), argv[1]) == commands.end() &&
       std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--version") {
     args.insert(args.begin() + 1, build_word);
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   build->add_option("--cache-from", build_opts.cache_from, "Use an exported build cache: type=local,src=DIR")
       ->allow_extra_args(false);
+  build->add_option("--pull", build_opts.pull, "FROM images from registries: missing (default), always, never");
+  build->add_flag("--push", build_opts.push, "Push the image to every -t name");
+  build->add_option("--tls-verify", build_opts.tls_verify, "Verify registries' TLS certificates (false also allows plain HTTP)");
   build->add_option("--cache-limit", build_opts.cache_limit,
                     "Size bound of the build cache, applied after builds (default: $IMGBUILD_CACHE_LIMIT or 10% of the filesystem)");
   build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
@@ -120,6 +124,35 @@ int main(int argc, char** argv) {
   save->add_option("--compression-level", save_opts.compression_level, "Codec level");
   save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");
 
+  RegistryCommandOptions pull_opts;
+  CLI::App* pull = app.add_subcommand("pull", "Pull an image from a registry into the local store");
+  pull->add_option("--root", pull_opts.root, "State directory");
+  pull->add_option("--platform", pull_opts.platform, "Platform to pick from a multi-platform image");
+  pull->add_option("--tls-verify", pull_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  pull->add_option("name", pull_opts.name, "Image reference")->required();
+
+  RegistryCommandOptions push_opts;
+  CLI::App* push = app.add_subcommand("push", "Push an image of the local store (or an OCI layout / docker archive) to a registry");
+  push->add_option("--root", push_opts.root, "State directory");
+  push->add_option("--tls-verify", push_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  push->add_option("--compression", push_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
+  push->add_option("--compression-level", push_opts.compression_level, "Codec level");
+  push->add_option("--chunk-size", push_opts.chunk_size, "Upload blobs in chunks of this many bytes (default: one request)");
+  push->add_option("name", push_opts.name, "Image NAME[:TAG] of the store, or a path to an OCI layout or archive")->required();
+  push->add_option("dest", push_opts.dest, "Destination reference (default: NAME)");
+
+  RegistryCommandOptions login_opts;
+  CLI::App* login = app.add_subcommand("login", "Store credentials for a registry (checked first)");
+  login->add_option("-u,--username", login_opts.username, "User name");
+  login->add_option("-p,--password", login_opts.password, "Password (prefer --password-stdin)");
+  login->add_flag("--password-stdin", login_opts.password_stdin, "Read the password from standard input");
+  login->add_option("--tls-verify", login_opts.tls_verify, "Verify TLS certificates");
+  login->add_option("registry", login_opts.name, "Registry host[:port]")->required();
+
+  RegistryCommandOptions logout_opts;
+  CLI::App* logout = app.add_subcommand("logout", "Remove stored credentials for a registry");
+  logout->add_option("registry", logout_opts.name, "Registry host[:port]")->required();
+
   CacheOptions du_opts;
   CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");
   du->add_option("--root", du_opts.root, "State directory");
@@ -152,6 +185,10 @@ int main(int argc, char** argv) {
   if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);
   if (load->parsed()) return RunLoad(load_opts, load_input, std::cout, std::cerr);
   if (save->parsed()) return RunSave(save_opts, save_names, save_output, save_format, std::cout, std::cerr);
+  if (pull->parsed()) return RunPull(pull_opts, std::cout, std::cerr);
+  if (push->parsed()) return RunPush(push_opts, std::cout, std::cerr);
+  if (login->parsed()) return RunLogin(login_opts, std::cin, std::cout, std::cerr);
+  if (logout->parsed()) return RunLogout(logout_opts, std::cout, std::cerr);
   if (du->parsed()) return RunDu(du_opts, std::cout, std::cerr);
   if (prune->parsed()) return RunPrune(prune_opts, std::cout, std::cerr);
   if (parse->parsed()) return RunParse(parse_opts, std::cout, std::cerr);

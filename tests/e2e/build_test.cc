@@ -367,7 +367,7 @@ TEST_F(BuildTest, ClearErrors) {
   EXPECT_EQ(Slurp(log_path), "one\ntwo\n");
   EXPECT_NE(r.err.find("ERROR: "), std::string::npos) << r.err;
   std::ofstream(ctx + "/Buildfile") << "FROM nosuch:image\n";
-  r = RunImgbuild("build --root " + root_ + " " + ctx);
+  r = RunImgbuild("build --pull=never --root " + root_ + " " + ctx);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("FROM nosuch:image: no such image in the local store"), std::string::npos) << r.err;
   std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nCOPY --chown=ghost x /\n";

@@ -1,0 +1,153 @@
+#include "layers/registry/transfer.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "layers/image_import.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::layers::registry {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A temporary directory removed however the operation ends.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& parent) {
+    MakeDirs(parent);
+    std::string t = parent + "/registry-XXXXXX";
+    if (!::mkdtemp(t.data())) throw SysError("mkdtemp", t);
+    path_ = t;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs `work(i)` for i in [0, n) on up to `parallel` threads; rethrows the first failure.
+void ForEach(size_t n, int parallel, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto run = [&] {
+    for (size_t i; (i = next++) < n;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (error) return;
+      }
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < std::min<int>(parallel, static_cast<int>(n)); ++t) threads.emplace_back(run);
+  run();
+  for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+bool IsIndex(const std::string& media_type) {
+  return media_type == media_type::kImageIndex || media_type == media_type::kDockerManifestList;
+}
+
+}  // namespace
+
+PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
+                const std::string& tmp, const std::vector<std::string>& tags, int parallel) {
+  RegistryClient::Manifest m = client.GetManifest(ref.repository, ref.Object());
+  if (IsIndex(m.media_type)) {
+    auto index = nlohmann::json::parse(m.bytes);
+    std::optional<Descriptor> pick;
+    for (const auto& entry : index.at("manifests")) {
+      Descriptor d = Descriptor::FromJson(entry);
+      if (!d.platform) continue;
+      if (d.platform->os == platform.os && d.platform->architecture == platform.architecture &&
+          (platform.variant.empty() || d.platform->variant == platform.variant)) {
+        pick = d;
+        break;
+      }
+    }
+    if (!pick) {
+      throw RegistryError(ref.String() + ": no image for " + platform.os + "/" + platform.architecture +
+                          (platform.variant.empty() ? "" : "/" + platform.variant) + " in its index");
+    }
+    m = client.GetManifest(ref.repository, pick->digest.str());
+  }
+  TempDir dir(tmp);
+  OciLayout layout(dir.path() + "/layout", dir.path() + "/tmp");
+  auto manifest = nlohmann::json::parse(m.bytes);
+  std::vector<Descriptor> blobs = {Descriptor::FromJson(manifest.at("config"))};
+  for (const auto& l : manifest.at("layers")) blobs.push_back(Descriptor::FromJson(l));
+  ForEach(blobs.size(), parallel, [&](size_t i) { client.FetchBlob(ref.repository, blobs[i], layout.store()); });
+  Descriptor stored = layout.store().Put(m.media_type, m.bytes);
+  if (stored.digest != m.digest) throw RegistryError(ref.String() + ": manifest digest changed in the store");
+  layout.Tag("pulled", stored, false);
+  // Loaded like `imgbuild load`: every layer is applied in a scratch dir first (hostile ones refused).
+  std::vector<ImportedImage> imported = ImportImages(store, layout.dir(), ref.Name(), dir.path() + "/tmp");
+  if (imported.empty()) throw RegistryError(ref.String() + ": nothing to load");
+  for (const std::string& t : tags) store.Tag(t, imported.front().manifest);
+  return {imported.front().name, imported.front().manifest, static_cast<int>(blobs.size())};
+}
+
+PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,
+                const ExportOptions& export_options, const std::string& tmp, int parallel) {
+  TempDir dir(tmp);
+  std::string out = dir.path() + "/layout";
+  Descriptor exported = ExportImage(store, manifest, {}, ExportFormat::kOciDir, out, export_options);
+  OciLayout layout(out, dir.path() + "/tmp");
+  std::string bytes = layout.store().ReadBlob(exported.digest);
+  auto m = nlohmann::json::parse(bytes);
+  std::vector<Descriptor> blobs;
+  for (const auto& l : m.at("layers")) blobs.push_back(Descriptor::FromJson(l));
+  blobs.push_back(Descriptor::FromJson(m.at("config")));
+  // Blobs of images the store has from the same registry can be mounted from their repository.
+  std::map<std::string, std::string> origin;  // digest -> repository
+  for (const Descriptor& d : store.Manifests()) {
+    auto name = d.annotations.find(kRefNameAnnotation);
+    if (name == d.annotations.end()) continue;
+    try {
+      Reference r = Reference::Parse(name->second);
+      if (r.domain != dest.domain || r.repository == dest.repository || !store.store().Has(d.digest)) continue;
+      auto other = nlohmann::json::parse(store.store().ReadBlob(d.digest));
+      for (const auto& l : other.value("layers", nlohmann::json::array())) {
+        origin.emplace(l.at("digest").get<std::string>(), r.repository);
+      }
+    } catch (const std::exception&) {
+      // a local-only name: nothing to mount from
+    }
+  }
+  PushResult result;
+  std::mutex mu;
+  ForEach(blobs.size(), parallel, [&](size_t i) {
+    auto from = origin.find(blobs[i].digest.str());
+    std::string how = client.PushBlob(dest.repository, blobs[i], layout.store().BlobPath(blobs[i].digest),
+                                      from == origin.end() ? "" : from->second);
+    std::lock_guard<std::mutex> lock(mu);
+    if (how == "uploaded") ++result.uploaded;
+    else if (how == "mounted") ++result.mounted;
+    else ++result.existed;
+  });
+  std::string media_type = m.value("mediaType", std::string(media_type::kImageManifest));
+  client.PutManifest(dest.repository, dest.digest.empty() ? dest.tag : exported.digest.str(), bytes, media_type);
+  result.manifest = exported;
+  return result;
+}
+
+}  // namespace imgbuild::layers::registry

@@ -1,0 +1,38 @@
+// Images between the local store and a registry. Pull: the manifest (from an index, the one for
+// the platform), then config and layers, several at once, each verified; the image is then
+// loaded like `imgbuild load` does (every layer checked by applying it) and tagged. Push: the
+// image leaves the store as an export does (layers compressed once, remembered), blobs go up
+// several at once (HEAD first, cross-repository mount when the store knows a source), then the
+// manifest.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "layers/descriptor.h"
+#include "layers/image_export.h"
+#include "layers/oci_layout.h"
+#include "layers/registry/client.h"
+#include "layers/registry/reference.h"
+
+namespace imgbuild::layers::registry {
+
+struct PullResult {
+  std::string name;  // as tagged in the store
+  Descriptor manifest;
+  int blobs_fetched = 0;
+};
+
+// `tags` are the store names to give the image (ref.Name() is always one).
+PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
+                const std::string& tmp, const std::vector<std::string>& tags = {}, int parallel = 4);
+
+struct PushResult {
+  Descriptor manifest;  // as pushed (compressed layers)
+  int uploaded = 0, existed = 0, mounted = 0;
+};
+
+PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,
+                const ExportOptions& export_options, const std::string& tmp, int parallel = 4);
+
+}  // namespace imgbuild::layers::registry

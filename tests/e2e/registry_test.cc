@@ -1,0 +1,161 @@
+// Registries: Debian's docker-registry started by the test on 127.0.0.1 (plain HTTP, a port of
+// its own); what imgbuild pushes is read back by skopeo, what skopeo pushes is built FROM, and a
+// build cache pushed to the registry gives hits on an empty state dir.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "busybox_fixture.h"
+#include "run_util.h"
+
+namespace imgbuild::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+int FreePort() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+class RegistryTest : public BusyboxTest {
+ protected:
+  void SetUp() override {
+    BusyboxTest::SetUp();
+    if (::geteuid() != 0) return;
+    ASSERT_TRUE(fs::exists("/usr/bin/docker-registry")) << "docker-registry missing (scripts/setup.sh installs it)";
+    host_ = "127.0.0.1:" + std::to_string(FreePort());
+    std::ofstream(dir_ + "/registry.yml") << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                                             "    rootdirectory: " << dir_ << "/registry-data\nhttp:\n  addr: " << host_ << "\n";
+    registry_ = ::fork();
+    if (registry_ == 0) {
+      ::execl("/usr/bin/docker-registry", "docker-registry", "serve", (dir_ + "/registry.yml").c_str(), nullptr);
+      ::_exit(127);
+    }
+    int code = 1;
+    for (int i = 0; i < 100 && code != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      Sh("python3 -c 'import urllib.request; urllib.request.urlopen(\"http://" + host_ + "/v2/\")'", &code);
+    }
+    ASSERT_EQ(code, 0) << "the registry did not start on " << host_;
+  }
+  void TearDown() override {
+    if (registry_ > 0) {
+      ::kill(registry_, SIGTERM);
+      ::waitpid(registry_, nullptr, 0);
+    }
+    BusyboxTest::TearDown();
+  }
+  std::string Skopeo(const std::string& args, int* code) { return Sh("skopeo " + args, code); }
+  std::string host_;
+  pid_t registry_ = -1;
+};
+
+TEST_F(RegistryTest, PushedImagesReadBackWithSkopeo) {
+  RunResult push = RunImgbuild("push --root " + root_ + " busybox:local " + host_ + "/test/busybox:1");
+  ASSERT_EQ(push.code, 0) << push.err;
+  std::string digest = push.out.substr(0, push.out.find('\n'));
+  int code;
+  std::string inspect = Skopeo("inspect --tls-verify=false docker://" + host_ + "/test/busybox:1", &code);
+  ASSERT_EQ(code, 0) << inspect;
+  auto info = nlohmann::json::parse(inspect);
+  EXPECT_EQ(info["Digest"], digest);
+  EXPECT_EQ(info["Layers"].size(), 1u);
+  std::string copied = Skopeo("copy --src-tls-verify=false docker://" + host_ + "/test/busybox:1 oci:" + dir_ + "/copy:x", &code);
+  EXPECT_EQ(code, 0) << copied;
+  // Pushing again uploads nothing; chunked uploads work too.
+  push = RunImgbuild("push --root " + root_ + " busybox:local " + host_ + "/test/busybox:1");
+  EXPECT_NE(push.err.find("0 blobs uploaded, 2 already there"), std::string::npos) << push.err;
+  push = RunImgbuild("push --chunk-size 65536 --root " + root_ + " busybox:local " + host_ + "/test/chunked:1");
+  ASSERT_EQ(push.code, 0) << push.err;
+  EXPECT_EQ(nlohmann::json::parse(Skopeo("inspect --tls-verify=false docker://" + host_ + "/test/chunked:1", &code))["Digest"],
+            digest);
+  // An OCI layout made elsewhere is pushed as it is.
+  push = RunImgbuild("push --root " + root_ + " " + dir_ + "/copy " + host_ + "/test/from-layout:1");
+  EXPECT_EQ(push.code, 0) << push.err;
+}
+
+TEST_F(RegistryTest, ImagesPushedBySkopeoArePulledAndBuiltFrom) {
+  RunResult save = RunImgbuild("build --root " + root_ + " -o type=oci,dest=" + dir_ + "/bb-oci,tar=false " + dir_ + "/busybox");
+  ASSERT_EQ(save.code, 0) << save.err;
+  int code;
+  std::string out = Skopeo("copy --dest-tls-verify=false oci:" + dir_ + "/bb-oci docker://" + host_ + "/sk/busybox:1", &code);
+  ASSERT_EQ(code, 0) << out;
+  std::string fresh = dir_ + "/fresh-root";
+  std::string ctx = dir_ + "/from-registry";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM " << host_ << "/sk/busybox:1\nRUN echo built-from-the-registry > /r\n";
+  RunResult r = RunImgbuild("build --progress=plain --network=none --root " + fresh + " -o type=local,dest=" + dir_ +
+                            "/from-out " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("pulled " + host_ + "/sk/busybox:1"), std::string::npos) << r.err;
+  EXPECT_EQ(Slurp(dir_ + "/from-out/r"), "built-from-the-registry\n");
+  RunResult pull = RunImgbuild("pull --root " + fresh + " " + host_ + "/sk/busybox:1");
+  EXPECT_EQ(pull.code, 0) << pull.err;
+  // A missing image: a clear error; --pull=never does not ask the registry.
+  std::ofstream(ctx + "/Buildfile") << "FROM " << host_ << "/sk/nothing:1\n";
+  r = RunImgbuild("build --root " + fresh + " " + ctx);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("pulling it failed: GET http://" + host_ + "/v2/sk/nothing/manifests/1: HTTP 404"),
+            std::string::npos) << r.err;
+  r = RunImgbuild("build --pull=never --root " + fresh + " " + ctx);
+  EXPECT_EQ(r.err.find("pulling it failed"), std::string::npos) << r.err;
+}
+
+TEST_F(RegistryTest, BuildPushAndImageOutput) {
+  std::string ctx = dir_ + "/pushed";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo pushed > /p\n";
+  RunResult r = RunImgbuild("build --progress=plain --network=none --root " + root_ + " -t " + host_ + "/app/one:1 --push " +
+                            "-o type=image,name=" + host_ + "/app/two:2,push=true " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  int code;
+  for (const char* name : {"/app/one:1", "/app/two:2"}) {
+    std::string out = Skopeo("inspect --tls-verify=false docker://" + host_ + name, &code);
+    EXPECT_EQ(code, 0) << name << ": " << out;
+  }
+}
+
+TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  RunResult base = RunImgbuild("build --root " + root_ + " -t " + host_ + "/base/busybox:1 --push " + dir_ + "/busybox");
+  ASSERT_EQ(base.code, 0) << base.err;
+  std::string ctx = dir_ + "/cached";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM " << host_ << "/base/busybox:1\nRUN echo one > /one\nCOPY Buildfile /\n";
+  std::string cache = "type=registry,ref=" + host_ + "/cache/app:buildcache";
+  // Both runners build FROM the registry's image (its digest is what keys the cache).
+  RunResult first = RunImgbuild("build --pull=always --progress=rawjson --network=none --root " + root_ +
+                                " --cache-to " + cache + ",mode=max " + ctx);
+  ASSERT_EQ(first.code, 0) << first.err;
+  RunResult second = RunImgbuild("build --progress=rawjson --network=none --root " + dir_ + "/empty-root --cache-from " +
+                                 cache + " " + ctx);
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_EQ(second.err.find("\"event\":\"done\""), std::string::npos) << "a step ran: " << second.err;
+  EXPECT_NE(second.err.find("\"event\":\"cached\""), std::string::npos);
+  // A cache ref that does not exist yet is a first run, not an error.
+  RunResult none = RunImgbuild("build --network=none --root " + root_ + " --cache-from type=registry,ref=" + host_ +
+                               "/cache/none:x " + ctx);
+  EXPECT_EQ(none.code, 0) << none.err;
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
