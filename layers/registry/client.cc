@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -62,6 +63,7 @@ HttpRequest Req(std::string method, std::string url, std::vector<std::string> he
 RegistryClient::RegistryClient(std::string host, RegistryOptions options)
     : host_(std::move(host)), options_(std::move(options)) {
   tls_.verify = options_.tls_verify;
+  if (const char* b = std::getenv("IMGBUILD_HTTP_BACKOFF_MS"); b && std::atoi(b) > 0) options_.backoff_ms = std::atoi(b);
   std::string ca = options_.certs_dir + "/" + host_ + "/ca.crt";
   struct stat st;
   if (::stat(ca.c_str(), &st) == 0) tls_.ca_file = ca;
@@ -267,9 +269,9 @@ std::string RegistryClient::PushBlob(const std::string& repo, const Descriptor& 
       }
       return "uploaded";
     } catch (const RegistryError& e) {
-      // A broken session starts over (the registry keeps what it verified).
+      // A broken session starts over once (each request was already retried on its own).
       last = e.what();
-      if (attempt >= options_.retries) throw;
+      if (attempt >= 1) throw;
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms << std::min(attempt, 10)));
     }
   }

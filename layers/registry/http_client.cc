@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <mutex>
 
@@ -112,9 +113,14 @@ HttpResponse Perform(const HttpRequest& request, const TlsOptions& tls) {
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-  // A stalled transfer (under 1 KiB/s for 20 s) fails and is retried.
+  // A stalled transfer (under 1 KiB/s for 20 s, or $IMGBUILD_HTTP_STALL_SECONDS) fails and is retried.
+  static const long stall = [] {
+    const char* v = std::getenv("IMGBUILD_HTTP_STALL_SECONDS");
+    long s = v ? std::atol(v) : 0;
+    return s > 0 ? s : 20L;
+  }();
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 20L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);

@@ -39,6 +39,7 @@ class RegistryTest : public BusyboxTest {
   void SetUp() override {
     BusyboxTest::SetUp();
     if (::geteuid() != 0) return;
+    ::setenv("IMGBUILD_HTTP_BACKOFF_MS", "20", 1);  // retries as in production, waits shorter
     ASSERT_TRUE(fs::exists("/usr/bin/docker-registry")) << "docker-registry missing (scripts/setup.sh installs it)";
     host_ = "127.0.0.1:" + std::to_string(FreePort());
     std::ofstream(dir_ + "/registry.yml") << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
@@ -56,6 +57,10 @@ class RegistryTest : public BusyboxTest {
     ASSERT_EQ(code, 0) << "the registry did not start on " << host_;
   }
   void TearDown() override {
+    for (pid_t p : proxies_) {
+      ::kill(p, SIGKILL);
+      ::waitpid(p, nullptr, 0);
+    }
     if (registry_ > 0) {
       ::kill(registry_, SIGTERM);
       ::waitpid(registry_, nullptr, 0);
@@ -63,8 +68,35 @@ class RegistryTest : public BusyboxTest {
     BusyboxTest::TearDown();
   }
   std::string Skopeo(const std::string& args, int* code) { return Sh("skopeo " + args, code); }
+  // A fault proxy in front of the registry (tests/e2e/fault_proxy.py); returns its host:port.
+  std::string Proxy(const std::string& plan) {
+    int port = FreePort();
+    std::string target = host_.substr(host_.find(':') + 1);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::string script = std::string(IMGBUILD_SOURCE_DIR) + "/tests/e2e/fault_proxy.py";
+      ::execl("/usr/bin/python3", "python3", script.c_str(), std::to_string(port).c_str(), target.c_str(), plan.c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+    proxies_.push_back(pid);
+    for (int i = 0; i < 100; ++i) {
+      int s = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      bool up = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(s);
+      if (up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    // The proxy took that probe connection as its first: a plan starts with a spare "ok".
+    return "127.0.0.1:" + std::to_string(port);
+  }
   std::string host_;
   pid_t registry_ = -1;
+  std::vector<pid_t> proxies_;
 };
 
 TEST_F(RegistryTest, PushedImagesReadBackWithSkopeo) {
@@ -155,6 +187,45 @@ TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
   RunResult none = RunImgbuild("build --network=none --root " + root_ + " --cache-from type=registry,ref=" + host_ +
                                "/cache/none:x " + ctx);
   EXPECT_EQ(none.code, 0) << none.err;
+}
+
+TEST_F(RegistryTest, TransientFaultsAreRetried) {
+  ::setenv("IMGBUILD_HTTP_STALL_SECONDS", "2", 1);
+  // Dropped connections, 500, 429, a cut-off answer and a stall, then normal service.
+  std::string proxy = Proxy("ok,drop,500,429,cut,stall,drop,500");
+  RunResult push = RunImgbuild("push --root " + root_ + " busybox:local " + proxy + "/faults/busybox:1");
+  ASSERT_EQ(push.code, 0) << push.err;
+  int code;
+  auto info = nlohmann::json::parse(Skopeo("inspect --tls-verify=false docker://" + host_ + "/faults/busybox:1", &code));
+  EXPECT_EQ(info["Digest"].get<std::string>() + "\n", push.out);
+  proxy = Proxy("ok,cut,drop,500,stall,429,cut");
+  std::string fresh = dir_ + "/fault-root";
+  RunResult pull = RunImgbuild("pull --root " + fresh + " " + proxy + "/faults/busybox:1");
+  ::unsetenv("IMGBUILD_HTTP_STALL_SECONDS");
+  ASSERT_EQ(pull.code, 0) << pull.err;
+  EXPECT_EQ(pull.out, push.out);
+}
+
+TEST_F(RegistryTest, PersistentFailuresFailCleanly) {
+  std::string proxy = Proxy("ok,always500");
+  std::string fresh = dir_ + "/clean-root";
+  RunResult pull = RunImgbuild("pull --root " + fresh + " " + proxy + "/nothing/here:1");
+  EXPECT_EQ(pull.code, 1);
+  EXPECT_NE(pull.err.find("HTTP 500"), std::string::npos) << pull.err;
+  RunResult push = RunImgbuild("push --root " + root_ + " busybox:local " + proxy + "/failing/busybox:1");
+  EXPECT_EQ(push.code, 1);
+  EXPECT_NE(push.err.find("HTTP 500"), std::string::npos) << push.err;
+  // Nothing half-done: no image tagged, no ingest left, and the registry has no such tag.
+  RunResult images = RunImgbuild("images --json --root " + fresh);
+  EXPECT_EQ(images.out.find("nothing"), std::string::npos) << images.out;
+  int code;
+  Skopeo("inspect --tls-verify=false docker://" + host_ + "/failing/busybox:1", &code);
+  EXPECT_NE(code, 0);
+  if (fs::exists(fresh + "/tmp")) {
+    for (const auto& e : fs::directory_iterator(fresh + "/tmp")) {
+      EXPECT_EQ(e.path().filename().string().rfind("ingest-", 0), std::string::npos) << e.path();
+    }
+  }
 }
 
 }  // namespace

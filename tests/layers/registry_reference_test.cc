@@ -1,0 +1,59 @@
+// Image references (Docker's normalisation), WWW-Authenticate challenges and base64.
+#include <gtest/gtest.h>
+
+#include "layers/registry/auth.h"
+#include "layers/registry/reference.h"
+
+namespace imgbuild::layers::registry {
+namespace {
+
+TEST(ReferenceTest, DockerNormalisation) {
+  Reference r = Reference::Parse("busybox");
+  EXPECT_EQ(r.domain, "docker.io");
+  EXPECT_EQ(r.repository, "library/busybox");
+  EXPECT_EQ(r.tag, "latest");
+  EXPECT_EQ(r.Endpoint(), "registry-1.docker.io");
+  EXPECT_EQ(r.String(), "docker.io/library/busybox:latest");
+  EXPECT_EQ(Reference::Parse("team/app:1.2").repository, "team/app");
+  EXPECT_EQ(Reference::Parse("index.docker.io/library/alpine").domain, "docker.io");
+  r = Reference::Parse("127.0.0.1:5000/team/app:v1");
+  EXPECT_EQ(r.domain, "127.0.0.1:5000");
+  EXPECT_EQ(r.repository, "team/app");
+  EXPECT_EQ(r.Name(), "127.0.0.1:5000/team/app:v1");
+  r = Reference::Parse("localhost/app");
+  EXPECT_EQ(r.domain, "localhost");
+  r = Reference::Parse("reg.example.com/app@sha256:" + std::string(64, 'a'));
+  EXPECT_EQ(r.tag, "");
+  EXPECT_EQ(r.Object(), "sha256:" + std::string(64, 'a'));
+  r = Reference::Parse("reg.example.com:443/a/b/c:t@sha256:" + std::string(64, 'b'));
+  EXPECT_EQ(r.tag, "t");
+  EXPECT_EQ(r.repository, "a/b/c");
+}
+
+TEST(ReferenceTest, InvalidOnes) {
+  for (const char* bad : {"", "UPPER", "app:", "app@sha256:xyz", "a//b", "app:-bad", "-app"}) {
+    EXPECT_THROW(Reference::Parse(bad), ReferenceError) << bad;
+  }
+}
+
+TEST(AuthTest, Challenges) {
+  auto c = ParseChallenge(R"(Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull")");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->scheme, "bearer");
+  EXPECT_EQ(c->params["realm"], "https://auth.example/token");
+  EXPECT_EQ(c->params["service"], "registry.example");
+  EXPECT_EQ(c->params["scope"], "repository:a/b:pull");
+  c = ParseChallenge(R"(Basic realm="Registry Realm")");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->scheme, "basic");
+  EXPECT_FALSE(ParseChallenge("garbage"));
+}
+
+TEST(AuthTest, Base64RoundTrip) {
+  EXPECT_EQ(Base64("user:pass"), "dXNlcjpwYXNz");
+  EXPECT_EQ(Base64("a"), "YQ==");
+  for (std::string s : {"", "a", "ab", "abc", "user:p@ss:word"}) EXPECT_EQ(Base64Decode(Base64(s)), s);
+}
+
+}  // namespace
+}  // namespace imgbuild::layers::registry
