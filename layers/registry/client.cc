@@ -64,6 +64,7 @@ RegistryClient::RegistryClient(std::string host, RegistryOptions options)
     : host_(std::move(host)), options_(std::move(options)) {
   tls_.verify = options_.tls_verify;
   if (const char* b = std::getenv("IMGBUILD_HTTP_BACKOFF_MS"); b && std::atoi(b) > 0) options_.backoff_ms = std::atoi(b);
+  if (const char* d = std::getenv("IMGBUILD_CERTS_DIR"); d && *d) options_.certs_dir = d;
   std::string ca = options_.certs_dir + "/" + host_ + "/ca.crt";
   struct stat st;
   if (::stat(ca.c_str(), &st) == 0) tls_.ca_file = ca;
@@ -132,6 +133,11 @@ HttpResponse RegistryClient::Once(HttpRequest& request, const std::string& scope
   } catch (const HttpError& e) {
     // A registry on loopback (or with TLS checks off) may speak plain HTTP.
     bool https = req.url.rfind("https://", 0) == 0;
+    if (e.untrusted_certificate()) {
+      throw HttpError(std::string(e.what()) + " (trust the registry's CA in " + options_.certs_dir + "/" + host_ +
+                          "/ca.crt, or use --tls-verify=false)",
+                      false, true);
+    }
     if (!https || !(Loopback(host_) || !options_.tls_verify)) throw;
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -171,7 +171,8 @@ HttpResponse Perform(const HttpRequest& request, const TlsOptions& tls) {
     bool retryable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
                      rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
                      rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
-    throw HttpError(request.method + " " + request.url + ": " + what, retryable);
+    bool untrusted = rc == CURLE_PEER_FAILED_VERIFICATION;
+    throw HttpError(request.method + " " + request.url + ": " + what, retryable, untrusted);
   }
   return response;
 }

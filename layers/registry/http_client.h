@@ -16,14 +16,15 @@ namespace imgbuild::layers::registry {
 
 class HttpError : public std::runtime_error {
  public:
-  HttpError(const std::string& what, bool retryable, long status = 0)
-      : std::runtime_error(what), retryable_(retryable), status_(status) {}
+  HttpError(const std::string& what, bool retryable, bool untrusted_certificate = false)
+      : std::runtime_error(what), retryable_(retryable), untrusted_certificate_(untrusted_certificate) {}
   bool retryable() const { return retryable_; }
-  long status() const { return status_; }
+  // The server speaks TLS, but its certificate was not trusted.
+  bool untrusted_certificate() const { return untrusted_certificate_; }
 
  private:
   bool retryable_;
-  long status_;
+  bool untrusted_certificate_;
 };
 
 struct HttpRequest {

@@ -2,6 +2,7 @@
 // its own); what imgbuild pushes is read back by skopeo, what skopeo pushes is built FROM, and a
 // build cache pushed to the registry gives hits on an empty state dir.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -34,6 +35,15 @@ int FreePort() {
   return ntohs(a.sin_port);
 }
 
+// In a forked child: standard output and error to `log` (the registry's own messages).
+void Quiet(const std::string& log) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+  }
+}
+
 class RegistryTest : public BusyboxTest {
  protected:
   void SetUp() override {
@@ -46,6 +56,7 @@ class RegistryTest : public BusyboxTest {
                                              "    rootdirectory: " << dir_ << "/registry-data\nhttp:\n  addr: " << host_ << "\n";
     registry_ = ::fork();
     if (registry_ == 0) {
+      Quiet(dir_ + "/registry.log");
       ::execl("/usr/bin/docker-registry", "docker-registry", "serve", (dir_ + "/registry.yml").c_str(), nullptr);
       ::_exit(127);
     }
@@ -187,6 +198,78 @@ TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
   RunResult none = RunImgbuild("build --network=none --root " + root_ + " --cache-from type=registry,ref=" + host_ +
                                "/cache/none:x " + ctx);
   EXPECT_EQ(none.code, 0) << none.err;
+}
+
+// A second registry with TLS (a CA of the test's own) and htpasswd authentication.
+TEST_F(RegistryTest, TlsAndBasicAuthentication) {
+  std::string d = dir_ + "/tls";
+  fs::create_directories(d);
+  std::string tls_host = "127.0.0.1:" + std::to_string(FreePort());
+  int code;
+  std::string out = Sh("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+                       "-subj '/CN=imgbuild test CA' && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+                       "-subj '/CN=127.0.0.1' && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && openssl x509 -req -in "
+                       "server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf && "
+                       "htpasswd -Bbn tester 'pa55-w0rd-xyz' > htpasswd && mkdir -p certs.d/" + tls_host + " && cp ca.crt certs.d/" +
+                       tls_host + "/ca.crt", &code);
+  ASSERT_EQ(code, 0) << out;
+  std::ofstream(d + "/registry.yml") << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: " << d
+                                     << "/data\nhttp:\n  addr: " << tls_host << "\n  tls:\n    certificate: " << d
+                                     << "/server.crt\n    key: " << d << "/server.key\nauth:\n  htpasswd:\n    realm: test\n"
+                                     << "    path: " << d << "/htpasswd\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Quiet(d + "/registry.log");
+    ::execl("/usr/bin/docker-registry", "docker-registry", "serve", (d + "/registry.yml").c_str(), nullptr);
+    ::_exit(127);
+  }
+  proxies_.push_back(pid);
+  for (int i = 0; i < 100; ++i) {
+    Sh("python3 -c 'import ssl,urllib.request; urllib.request.urlopen(\"https://" + tls_host +
+       "/v2/\", context=ssl._create_unverified_context())' 2>&1 | grep -q 401", &code);
+    if (code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::setenv("IMGBUILD_CERTS_DIR", (d + "/certs.d").c_str(), 1);
+  ::setenv("REGISTRY_AUTH_FILE", (d + "/auth.json").c_str(), 1);
+  std::string all_output;
+  auto run = [&](const std::string& args, const std::string& in = "") {
+    RunResult r = RunImgbuild(args, in);
+    all_output += r.out + r.err;
+    return r;
+  };
+  RunResult r = run("push --root " + root_ + " busybox:local " + tls_host + "/secure/busybox:1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("authentication required (imgbuild login " + tls_host + ")"), std::string::npos) << r.err;
+  r = run("login -u tester --password-stdin " + tls_host, "wrong-password\n");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_FALSE(fs::exists(d + "/auth.json") && Slurp(d + "/auth.json").find("auths\": {}") == std::string::npos &&
+               Slurp(d + "/auth.json").find(tls_host) != std::string::npos);
+  r = run("login -u tester --password-stdin " + tls_host, "pa55-w0rd-xyz\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("push --root " + root_ + " busybox:local " + tls_host + "/secure/busybox:1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  out = Skopeo("inspect --cert-dir " + d + "/certs.d/" + tls_host + " --creds tester:pa55-w0rd-xyz docker://" + tls_host +
+               "/secure/busybox:1", &code);
+  EXPECT_EQ(code, 0) << out;
+  r = run("pull --root " + dir_ + "/tls-root " + tls_host + "/secure/busybox:1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Without the CA the certificate is refused, unless verification is off.
+  ::setenv("IMGBUILD_CERTS_DIR", (d + "/nowhere").c_str(), 1);
+  r = run("pull --root " + dir_ + "/tls-root2 " + tls_host + "/secure/busybox:1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("certificate"), std::string::npos) << r.err;
+  r = run("pull --tls-verify=false --root " + dir_ + "/tls-root2 " + tls_host + "/secure/busybox:1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run("logout " + tls_host);
+  EXPECT_EQ(r.code, 0);
+  r = run("pull --tls-verify=false --root " + dir_ + "/tls-root3 " + tls_host + "/secure/busybox:1");
+  EXPECT_EQ(r.code, 1);
+  ::unsetenv("IMGBUILD_CERTS_DIR");
+  ::unsetenv("REGISTRY_AUTH_FILE");
+  // The password never appears in anything imgbuild printed.
+  EXPECT_EQ(all_output.find("pa55-w0rd-xyz"), std::string::npos);
+  EXPECT_EQ(all_output.find(std::string("dGVzdGVyOnBhNTUtdzByZC14eXo")), std::string::npos);  // base64 of user:password
 }
 
 TEST_F(RegistryTest, TransientFaultsAreRetried) {
