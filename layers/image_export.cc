@@ -73,6 +73,30 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
 
 }  // namespace
 
+Descriptor CompressedManifest(OciLayout& from, const Descriptor& source_manifest, const ExportOptions& options) {
+  LayerOptions lo;
+  lo.compression = options.compression;
+  lo.level = options.level;
+  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
+  Descriptor config = Descriptor::FromJson(m.at("config"));
+  std::vector<Descriptor> layer_descs;
+  bool changed = false;
+  for (const auto& l : m.at("layers")) {
+    Descriptor d = Descriptor::FromJson(l);
+    if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
+      d = CompressLayer(from.store(), d, lo, options.memo_dir);
+      changed = true;
+    }
+    layer_descs.push_back(d);
+  }
+  if (!changed) return source_manifest;
+  std::map<std::string, std::string> annotations;
+  if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
+  Descriptor manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
+  manifest.platform = source_manifest.platform;
+  return manifest;
+}
+
 std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportItem>& images, ExportFormat format,
                                      const std::string& dest, const ExportOptions& options) {
   // Staging sits beside the destination so every rename stays on one filesystem.
@@ -88,34 +112,17 @@ std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportIt
   } cleanup{staging};
   MakeDirs(dir);
   OciLayout out(dir, staging + "/tmp");
-  LayerOptions lo;
-  lo.compression = options.compression;
-  lo.level = options.level;
   std::vector<Descriptor> exported;
   nlohmann::ordered_json docker_items = nlohmann::ordered_json::array();
   nlohmann::ordered_json repos = nlohmann::ordered_json::object();
   for (const ExportItem& image : images) {
     const Descriptor& source_manifest = image.manifest;
     const std::vector<std::string>& refs = image.refs;
-    nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
+    Descriptor manifest = CompressedManifest(from, source_manifest, options);
+    nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
     Descriptor config = Descriptor::FromJson(m.at("config"));
     std::vector<Descriptor> layer_descs;
-    bool changed = false;
-    for (const auto& l : m.at("layers")) {
-      Descriptor d = Descriptor::FromJson(l);
-      if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
-        d = CompressLayer(from.store(), d, lo, options.memo_dir);
-        changed = true;
-      }
-      layer_descs.push_back(d);
-    }
-    Descriptor manifest = source_manifest;
-    if (changed) {
-      std::map<std::string, std::string> annotations;
-      if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
-      manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
-      manifest.platform = source_manifest.platform;
-    }
+    for (const auto& l : m.at("layers")) layer_descs.push_back(Descriptor::FromJson(l));
     CopyBlob(from.store(), out.store(), config.digest);
     for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
     CopyBlob(from.store(), out.store(), manifest.digest);

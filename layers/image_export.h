@@ -28,6 +28,10 @@ struct ExportOptions {
 Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::vector<std::string>& refs,
                        ExportFormat format, const std::string& dest, const ExportOptions& options);
 
+// The image as it leaves the store: its manifest with compressed layers (each compressed once and
+// remembered), written into the store beside the original. Every blob it names is in `from`.
+Descriptor CompressedManifest(OciLayout& from, const Descriptor& manifest, const ExportOptions& options);
+
 struct ExportItem {
   Descriptor manifest;
   std::vector<std::string> refs;

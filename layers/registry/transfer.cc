@@ -10,32 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "layers/image_import.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers::registry {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A temporary directory removed however the operation ends.
-class TempDir {
- public:
-  explicit TempDir(const std::string& parent) {
-    MakeDirs(parent);
-    std::string t = parent + "/registry-XXXXXX";
-    if (!::mkdtemp(t.data())) throw SysError("mkdtemp", t);
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Runs `work(i)` for i in [0, n) on up to `parallel` threads; rethrows the first failure.
 void ForEach(size_t n, int parallel, const std::function<void(size_t)>& work) {
@@ -90,28 +70,33 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
     }
     m = client.GetManifest(ref.repository, pick->digest.str());
   }
-  TempDir dir(tmp);
-  OciLayout layout(dir.path() + "/layout", dir.path() + "/tmp");
+  (void)tmp;
+  // Blobs stream into the store, each verified against its digest and size as it is committed;
+  // nothing is tagged until all are there. Layers are checked by the applier when a build unpacks
+  // them (hostile ones are refused there, as for any layer).
   auto manifest = nlohmann::json::parse(m.bytes);
   std::vector<Descriptor> blobs = {Descriptor::FromJson(manifest.at("config"))};
   for (const auto& l : manifest.at("layers")) blobs.push_back(Descriptor::FromJson(l));
-  ForEach(blobs.size(), parallel, [&](size_t i) { client.FetchBlob(ref.repository, blobs[i], layout.store()); });
-  Descriptor stored = layout.store().Put(m.media_type, m.bytes);
+  ForEach(blobs.size(), parallel, [&](size_t i) { client.FetchBlob(ref.repository, blobs[i], store.store()); });
+  auto config = nlohmann::json::parse(store.store().ReadBlob(blobs[0].digest));
+  if (config.at("rootfs").at("diff_ids").size() != blobs.size() - 1) {
+    throw RegistryError(ref.String() + ": the config's diff_ids do not match the manifest's layers");
+  }
+  Descriptor stored = store.store().Put(m.media_type, m.bytes);
   if (stored.digest != m.digest) throw RegistryError(ref.String() + ": manifest digest changed in the store");
-  layout.Tag("pulled", stored, false);
-  // Loaded like `imgbuild load`: every layer is applied in a scratch dir first (hostile ones refused).
-  std::vector<ImportedImage> imported = ImportImages(store, layout.dir(), ref.Name(), dir.path() + "/tmp");
-  if (imported.empty()) throw RegistryError(ref.String() + ": nothing to load");
-  for (const std::string& t : tags) store.Tag(t, imported.front().manifest);
-  return {imported.front().name, imported.front().manifest, static_cast<int>(blobs.size())};
+  stored.platform = Platform{config.value("os", platform.os), config.value("architecture", platform.architecture),
+                             config.value("variant", "")};
+  store.Tag(ref.Name(), stored);
+  for (const std::string& t : tags) store.Tag(t, stored);
+  return {NormalizeTag(ref.Name()), stored, static_cast<int>(blobs.size())};
 }
 
 PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,
                 const ExportOptions& export_options, const std::string& tmp, int parallel) {
-  TempDir dir(tmp);
-  std::string out = dir.path() + "/layout";
-  Descriptor exported = ExportImage(store, manifest, {}, ExportFormat::kOciDir, out, export_options);
-  OciLayout layout(out, dir.path() + "/tmp");
+  (void)tmp;
+  // Blobs go up straight from the store: compressed once, nothing copied.
+  Descriptor exported = CompressedManifest(store, manifest, export_options);
+  OciLayout& layout = store;
   std::string bytes = layout.store().ReadBlob(exported.digest);
   auto m = nlohmann::json::parse(bytes);
   std::vector<Descriptor> blobs;
