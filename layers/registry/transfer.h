@@ -1,9 +1,9 @@
 // Images between the local store and a registry. Pull: the manifest (from an index, the one for
-// the platform), then config and layers, several at once, each verified; the image is then
-// loaded like `imgbuild load` does (every layer checked by applying it) and tagged. Push: the
-// image leaves the store as an export does (layers compressed once, remembered), blobs go up
-// several at once (HEAD first, cross-repository mount when the store knows a source), then the
-// manifest.
+// the platform), then config and layers streamed into the store several at once, each verified
+// against its digest and size; the image is tagged only when all are there (layers are checked by
+// the applier when a build unpacks them). Push: the image leaves the store as an export does
+// (layers compressed once, remembered), blobs go up straight from the store several at once (HEAD
+// first, cross-repository mount when the store knows a source), then the manifest.
 #pragma once
 
 #include <string>
@@ -34,5 +34,6 @@ struct PushResult {
 
 PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,
                 const ExportOptions& export_options, const std::string& tmp, int parallel = 4);
+// (`tmp` is kept for callers; nothing is staged any more.)
 
 }  // namespace imgbuild::layers::registry

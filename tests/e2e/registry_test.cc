@@ -272,6 +272,41 @@ TEST_F(RegistryTest, TlsAndBasicAuthentication) {
   EXPECT_EQ(all_output.find(std::string("dGVzdGVyOnBhNTUtdzByZC14eXo")), std::string::npos);  // base64 of user:password
 }
 
+// The Bearer token flow (realm, service, scope, Basic credentials for the token) against a small
+// token-protected registry of ours (tests/e2e/token_registry.py).
+TEST_F(RegistryTest, BearerTokenFlow) {
+  int port = FreePort();
+  std::string host = "127.0.0.1:" + std::to_string(port);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Quiet(dir_ + "/token-registry.log");
+    std::string script = std::string(IMGBUILD_SOURCE_DIR) + "/tests/e2e/token_registry.py";
+    ::execl("/usr/bin/python3", "python3", script.c_str(), std::to_string(port).c_str(), "robot", "t0ken-s3cret", nullptr);
+    ::_exit(127);
+  }
+  proxies_.push_back(pid);
+  int code = 1;
+  for (int i = 0; i < 100 && code != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Sh("python3 -c 'import urllib.request; urllib.request.urlopen(\"http://" + host + "/v2/\")' 2>&1 | grep -q 401", &code);
+  }
+  ::setenv("REGISTRY_AUTH_FILE", (dir_ + "/bearer-auth.json").c_str(), 1);
+  RunResult anon = RunImgbuild("pull --root " + dir_ + "/bearer-root " + host + "/test/img:1");
+  EXPECT_EQ(anon.code, 1);
+  EXPECT_NE(anon.err.find("the token service refused anonymous access"), std::string::npos) << anon.err;
+  std::ofstream(dir_ + "/bearer-auth.json") << R"({"auths": {")" << host << R"(": {"auth": ")" << "cm9ib3Q6dDBrZW4tczNjcmV0"
+                                            << R"("}}})";  // robot:t0ken-s3cret
+  std::string ctx = dir_ + "/bearer";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM " << host << "/test/img:1\n";
+  RunResult r = RunImgbuild("build --root " + dir_ + "/bearer-root -o type=local,dest=" + dir_ + "/bearer-out " + ctx);
+  ::unsetenv("REGISTRY_AUTH_FILE");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(dir_ + "/bearer-out/hello.txt"), "hello through a bearer token\n");
+  EXPECT_EQ((r.out + r.err + anon.err).find("t0ken-s3cret"), std::string::npos);
+  EXPECT_EQ((r.out + r.err + anon.err).find("tok-"), std::string::npos);  // the token itself
+}
+
 TEST_F(RegistryTest, TransientFaultsAreRetried) {
   ::setenv("IMGBUILD_HTTP_STALL_SECONDS", "2", 1);
   // Dropped connections, 500, 429, a cut-off answer and a stall, then normal service.
