@@ -295,7 +295,10 @@ TEST_F(RunTest, FailureCancelsOtherStages) {
 TEST_F(RunTest, InterruptStopsRunningSteps) {
   std::string ctx = dir_ + "/intr";
   fs::create_directories(ctx);
-  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo started; sleep 120\n";
+  // The marker the command prints is not in the step's label, so the step is surely running when
+  // it appears; the sleep's argument is this test's own.
+  const std::string nap = std::to_string(1000 + ::getpid() % 1000);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo running-$((6 * 7)); sleep " << nap << "\n";
   std::string cmd = "exec '" IMGBUILD_BINARY "' build --progress=plain --network=none --root " + root_ + " " + ctx +
                     " > " + dir_ + "/intr.log 2>&1";
   pid_t pid = ::fork();
@@ -303,7 +306,7 @@ TEST_F(RunTest, InterruptStopsRunningSteps) {
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
     ::_exit(127);
   }
-  for (int i = 0; i < 200 && Slurp(dir_ + "/intr.log").find("started") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && Slurp(dir_ + "/intr.log").find("running-42") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -315,10 +318,10 @@ TEST_F(RunTest, InterruptStopsRunningSteps) {
   EXPECT_NE(Slurp(dir_ + "/intr.log").find("interrupted"), std::string::npos) << Slurp(dir_ + "/intr.log");
   int code = 0;
   for (int i = 0; i < 40 && code == 0; ++i) {  // the kernel tears the namespace down as imgbuild exits
-    Sh("pgrep -x -f 'sleep 120'", &code);
+    Sh("pgrep -x -f 'sleep " + nap + "'", &code);
     if (code == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_NE(code, 0) << Sh("ps -eo pid,ppid,stat,args | grep 'sleep 120'");
+  EXPECT_NE(code, 0) << Sh("ps -eo pid,ppid,stat,args | grep -B3 'sleep " + nap + "'") << Slurp(dir_ + "/intr.log");
   EXPECT_TRUE(NoMountsLeft());
   // The store is consistent: the next build works.
   RunResult r = Build("after", "FROM busybox:local\nRUN echo fine\n");
