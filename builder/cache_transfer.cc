@@ -15,37 +15,16 @@ namespace {
 constexpr const char* kConfigType = "application/vnd.imgbuild.cache.config.v1+json";
 constexpr const char* kTag = "cache";
 
+// A record as exported: the portable fields and its input files (for explanations elsewhere).
 nlohmann::ordered_json RecordJson(const cache::CacheRecord& r) {
-  nlohmann::ordered_json j = {{"key", r.key},         {"parent", r.parent},         {"kind", r.kind},
-                              {"label", r.label},     {"created", r.created},       {"created_by", r.created_by},
-                              {"empty_layer", r.empty_layer}};
-  if (r.layer) {
-    j["layer"] = r.layer->ToJson();
-    j["diff_id"] = r.diff_id;
-  }
-  j["fields"] = nlohmann::json::array();
-  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
+  nlohmann::ordered_json j = cache::RecordToJson(r);
   j["files"] = nlohmann::json::array();
   for (const auto& [k, v] : r.files) j["files"].push_back({k, v});
   return j;
 }
 
 cache::CacheRecord RecordFromJson(const nlohmann::json& j) {
-  cache::CacheRecord r;
-  r.key = j.at("key").get<std::string>();
-  layers::Digest::Parse(r.key);  // a well-formed key, or it throws
-  r.parent = j.value("parent", "");
-  r.kind = j.value("kind", "");
-  r.label = j.value("label", "");
-  r.created = j.at("created").get<std::string>();
-  r.created_by = j.at("created_by").get<std::string>();
-  r.empty_layer = j.at("empty_layer").get<bool>();
-  if (j.contains("layer")) {
-    r.layer = layers::Descriptor::FromJson(j["layer"]);
-    r.diff_id = j.at("diff_id").get<std::string>();
-    layers::Digest::Parse(r.diff_id);
-  }
-  for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
+  cache::CacheRecord r = cache::RecordFromJson(j);
   for (const auto& f : j.value("files", nlohmann::json::array())) r.files.emplace_back(f.at(0), f.at(1));
   return r;
 }

@@ -1,6 +1,7 @@
 // `imgbuild pull`, `push`, `login` and `logout`: the local store and registries.
 #include <sys/stat.h>
 
+#include <functional>
 #include <iostream>
 
 #include "builder/commands.h"
@@ -25,6 +26,19 @@ RegistryOptions ClientOptions(const RegistryCommandOptions& o) {
   return r;
 }
 
+// Runs a command body: a usage error (bad reference or option) is 2, any other failure 1.
+int Guarded(std::ostream& err, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 layers::Platform PlatformOf(const std::string& spec) {
@@ -34,7 +48,7 @@ layers::Platform PlatformOf(const std::string& spec) {
 }
 
 int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
-  try {
+  return Guarded(err, [&] {
     Reference ref = Reference::Parse(options.name);
     std::string root = StateDir(options.root);
     GcLock lock = GcLock::Shared(root);
@@ -45,17 +59,11 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     err << "pulled " << ref.String() << " (" << r.blobs_fetched << " blobs)\n";
     out << r.manifest.digest.str() << "\n";
     return 0;
-  } catch (const std::invalid_argument& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
-  try {
+  return Guarded(err, [&] {
     std::string root = StateDir(options.root);
     GcLock lock = GcLock::Shared(root);
     layers::OciLayout store(root + "/oci", root + "/tmp");
@@ -88,17 +96,11 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
         << r.mounted << " mounted\n";
     out << r.manifest.digest.str() << "\n";
     return 0;
-  } catch (const std::invalid_argument& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
-  try {
+  return Guarded(err, [&] {
     std::string host = Reference::Parse(options.name + "/x").domain;
     Credentials c{options.username, options.password};
     if (options.password_stdin) {
@@ -117,24 +119,15 @@ int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostre
     }
     out << "Login Succeeded (" << host << ", stored in " << AuthFile() << ")\n";
     return 0;
-  } catch (const std::invalid_argument& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 int RunLogout(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
-  try {
+  return Guarded(err, [&] {
     std::string host = Reference::Parse(options.name + "/x").domain;
     out << (RemoveCredentials(host) ? "Removed login credentials for " : "Not logged in to ") << host << "\n";
     return 0;
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace imgbuild::builder

@@ -21,6 +21,38 @@ bool ValidHex(const std::string& h) {
 
 }  // namespace
 
+nlohmann::ordered_json RecordToJson(const CacheRecord& r) {
+  nlohmann::ordered_json j = {{"key", r.key},     {"parent", r.parent},         {"kind", r.kind},
+                              {"label", r.label}, {"created", r.created},       {"created_by", r.created_by},
+                              {"empty_layer", r.empty_layer}};
+  if (r.layer) {
+    j["layer"] = r.layer->ToJson();
+    j["diff_id"] = r.diff_id;
+  }
+  j["fields"] = nlohmann::json::array();
+  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
+  return j;
+}
+
+CacheRecord RecordFromJson(const nlohmann::json& j) {
+  CacheRecord r;
+  r.key = j.at("key").get<std::string>();
+  layers::Digest::Parse(r.key);  // a well-formed key, or it throws
+  r.parent = j.value("parent", "");
+  r.kind = j.value("kind", "");
+  r.label = j.value("label", "");
+  r.created = j.at("created").get<std::string>();
+  r.created_by = j.at("created_by").get<std::string>();
+  r.empty_layer = j.at("empty_layer").get<bool>();
+  if (j.contains("layer")) {
+    r.layer = layers::Descriptor::FromJson(j["layer"]);
+    r.diff_id = j.at("diff_id").get<std::string>();
+    layers::Digest::Parse(r.diff_id);
+  }
+  for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
+  return r;
+}
+
 CacheIndex::CacheIndex(std::string dir) : dir_(std::move(dir)) {
   layers::MakeDirs(dir_ + "/records");
   layers::MakeDirs(dir_ + "/children");
@@ -43,18 +75,8 @@ std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
   try {
     auto j = nlohmann::json::parse(text);
     if (j.at("version").get<int>() != kVersion || j.at("key").get<std::string>() != key) throw std::runtime_error("");
-    CacheRecord r;
-    r.key = key;
-    r.parent = j.value("parent", "");
-    r.kind = j.value("kind", "");
-    r.label = j.value("label", "");
-    r.created = j.at("created").get<std::string>();
-    r.created_by = j.at("created_by").get<std::string>();
-    r.empty_layer = j.at("empty_layer").get<bool>();
-    if (j.contains("layer")) r.layer = layers::Descriptor::FromJson(j["layer"]);
-    r.diff_id = j.value("diff_id", "");
+    CacheRecord r = RecordFromJson(j);
     r.snapshot = j.value("snapshot", "");
-    for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
     r.last_used = st.st_mtim.tv_sec;
     r.size = st.st_size;
     return r;
@@ -77,14 +99,9 @@ std::optional<CacheRecord> CacheIndex::Find(const std::string& key,
 }
 
 void CacheIndex::Put(const CacheRecord& r) {
-  nlohmann::ordered_json j = {{"version", kVersion}, {"key", r.key},          {"parent", r.parent},
-                              {"kind", r.kind},       {"label", r.label},      {"created", r.created},
-                              {"created_by", r.created_by}, {"empty_layer", r.empty_layer}};
-  if (r.layer) j["layer"] = r.layer->ToJson();
-  if (!r.diff_id.empty()) j["diff_id"] = r.diff_id;
+  nlohmann::ordered_json j = {{"version", kVersion}};
+  j.update(RecordToJson(r));
   if (!r.snapshot.empty()) j["snapshot"] = r.snapshot;
-  j["fields"] = nlohmann::json::array();
-  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
   if (!r.files.empty()) {
     // The input files' digests are only read to explain a miss: a file of their own, written
     // first (a record never names files that are not there yet).

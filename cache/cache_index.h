@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,6 +36,11 @@ struct CacheRecord {
   int64_t last_used = 0;  // seconds since the epoch (the record file's mtime)
   int64_t size = 0;       // bytes of the record file
 };
+
+// The portable part of a record (no snapshot, no files, no version) as JSON, shared by the index
+// and cache exports; RecordFromJson checks the key and diff_id forms and throws when malformed.
+nlohmann::ordered_json RecordToJson(const CacheRecord& r);
+CacheRecord RecordFromJson(const nlohmann::json& j);
 
 class CacheIndex {
  public:
