@@ -80,7 +80,7 @@ int RunParse(const FrontendOptions& options, std::ostream& out, std::ostream& er
   std::optional<Loaded> l = Load(options, err, &code);
   if (!l) return code;
   if (options.json) {
-    out << ParseDocument(l->file, l->program).dump(2) << "\n";
+    out << ParseDocument(l->file, l->program).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   for (const MetaArg& a : l->program.meta_args) {
@@ -126,7 +126,7 @@ int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& 
     return 1;
   }
   if (options.json) {
-    out << OutlineDocument(plan).dump(2) << "\n";
+    out << OutlineDocument(plan).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   const Program& p = plan.program;

@@ -57,7 +57,7 @@ int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err)
             << "\n";
       }
     }
-    if (options.json) out << list.dump(2) << "\n";
+    if (options.json) out << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   });
 }
@@ -73,7 +73,7 @@ int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err
         {"digest", d->digest.str()},
         {"manifest", m},
         {"config", nlohmann::ordered_json::parse(store.store().ReadBlob(config.digest))}};
-    out << doc.dump(2) << "\n";
+    out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   });
 }

@@ -68,8 +68,9 @@ std::string Join(const std::vector<std::string>& words, const char* sep = " ") {
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// As Go's encoding/json writes them (and so BuildKit's history): invalid UTF-8 becomes U+FFFD.
 std::string JsonArray(const std::vector<std::string>& words) {
-  return nlohmann::json(words).dump();
+  return nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 class Builder {
@@ -1132,7 +1133,7 @@ class Builder {
     img.config.created = created;
     img.config.platform = req_.platform;
     BuiltImage out;
-    out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump());
+    out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out.layers = img.layers;
     std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
     if (img.base_manifest) {

@@ -7,6 +7,7 @@
 #include "builder/run_command.h"
 #include "cache/cache_key.h"
 #include "frontend/mount_spec.h"
+#include "layers/json_bytes.h"
 
 namespace imgbuild::builder {
 namespace {
@@ -20,7 +21,12 @@ std::string Value(const std::string& kv) {
   return eq == std::string::npos ? "" : kv.substr(eq + 1);
 }
 
-std::string Json(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+// Key material: every word kept byte for byte (a Buildfile word need not be UTF-8).
+std::string Json(const std::vector<std::string>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const std::string& w : v) a.push_back(layers::BytesToJsonString(w));
+  return a.dump();
+}
 
 std::string MountText(const frontend::MountSpec& m) {
   std::string t = "type=" + std::string(frontend::MountTypeName(m.type)) + ",target=" + m.target;

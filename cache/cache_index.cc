@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layers/json_bytes.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::cache {
@@ -23,14 +24,17 @@ bool ValidHex(const std::string& h) {
 
 nlohmann::ordered_json RecordToJson(const CacheRecord& r) {
   nlohmann::ordered_json j = {{"key", r.key},     {"parent", r.parent},         {"kind", r.kind},
-                              {"label", r.label}, {"created", r.created},       {"created_by", r.created_by},
+                              {"label", layers::BytesToJsonString(r.label)}, {"created", r.created},
+                              {"created_by", layers::BytesToJsonString(r.created_by)},
                               {"empty_layer", r.empty_layer}};
   if (r.layer) {
     j["layer"] = r.layer->ToJson();
     j["diff_id"] = r.diff_id;
   }
   j["fields"] = nlohmann::json::array();
-  for (const auto& [k, v] : r.fields) j["fields"].push_back({k, v});
+  for (const auto& [k, v] : r.fields) {
+    j["fields"].push_back({layers::BytesToJsonString(k), layers::BytesToJsonString(v)});
+  }
   return j;
 }
 
@@ -40,16 +44,19 @@ CacheRecord RecordFromJson(const nlohmann::json& j) {
   layers::Digest::Parse(r.key);  // a well-formed key, or it throws
   r.parent = j.value("parent", "");
   r.kind = j.value("kind", "");
-  r.label = j.value("label", "");
+  r.label = layers::BytesFromJsonString(j.value("label", ""));
   r.created = j.at("created").get<std::string>();
-  r.created_by = j.at("created_by").get<std::string>();
+  r.created_by = layers::BytesFromJsonString(j.at("created_by").get<std::string>());
   r.empty_layer = j.at("empty_layer").get<bool>();
   if (j.contains("layer")) {
     r.layer = layers::Descriptor::FromJson(j["layer"]);
     r.diff_id = j.at("diff_id").get<std::string>();
     layers::Digest::Parse(r.diff_id);
   }
-  for (const auto& f : j.value("fields", nlohmann::json::array())) r.fields.emplace_back(f.at(0), f.at(1));
+  for (const auto& f : j.value("fields", nlohmann::json::array())) {
+    r.fields.emplace_back(layers::BytesFromJsonString(f.at(0).get<std::string>()),
+                          layers::BytesFromJsonString(f.at(1).get<std::string>()));
+  }
   return r;
 }
 
@@ -106,11 +113,11 @@ void CacheIndex::Put(const CacheRecord& r) {
     // The input files' digests are only read to explain a miss: a file of their own, written
     // first (a record never names files that are not there yet).
     nlohmann::json files = nlohmann::json::array();
-    for (const auto& [k, v] : r.files) files.push_back({k, v});
-    layers::WriteFileAtomic(FilesPath(r.key), files.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& [k, v] : r.files) files.push_back({layers::BytesToJsonString(k), v});
+    layers::WriteFileAtomic(FilesPath(r.key), files.dump());
     j["files"] = true;
   }
-  layers::WriteFileAtomic(RecordPath(r.key), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  layers::WriteFileAtomic(RecordPath(r.key), j.dump());
   if (!r.parent.empty() && ValidHex(Hex(r.parent))) {
     std::string dir = dir_ + "/children/" + Hex(r.parent);
     layers::MakeDirs(dir);
@@ -132,7 +139,7 @@ std::vector<CacheRecord> CacheIndex::Children(const std::string& parent) {
     if (auto r = Read("sha256:" + n)) {
       try {
         for (const auto& f : nlohmann::json::parse(layers::ReadFile(FilesPath(r->key)))) {
-          r->files.emplace_back(f.at(0), f.at(1));
+          r->files.emplace_back(layers::BytesFromJsonString(f.at(0).get<std::string>()), f.at(1));
         }
       } catch (const std::exception&) {
         // no input files recorded

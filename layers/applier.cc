@@ -14,9 +14,16 @@
 #include <vector>
 
 #include "layers/sys_error.h"
+#include "layers/tar_names.h"
 
 namespace imgbuild::layers {
 namespace {
+
+// libarchive's message, or a generic one where it has none (it may return NULL).
+std::string ArchiveError(struct archive* a) {
+  const char* why = archive_error_string(a);
+  return why ? why : "unreadable archive";
+}
 
 struct ReadDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -40,16 +47,17 @@ class Applier {
   Applier(const std::string& target, const ApplyOptions& options) : target_(target), options_(options) {}
 
   ApplyStats Run(const std::string& blob_path) {
+    TarNames names(TarNames::Mode::kRead);
     std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
     archive_read_support_format_tar(a.get());
     archive_read_support_filter_all(a.get());
     if (archive_read_open_filename(a.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK) {
-      throw std::runtime_error("layer " + blob_path + ": " + archive_error_string(a.get()));
+      throw std::runtime_error("layer " + blob_path + ": " + ArchiveError(a.get()));
     }
     archive_entry* e;
     int rc;
-    while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) Entry(a.get(), e);
-    if (rc != ARCHIVE_EOF) throw HostileLayerError("layer " + blob_path + ": " + archive_error_string(a.get()));
+    while (HeaderUsable(rc = archive_read_next_header(a.get(), &e))) Entry(a.get(), e);
+    if (rc != ARCHIVE_EOF) throw HostileLayerError("layer " + blob_path + ": " + ArchiveError(a.get()));
     return stats_;
   }
 
@@ -154,7 +162,7 @@ class Applier {
           WriteAll(fd.get(), buf, len, path);
           written = offset + static_cast<int64_t>(len);
         }
-        if (rc != ARCHIVE_EOF) throw HostileLayerError("layer entry \"" + name + "\": " + archive_error_string(a));
+        if (rc != ARCHIVE_EOF) throw HostileLayerError("layer entry \"" + name + "\": " + ArchiveError(a));
         if (written < size && ::ftruncate(fd.get(), size) != 0) throw SysError("truncate", path);
         stats_.bytes += size;
         break;
@@ -219,12 +227,13 @@ class Applier {
 }  // namespace
 
 bool LooksLikeTar(const std::string& path) {
+  TarNames names(TarNames::Mode::kRead);
   std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
   archive_read_support_format_tar(a.get());
   archive_read_support_filter_all(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return false;
   archive_entry* e;
-  return archive_read_next_header(a.get(), &e) == ARCHIVE_OK;
+  return HeaderUsable(archive_read_next_header(a.get(), &e));
 }
 
 ApplyStats ApplyLayer(const std::string& blob_path, const std::string& target, const ApplyOptions& options) {

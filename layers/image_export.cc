@@ -13,6 +13,7 @@
 #include "layers/applier.h"
 #include "layers/layer_writer.h"
 #include "layers/image.h"
+#include "layers/tar_names.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers {
@@ -34,6 +35,7 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
     paths.push_back(fs::relative(it->path(), dir).string());
   }
   std::sort(paths.begin(), paths.end());
+  TarNames names(TarNames::Mode::kWrite);
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
   archive_write_add_filter_none(a);

@@ -17,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include "layers/tar_names.h"
+
 namespace imgbuild::layers {
 namespace {
 
@@ -320,7 +322,7 @@ class TarBuilder {
   }
 
   void WriteHeader(archive_entry* e, const std::string& rel) {
-    if (archive_write_header(a_.get(), e) != ARCHIVE_OK) Fail("header of " + rel);
+    if (!HeaderUsable(archive_write_header(a_.get(), e))) Fail("header of " + rel);
   }
 
   void CopyData(const std::string& path, int64_t size) {
@@ -341,9 +343,11 @@ class TarBuilder {
   }
 
   [[noreturn]] void Fail(const std::string& what) {
-    throw std::runtime_error("layer tar: " + what + ": " + archive_error_string(a_.get()));
+    const char* why = archive_error_string(a_.get());
+    throw std::runtime_error("layer tar: " + what + ": " + (why ? why : "write failed"));
   }
 
+  TarNames names_{TarNames::Mode::kWrite};
   const LayerOptions& options_;
   std::unique_ptr<struct archive, ArchiveDeleter> a_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;

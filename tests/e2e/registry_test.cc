@@ -346,5 +346,25 @@ TEST_F(RegistryTest, PersistentFailuresFailCleanly) {
   }
 }
 
+// Names are bytes through push and pull too: a UTF-8, an NFD and a Latin-1 name made by RUN come
+// back from the registry into an empty state dir and a build FROM the pulled image.
+TEST_F(RegistryTest, NonAsciiNamesSurvivePushAndPull) {
+  RunResult r = Build("names", "FROM busybox:local\n"
+                               "RUN touch /F\xc5\x91 /e\xcc\x81 \"/lat$(printf '\\365')n\" && ln -s /F\xc5\x91 /link\n",
+                      "-t names:1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = RunImgbuild("push --root " + root_ + " names:1 " + host_ + "/test/names:1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string other = dir_ + "/other-root";
+  fs::create_directories(dir_ + "/from");
+  std::ofstream(dir_ + "/from/Buildfile") << "FROM " << host_ << "/test/names:1\nRUN ls / >/dev/null\n";
+  r = RunImgbuild("build --progress=plain --network=none --root " + other + " -o type=local,dest=" + dir_ +
+                  "/out " + dir_ + "/from");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string n : {"F\xc5\x91", "e\xcc\x81", "lat\xf5n"}) EXPECT_TRUE(fs::is_regular_file(dir_ + "/out/" + n)) << n;
+  EXPECT_FALSE(fs::exists(dir_ + "/out/\xc3\xa9"));  // the NFD name was not folded
+  EXPECT_EQ(fs::read_symlink(dir_ + "/out/link").string(), "/F\xc5\x91");
+}
+
 }  // namespace
 }  // namespace imgbuild::testing

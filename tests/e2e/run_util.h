@@ -26,12 +26,13 @@ inline std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs `imgbuild ARGS` through /bin/sh from the source directory; `stdin_text` is fed to it.
-inline RunResult RunImgbuild(const std::string& args, const std::string& stdin_text = "") {
+// Runs `imgbuild ARGS` through /bin/sh from the source directory; `stdin_text` is fed to it and
+// `env` ("K=V K2=V2") is added to its environment.
+inline RunResult RunImgbuild(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
   char dir_template[] = "/tmp/imgbuild-run-XXXXXX";
   std::string dir = mkdtemp(dir_template);
   std::ofstream(dir + "/in") << stdin_text;
-  std::string cmd = "cd '" IMGBUILD_SOURCE_DIR "' && '" IMGBUILD_BINARY "' " + args + " <'" + dir +
+  std::string cmd = "cd '" IMGBUILD_SOURCE_DIR "' && " + (env.empty() ? "" : "env " + env + " ") + "'" IMGBUILD_BINARY "' " + args + " <'" + dir +
                     "/in' >'" + dir + "/out' 2>'" + dir + "/err'";
   int status = std::system(cmd.c_str());
   RunResult r;
@@ -40,6 +41,13 @@ inline RunResult RunImgbuild(const std::string& args, const std::string& stdin_t
   r.err = Slurp(dir + "/err");
   std::system(("rm -rf '" + dir + "'").c_str());
   return r;
+}
+
+// How many times `needle` occurs in `text`.
+inline size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
 }
 
 }  // namespace imgbuild::testing

@@ -31,6 +31,20 @@ TEST(Dockerignore, GlobBasics) {
   EXPECT_FALSE(Ex("\\*.txt", "a.txt"));
 }
 
+// Names are bytes, matched as Go's regexp matches them: `?` takes one UTF-8 character (however many
+// bytes), or one byte of a name that is not UTF-8; literal bytes match themselves exactly.
+TEST(Dockerignore, NonAsciiNames) {
+  EXPECT_TRUE(Ex("F?", "F\xc5\x91"));
+  EXPECT_FALSE(Ex("F??", "F\xc5\x91"));
+  EXPECT_TRUE(Ex("lat?n", "lat\xf5n"));
+  EXPECT_TRUE(Ex("lat\xf5n", "lat\xf5n"));
+  EXPECT_FALSE(Ex("lat\xf5n", "lat\xf6n"));
+  EXPECT_TRUE(Ex("\xc3\xa9", "\xc3\xa9"));
+  EXPECT_FALSE(Ex("\xc3\xa9", "e\xcc\x81"));  // NFC and NFD spellings are different names
+  EXPECT_TRUE(Ex("[\xc3\xa0-\xc3\xbf].txt", "\xc3\xa9.txt"));
+  EXPECT_TRUE(Ex("d\xe9/*", "d\xe9/x"));
+}
+
 TEST(Dockerignore, DirectoriesMatchEverythingBelow) {
   EXPECT_TRUE(Ex("node_modules", "node_modules/a/b.js"));
   EXPECT_TRUE(Ex("build/", "build/out.o"));

@@ -10,6 +10,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include "layers/applier.h"
+#include "layers/tar_names.h"
 
 namespace imgbuild::layers {
 namespace {
@@ -26,13 +30,14 @@ struct TarEntry {
 };
 
 std::vector<TarEntry> ReadTar(const std::string& bytes) {
+  TarNames names(TarNames::Mode::kRead);
   struct archive* a = archive_read_new();
   archive_read_support_format_tar(a);
   archive_read_support_filter_all(a);
   EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
   std::vector<TarEntry> out;
   archive_entry* e;
-  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+  while (HeaderUsable(archive_read_next_header(a, &e))) {
     TarEntry t{archive_entry_pathname(e), archive_entry_mode(e), archive_entry_uid(e), archive_entry_gid(e),
                archive_entry_size(e), archive_entry_mtime(e),
                archive_entry_symlink(e) ? archive_entry_symlink(e) : "",
@@ -155,6 +160,54 @@ TEST_F(LayerWriterTest, OverlayWhiteoutsAndOpaqueDirs) {
   }
   EXPECT_EQ(paths, (std::vector<std::string>{"a/", "a/file.txt", "a/.wh.gone", "b/", "b/hard", "b/link",
                                              "b/sub/", "b/sub/.wh..wh..opq", "b/sub/z"}));
+}
+
+// Names are bytes: UTF-8 names go into PAX records as they are (as Go's tar writes them), a name
+// that is not UTF-8 is marked hdrcharset=BINARY, and the applier gives every name back byte for
+// byte (an NFD name is not folded into its NFC twin).
+TEST_F(LayerWriterTest, NamesAreBytesThroughWriterAndApplier) {
+  const std::string nfc = "\xc3\xa9", nfd = "e\xcc\x81", latin1 = "lat\xf5n", dir = "d\xe9";
+  fs::remove_all(snap_);
+  fs::create_directories(snap_ + "/" + dir);
+  for (const std::string& n : {nfc, nfd, latin1}) std::ofstream(snap_ + "/" + n) << n;
+  ::symlink(latin1.c_str(), (snap_ + "/" + dir + "/" + nfd).c_str());
+  ::link((snap_ + "/" + latin1).c_str(), (snap_ + "/" + dir + "/" + nfc).c_str());
+  ContentStore cs = Store();
+  LayerResult r = WriteLayer(snap_, {}, cs);
+  std::string tar = cs.ReadBlob(r.blob.digest);
+  std::set<std::string> paths;
+  for (const auto& e : ReadTar(tar)) {
+    paths.insert(e.path);
+    if (e.path == dir + "/" + nfd) EXPECT_EQ(e.link, latin1);
+    if (e.path == latin1) EXPECT_EQ(e.hardlink, dir + "/" + nfc);  // the first one written is the file
+  }
+  EXPECT_EQ(paths, (std::set<std::string>{nfc, nfd, latin1, dir + "/", dir + "/" + nfc, dir + "/" + nfd}));
+  EXPECT_NE(tar.find("path=" + nfd + "\n"), std::string::npos);
+  EXPECT_NE(tar.find("hdrcharset=BINARY"), std::string::npos);
+
+  std::string out = root_ + "/applied";
+  fs::create_directories(out);
+  ApplyLayer(cs.BlobPath(r.blob.digest), out);
+  for (const std::string& n : {nfc, nfd, latin1}) {
+    std::ifstream in(out + "/" + n);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, n);
+  }
+  EXPECT_EQ(fs::read_symlink(out + "/" + dir + "/" + nfd).string(), latin1);
+  struct stat st;
+  ASSERT_EQ(::stat((out + "/" + dir + "/" + nfc).c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  // The round trip gives the same layer.
+  EXPECT_EQ(WriteLayer(out, {}, cs).diff_id, r.diff_id);
+}
+
+// Only names that are not UTF-8 are marked binary: a tree of UTF-8 names writes no hdrcharset.
+TEST_F(LayerWriterTest, Utf8NamesNeedNoHeaderCharset) {
+  std::ofstream(snap_ + "/a/F\xc5\x91") << "x";
+  ContentStore cs = Store();
+  std::string tar = cs.ReadBlob(WriteLayer(snap_, {}, cs).blob.digest);
+  EXPECT_NE(tar.find("path=a/F\xc5\x91\n"), std::string::npos);
+  EXPECT_EQ(tar.find("hdrcharset"), std::string::npos);
 }
 
 }  // namespace
