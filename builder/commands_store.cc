@@ -113,6 +113,11 @@ int RunLoad(const StoreOptions& options, const std::string& input, std::ostream&
          layers::ImportImages(store, input, options.name, root + "/tmp")) {
       out << "loaded " << (img.name.empty() ? "<untagged>" : img.name) << " "
           << img.manifest.digest.str() << "\n";
+      if (!img.bare_tag.empty()) {
+        err << "note: the layout names this image only by the tag \"" << img.bare_tag
+            << "\", not by an image name: it is loaded untagged; name it with `load -t NAME` or `imgbuild tag "
+            << img.manifest.digest.str() << " NAME`\n";
+      }
     }
     return 0;
   });

@@ -30,6 +30,7 @@
 #include "builder/step_keys.h"
 #include "builder/workspace.h"
 #include "frontend/dockerignore.h"
+#include "frontend/suggest.h"
 #include "frontend/words.h"
 #include "layers/applier.h"
 #include "layers/image_export.h"
@@ -424,8 +425,14 @@ class Builder {
   StageImage FromStore(const std::string& ref, int s) {
     std::optional<Descriptor> m = store_.Find(ref);
     if (!m) {
+      std::vector<std::string> stage_names;
+      for (const auto& st : plan_.program.stages) {
+        if (!st.name.empty()) stage_names.push_back(st.name);
+      }
+      std::string stage_hint;
+      if (auto near = frontend::Suggest(ref, stage_names)) stage_hint = " (did you mean the stage " + *near + "?)";
       throw BuildError(plan_.program.file + ":" + std::to_string(plan_.program.stages[s].location.line) +
-                       ": FROM " + ref + ": no such image in the local store (" + req_.root + "/oci)" +
+                       ": FROM " + ref + ": no such image in the local store (" + req_.root + "/oci)" + stage_hint +
                        (req_.pull_errors.count(ref) ? ", and pulling it failed: " + req_.pull_errors.at(ref)
                                                     : "; pull it (--pull=missing), load it with `imgbuild load` or build it first"));
     }

@@ -135,7 +135,7 @@ std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportIt
       // In an OCI layout the ref name is the tag part; docker also wants the full name.
       std::string name = NormalizeTag(r);
       Descriptor named = entry;
-      named.annotations["io.containerd.image.name"] = name;  // as BuildKit's exporters write it
+      named.annotations["io.containerd.image.name"] = FullName(r);  // as BuildKit's exporters write it
       size_t colon = name.find_last_of(':');
       out.Tag(format == ExportFormat::kDockerTar ? name : name.substr(colon + 1), named, false);
     }

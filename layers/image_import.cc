@@ -112,11 +112,19 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
     }
     Descriptor stored = ImportBlob(store.store(), BlobFile(dir, d.digest), d.media_type, d.digest, d.size);
     stored.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
-    std::string ref = name;
+    std::string ref = name, bare_tag;
     if (ref.empty() && d.annotations.count("io.containerd.image.name")) ref = d.annotations.at("io.containerd.image.name");
-    if (ref.empty() && d.annotations.count(kRefNameAnnotation)) ref = d.annotations.at(kRefNameAnnotation);
-    if (!ref.empty()) store.Tag(ref, stored);
-    out.push_back({ref.empty() ? "" : NormalizeTag(ref), stored});
+    if (ref.empty() && d.annotations.count(kRefNameAnnotation)) {
+      // A ref name with no repository part is a tag of an image the layout does not name.
+      const std::string& r = d.annotations.at(kRefNameAnnotation);
+      (r.find_first_of(":/@") == std::string::npos ? bare_tag : ref) = r;
+    }
+    if (ref.empty()) {
+      store.AddUntagged(stored);
+      out.push_back({"", stored, bare_tag});
+    } else {
+      out.push_back({store.Tag(ref, stored), stored, ""});
+    }
   }
   return out;
 }
@@ -146,8 +154,12 @@ std::vector<ImportedImage> ImportDockerArchive(OciLayout& store, const std::stri
     manifest.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
     std::string ref = name;
     if (ref.empty() && item.contains("RepoTags") && !item["RepoTags"].empty()) ref = item["RepoTags"][0];
-    if (!ref.empty()) store.Tag(ref, manifest);
-    out.push_back({ref.empty() ? "" : NormalizeTag(ref), manifest});
+    if (ref.empty()) {
+      store.AddUntagged(manifest);
+      out.push_back({"", manifest, ""});
+    } else {
+      out.push_back({store.Tag(ref, manifest), manifest, ""});
+    }
   }
   return out;
 }

@@ -12,8 +12,11 @@
 namespace imgbuild::layers {
 
 struct ImportedImage {
-  std::string name;  // as tagged in the store
+  std::string name;  // as tagged in the store; "" when loaded untagged
   Descriptor manifest;
+  // An OCI layout names an image by a bare tag ("latest", as skopeo and buildah write it): no
+  // image name, so the image is loaded untagged and this says which tag was not used.
+  std::string bare_tag;
 };
 
 // `source` is a directory or a tar file. `name` (optional) overrides the names in the source.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "layers/registry/reference.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers {
@@ -31,11 +32,39 @@ bool Exists(const std::string& p) {
 
 }  // namespace
 
-std::string NormalizeTag(const std::string& ref) {
+namespace {
+
+std::string AddLatest(const std::string& ref) {
   if (ref.find('@') != std::string::npos) return ref;
   size_t slash = ref.find_last_of('/');
   size_t colon = ref.find(':', slash == std::string::npos ? 0 : slash);
   return colon == std::string::npos ? ref + ":latest" : ref;
+}
+
+// The form two names are compared in.
+std::string Canonical(const std::string& ref) { return FullName(ref); }
+
+bool Named(const Descriptor& d, const std::string& canonical) {
+  auto it = d.annotations.find(kRefNameAnnotation);
+  return it != d.annotations.end() && Canonical(it->second) == canonical;
+}
+
+}  // namespace
+
+std::string NormalizeTag(const std::string& ref) {
+  try {
+    return registry::Reference::Parse(ref).Familiar();
+  } catch (const registry::ReferenceError&) {
+    return AddLatest(ref);
+  }
+}
+
+std::string FullName(const std::string& ref) {
+  try {
+    return registry::Reference::Parse(ref).String();
+  } catch (const registry::ReferenceError&) {
+    return AddLatest(ref);
+  }
 }
 
 OciLayout::OciLayout(std::string dir, std::string tmp_dir)
@@ -93,39 +122,48 @@ std::optional<Descriptor> OciLayout::Find(const std::string& ref) const {
     }
     return std::nullopt;
   }
-  std::string want = NormalizeTag(ref);
+  std::string want = Canonical(ref);
   for (const Descriptor& d : ReadIndex()) {
-    auto it = d.annotations.find(kRefNameAnnotation);
-    if (it != d.annotations.end() && (it->second == want || it->second == ref)) return d;
+    if (Named(d, want)) return d;
   }
   return std::nullopt;
 }
 
-void OciLayout::Tag(const std::string& ref, Descriptor manifest, bool normalize) {
+std::string OciLayout::Tag(const std::string& ref, Descriptor manifest, bool normalize) {
   FileLock lock(lock_path_);
   std::string name = normalize ? NormalizeTag(ref) : ref;
+  std::string canonical = Canonical(name);
   std::vector<Descriptor> list = ReadIndex();
+  // The old entry of that name goes, and so does an untagged entry of the same manifest.
   list.erase(std::remove_if(list.begin(), list.end(),
                             [&](const Descriptor& d) {
-                              auto it = d.annotations.find(kRefNameAnnotation);
-                              return it != d.annotations.end() && it->second == name;
+                              return Named(d, canonical) ||
+                                     (d.digest == manifest.digest && !d.annotations.count(kRefNameAnnotation));
                             }),
              list.end());
   manifest.annotations[kRefNameAnnotation] = name;
+  list.push_back(manifest);
+  WriteIndex(list);
+  return name;
+}
+
+void OciLayout::AddUntagged(Descriptor manifest) {
+  FileLock lock(lock_path_);
+  std::vector<Descriptor> list = ReadIndex();
+  for (const Descriptor& d : list) {
+    if (d.digest == manifest.digest) return;
+  }
+  manifest.annotations.erase(kRefNameAnnotation);
   list.push_back(manifest);
   WriteIndex(list);
 }
 
 bool OciLayout::Untag(const std::string& ref) {
   FileLock lock(lock_path_);
-  std::string name = NormalizeTag(ref);
+  std::string canonical = Canonical(ref);
   std::vector<Descriptor> list = ReadIndex();
   size_t before = list.size();
-  list.erase(std::remove_if(list.begin(), list.end(),
-                            [&](const Descriptor& d) {
-                              auto it = d.annotations.find(kRefNameAnnotation);
-                              return it != d.annotations.end() && it->second == name;
-                            }),
+  list.erase(std::remove_if(list.begin(), list.end(), [&](const Descriptor& d) { return Named(d, canonical); }),
              list.end());
   if (list.size() == before) return false;
   WriteIndex(list);

@@ -24,10 +24,15 @@ class OciLayout {
   const std::string& dir() const { return dir_; }
 
   std::vector<Descriptor> Manifests() const;  // index.json entries
+  // The manifest named `ref` (names compare after normalisation, so "busybox" finds an entry
+  // stored as "docker.io/library/busybox:latest"), or with the digest `ref` or `NAME@DIGEST`.
   std::optional<Descriptor> Find(const std::string& ref) const;
-  // Points `ref` at `manifest` (replacing an older entry of that name). The local store names
-  // images NAME:TAG (`normalize` adds ":latest"); an exported layout names them by tag alone.
-  void Tag(const std::string& ref, Descriptor manifest, bool normalize = true);
+  // Points `ref` at `manifest` (replacing an older entry of that name) and returns the name
+  // stored. The local store keeps NormalizeTag(ref) (`normalize`); an exported layout may name
+  // images by tag alone.
+  std::string Tag(const std::string& ref, Descriptor manifest, bool normalize = true);
+  // Adds `manifest` with no name (an image loaded untagged), unless an entry has that digest.
+  void AddUntagged(Descriptor manifest);
   // Removes the entry named `ref`; returns whether there was one.
   bool Untag(const std::string& ref);
 
@@ -40,7 +45,12 @@ class OciLayout {
   ContentStore store_;
 };
 
-// "app" -> "app:latest"; keeps "app:1.0", "reg:5000/app:1", "app@sha256:...".
+// Image names as Docker normalises them. NormalizeTag gives the familiar form the store keeps
+// and shows: "busybox", "library/busybox" and "docker.io/library/busybox:latest" are all
+// "busybox:latest"; "reg:5000/app" is "reg:5000/app:latest"; "app@sha256:..." keeps its digest.
+// FullName gives the fully qualified form ("docker.io/library/busybox:latest"). A text that is
+// not a valid reference is kept as it is, with ":latest" added when it names no tag.
 std::string NormalizeTag(const std::string& ref);
+std::string FullName(const std::string& ref);
 
 }  // namespace imgbuild::layers

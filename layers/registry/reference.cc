@@ -87,4 +87,16 @@ std::string Reference::String() const {
   return s;
 }
 
+std::string Reference::Familiar() const {
+  std::string s = repository;
+  if (domain == "docker.io") {
+    if (s.rfind("library/", 0) == 0 && s.find('/', 8) == std::string::npos) s = s.substr(8);
+  } else {
+    s = domain + "/" + s;
+  }
+  if (!tag.empty()) s += ":" + tag;
+  if (!digest.empty()) s += "@" + digest;
+  return s;
+}
+
 }  // namespace imgbuild::layers::registry

@@ -27,7 +27,10 @@ struct Reference {
   std::string Object() const { return digest.empty() ? tag : digest; }
   // domain/repository[:tag][@digest]
   std::string String() const;
-  // domain/repository:tag (the name the local store gives a pulled image).
+  // Docker's familiar form: docker.io/ and library/ left out ("busybox:latest",
+  // "team/app:1", "reg:5000/app:1"), then :tag and @digest as given.
+  std::string Familiar() const;
+  // domain/repository:tag
   std::string Name() const { return domain + "/" + repository + ":" + (tag.empty() ? "latest" : tag); }
 };
 

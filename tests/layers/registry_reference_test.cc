@@ -1,6 +1,8 @@
 // Image references (Docker's normalisation), WWW-Authenticate challenges and base64.
 #include <gtest/gtest.h>
 
+#include "layers/oci_layout.h"
+
 #include "layers/registry/auth.h"
 #include "layers/registry/reference.h"
 
@@ -47,6 +49,21 @@ TEST(AuthTest, Challenges) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->scheme, "basic");
   EXPECT_FALSE(ParseChallenge("garbage"));
+}
+
+// Docker's familiar form, and the store's names built on it.
+TEST(ReferenceTest, FamiliarFormAndStoreNames) {
+  EXPECT_EQ(Reference::Parse("docker.io/library/busybox:latest").Familiar(), "busybox:latest");
+  EXPECT_EQ(Reference::Parse("library/busybox").Familiar(), "busybox:latest");
+  EXPECT_EQ(Reference::Parse("index.docker.io/team/app:1").Familiar(), "team/app:1");
+  EXPECT_EQ(Reference::Parse("docker.io/library/a/b:1").Familiar(), "library/a/b:1");
+  EXPECT_EQ(Reference::Parse("localhost:5000/app").Familiar(), "localhost:5000/app:latest");
+  std::string d = "sha256:" + std::string(64, 'a');
+  EXPECT_EQ(Reference::Parse("busybox@" + d).Familiar(), "busybox@" + d);
+  EXPECT_EQ(NormalizeTag("docker.io/library/busybox"), "busybox:latest");
+  EXPECT_EQ(NormalizeTag("reg:5000/app"), "reg:5000/app:latest");
+  EXPECT_EQ(FullName("busybox"), "docker.io/library/busybox:latest");
+  EXPECT_EQ(FullName("imgbuild-context/x:latest"), "docker.io/imgbuild-context/x:latest");
 }
 
 TEST(AuthTest, Base64RoundTrip) {
