@@ -13,8 +13,10 @@
 #include "layers/registry/transfer.h"
 #include "builder/image_builder.h"
 #include "builder/progress.h"
+#include "builder/remote_source.h"
 #include "builder/run_mounts.h"
 #include "builder/state_dir.h"
+#include "builder/workspace.h"
 #include "frontend/lower.h"
 #include "frontend/words.h"
 #include "frontend/parser.h"
@@ -135,8 +137,11 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       return 2;
     }
     std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
-    if (value.find("://") != std::string::npos && value.rfind("oci-layout://", 0) != 0) {
-      err << "error: --build-context " << name << ": only local directories and oci-layout:// are supported\n";
+    bool remote = ClassifySource(value) != SourceKind::kLocal;
+    if (value.find("://") != std::string::npos && value.rfind("oci-layout://", 0) != 0 &&
+        value.rfind("docker-image://", 0) != 0 && !remote) {
+      err << "error: --build-context " << name
+          << ": use a directory, oci-layout://PATH[:TAG], docker-image://REF, an http(s) URL of a tar archive or a Git URL\n";
       return 2;
     }
     req.named_contexts[name] = value;
@@ -179,6 +184,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   int code = 1;
   int ran_steps = -1;  // unknown until the build returns
   std::optional<GcLock> gc_lock;
+  std::optional<Workspace> remote_contexts;  // remote named contexts, fetched for this build
   if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
       options.progress != "rawjson") {
     err << "error: --progress: unknown mode \"" << options.progress << "\" (use auto, plain, tty or rawjson)\n";
@@ -241,6 +247,26 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   }
   try {
     gc_lock.emplace(GcLock::Shared(req.root));  // pulls, the build and the exports
+    // Remote named contexts, as buildx: an image is pulled like a FROM image; a Git repository or
+    // a tar archive at a URL becomes a directory for the build's time.
+    for (auto& [name, value] : req.named_contexts) {
+      if (value.rfind("docker-image://", 0) == 0) {
+        plan_options.base_image(value.substr(std::string("docker-image://").size()));
+      } else if (ClassifySource(value) != SourceKind::kLocal) {
+        if (!remote_contexts) remote_contexts.emplace(req.root);
+        RemoteOptions ro;
+        ro.cache_dir = req.root + "/remote";
+        ro.tmp_dir = remote_contexts->dir();
+        ro.network = req.network != "none";
+        ro.tls.verify = req.tls_verify;
+        try {
+          value = FetchContext(value, remote_contexts->NewDir("context-"), ro);
+        } catch (const RemoteError& e) {
+          err << "error: --build-context " << name << ": " << e.what() << "\n";
+          return 1;
+        }
+      }
+    }
     BuildfileSource src = LoadBuildfile(fo.file, fo.context);
     req.buildfile_path = src.path;
     req.buildfile_text = src.text;

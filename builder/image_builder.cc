@@ -24,6 +24,7 @@
 #include "builder/file_owner.h"
 #include "builder/run_command.h"
 #include "builder/rootfs_path.h"
+#include "builder/remote_source.h"
 #include "builder/run_step.h"
 #include "builder/snapshotter.h"
 #include "builder/step_cache.h"
@@ -359,12 +360,15 @@ class Builder {
   }
 
   static constexpr const char* kOciLayoutScheme = "oci-layout://";
+  static constexpr const char* kImageScheme = "docker-image://";
+  // A named context that is a directory (not an OCI layout or an image reference).
+  static bool IsDirContext(const std::string& spec) { return spec.find("://") == std::string::npos; }
 
   // A named build context as a base: a directory becomes one layer; an OCI layout is loaded
   // into the local store and used as an image.
   StageImage FromContext(const std::string& name, int s) {
     const std::string& spec = req_.named_contexts.at(name);
-    if (spec.rfind(kOciLayoutScheme, 0) == 0) return FromStore(LoadContextImage(name), s);
+    if (!IsDirContext(spec)) return FromStore(LoadContextImage(name), s);
     StageImage img;
     img.config.platform = req_.platform;
     CopyRequest r;
@@ -396,8 +400,11 @@ class Builder {
     return img;
   }
 
-  // Loads oci-layout://PATH[:TAG] into the store once; returns the name it has there.
+  // Loads oci-layout://PATH[:TAG] into the store once; returns the name it has there. A
+  // docker-image://REF context is REF itself (pulled before the build, as FROM images are).
   std::string LoadContextImage(const std::string& name) {
+    const std::string& full = req_.named_contexts.at(name);
+    if (full.rfind(kImageScheme, 0) == 0) return full.substr(std::string(kImageScheme).size());
     std::string store_name = "imgbuild-context/" + name + ":latest";
     std::lock_guard<std::mutex> lock(context_mu_);
     if (loaded_contexts_.insert(name).second) {
@@ -620,12 +627,15 @@ class Builder {
       }
     }
     r.parents = c.parents;
-    for (const std::string& src : r.sources) {
-      bool remote = src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0 ||
-                    src.rfind("git@", 0) == 0 || src.rfind("git://", 0) == 0;
-      if (remote) {
-        Fail(step, "remote sources (" + src + ") need network access, which imgbuild builds do not have yet");
+    std::vector<std::string> remote;
+    for (auto it = r.sources.begin(); it != r.sources.end();) {
+      if (ClassifySource(*it) == SourceKind::kLocal) {
+        ++it;
+        continue;
       }
+      if (!c.is_add) Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
+      remote.push_back(*it);
+      it = r.sources.erase(it);
     }
     SourceRoots keep;
     if (auto it = step.flags.find("from"); it != step.flags.end()) {
@@ -643,6 +653,11 @@ class Builder {
     auto fill = [&](const std::string& root) {
       r.lower_root = root;
       r.upper = root;
+      for (const std::string& src : remote) AddRemote(step, src, r, c.unpack.value_or(false), c.keep_git_dir);
+      if (!remote.empty() && r.sources.empty() && r.heredocs.empty()) {
+        detail = std::to_string(remote.size()) + " remote source" + (remote.size() > 1 ? "s" : "");
+        return;
+      }
       if (c.is_add && c.unpack.value_or(true)) {
         // Local archives are unpacked (detected by content), everything else is copied.
         std::vector<std::string> plain;
@@ -690,7 +705,7 @@ class Builder {
     std::string snapshot;
     if (stage && IsDone(*stage)) {
       snapshot = Done(*stage).snapshot;
-    } else if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
+    } else if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
       return nc->second;  // a named directory context
     } else {
       snapshot = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(from) : from, stage_index).snapshot;
@@ -961,7 +976,7 @@ class Builder {
   std::string FromKey(const std::string& from) {
     if (std::optional<int> st = StageNamed(from); st && IsDone(*st)) return Done(*st).key;
     auto nc = req_.named_contexts.find(from);
-    if (nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0) {
+    if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
       CopyRequest r;
       r.src_root = nc->second;
       r.sources = {"."};
@@ -979,7 +994,7 @@ class Builder {
     auto from = step.flags.find("from");
     if (from != step.flags.end()) {
       auto nc = req_.named_contexts.find(from->second);
-      bool dir_context = nc != req_.named_contexts.end() && nc->second.rfind(kOciLayoutScheme, 0) != 0 &&
+      bool dir_context = nc != req_.named_contexts.end() && IsDirContext(nc->second) &&
                          !StageNamed(from->second);
       if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
       r.src_root = nc->second;
@@ -988,12 +1003,10 @@ class Builder {
       r.ignore = &ignore_;
     }
     for (size_t i = 0; i < c.sources.size(); ++i) {
-      if (!c.sources[i].heredoc) r.sources.push_back(step.words[i]);
+      // Remote sources count by what they resolve to (RemoteInputs), not as context files.
+      if (!c.sources[i].heredoc && ClassifySource(step.words[i]) == SourceKind::kLocal) r.sources.push_back(step.words[i]);
     }
     if (r.sources.empty()) return std::nullopt;
-    for (const std::string& src : r.sources) {
-      if (src.find("://") != std::string::npos || src.rfind("git@", 0) == 0) return std::nullopt;  // fails later
-    }
     if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
       size_t start = 0;
       while (start <= it->second.size()) {
@@ -1032,6 +1045,7 @@ class Builder {
     if (k == "COPY" || k == "ADD") {
       if (auto it = step.flags.find("from"); it != step.flags.end()) in.from_keys[it->second] = FromKey(it->second);
       in.copy_inputs = prefetched ? *prefetched : CopyInputs(step);
+      if (k == "ADD") in.remote_inputs = RemoteInputs(step);
     } else if (k == "RUN") {
       const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
       in.network = run.network == "default" ? req_.network : run.network;
@@ -1103,6 +1117,95 @@ class Builder {
   }
 
   static std::string k(const PlannedStep& step) { return step.keyword; }
+
+  RemoteOptions Remote() {
+    RemoteOptions o;
+    o.cache_dir = req_.root + "/remote";
+    o.tmp_dir = ws_.NewDir("remote-");
+    o.network = req_.network != "none";
+    o.tls.verify = req_.tls_verify;
+    return o;
+  }
+
+  // What each of ADD's remote sources resolves to now: the content digest of a URL (fetched, or
+  // found unchanged by a conditional request), the commit of a Git ref. Remembered for the build,
+  // so the step runs with exactly what its key covers.
+  std::vector<std::pair<std::string, std::string>> RemoteInputs(const PlannedStep& step) {
+    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (c.sources[i].heredoc) continue;
+      const std::string& src = step.words[i];
+      SourceKind kind = ClassifySource(src);
+      if (kind == SourceKind::kLocal) continue;
+      std::lock_guard<std::mutex> lock(remote_mu_);
+      auto it = remote_.find(src + "\n" + checksum);
+      if (it == remote_.end()) {
+        Resolved res;
+        try {
+          if (kind == SourceKind::kHttp) {
+            res.file = FetchHttp(src, checksum, Remote());
+            res.id = res.file->digest.str();
+          } else {
+            res.git = ParseGitSource(src);
+            res.id = "commit " + ResolveGit(*res.git, checksum, Remote());
+          }
+        } catch (const std::exception& e) {
+          Fail(step, e.what());
+        }
+        it = remote_.emplace(src + "\n" + checksum, std::move(res)).first;
+      }
+      out.emplace_back(src, it->second.id);
+    }
+    return out;
+  }
+
+  // One remote source into the step's snapshot, through the ordinary copy (so the destination,
+  // --chown and --chmod rules are COPY's): a URL as one file (mode 0600, mtime from
+  // Last-Modified; an archive unpacked only with --unpack), a Git commit as its tree.
+  void AddRemote(const PlannedStep& step, const std::string& src, const CopyRequest& base, bool unpack,
+                 bool keep_git_dir) {
+    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
+    Resolved res;
+    {
+      std::lock_guard<std::mutex> lock(remote_mu_);
+      res = remote_.at(src + "\n" + checksum);
+    }
+    CopyRequest r = base;
+    r.ignore = nullptr;
+    r.heredocs.clear();
+    r.excludes.clear();
+    std::string scratch = ws_.NewDir("remote-");
+    try {
+      if (res.file) {
+        std::string staged = scratch + "/" + res.file->name;
+        layers::UniqueFd in(::open(res.file->path.c_str(), O_RDONLY | O_CLOEXEC));
+        layers::UniqueFd out(::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!in || !out) throw layers::SysError("copy", res.file->path);
+        layers::ReadChunks(res.file->path, [&](std::string_view b) { layers::WriteAll(out.get(), b.data(), b.size(), staged); });
+        ::fchmod(out.get(), 0600);
+        if (res.file->mtime) {
+          struct timespec t[2] = {{*res.file->mtime, 0}, {*res.file->mtime, 0}};
+          ::futimens(out.get(), t);
+        }
+        if (unpack && IsArchive(staged)) {
+          AddArchive(step, staged, r);
+          return;
+        }
+        r.src_root = scratch;
+        r.sources = {res.file->name};
+      } else {
+        r.src_root = CheckoutGit(*res.git, res.id.substr(7), keep_git_dir, scratch, Remote());
+        r.sources = {"."};
+      }
+      Copy(r);
+    } catch (const CopyError& e) {
+      Fail(step, e.what());
+    } catch (const RemoteError& e) {
+      Fail(step, e.what());
+    }
+  }
 
   static bool IsArchive(const std::string& path) {
     struct stat st;
@@ -1178,6 +1281,14 @@ class Builder {
   std::mutex used_mu_;
   std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
   std::mutex status_mu_, apply_mu_, context_mu_;
+  // ADD's remote sources resolved in this build, by source and checksum.
+  struct Resolved {
+    std::string id;  // what the key covers
+    std::optional<FetchedFile> file;
+    std::optional<GitSource> git;
+  };
+  std::mutex remote_mu_;
+  std::map<std::string, Resolved> remote_;
 };
 
 }  // namespace

@@ -93,6 +93,8 @@ StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instructi
     if (c.link) f.emplace_back("--link", "true");
     if (c.parents) f.emplace_back("--parents", "true");
     if (c.unpack) f.emplace_back("--unpack", *c.unpack ? "true" : "false");
+    if (c.keep_git_dir) f.emplace_back("--keep-git-dir", "true");
+    for (const auto& [source, resolved] : in.remote_inputs) f.emplace_back("source " + source, resolved);
     for (const auto& [name, content] : step.heredoc_files) f.emplace_back("heredoc " + name, content);
     if (in.copy_inputs) {
       f.emplace_back("content", in.copy_inputs->digest.str());

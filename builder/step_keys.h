@@ -33,6 +33,8 @@ struct StepKeyInputs {
   // The key or digest of each `from` the step reads (COPY --from, RUN --mount from=), by name.
   std::map<std::string, std::string> from_keys;
   std::optional<cache::InputDigest> copy_inputs;  // COPY/ADD sources from a directory
+  // ADD's remote sources and what each resolved to (a content digest, a Git commit).
+  std::vector<std::pair<std::string, std::string>> remote_inputs;
   std::map<size_t, cache::InputDigest> mount_inputs;  // RUN bind mounts of the build context, by index
   std::string network;  // RUN: the effective network mode
 };

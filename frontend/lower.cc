@@ -67,6 +67,23 @@ bool IsRemoteSource(const std::string& s) {
          (s.size() > 4 && s.compare(s.size() - 4, 4, ".git") == 0);
 }
 
+// Whether every source is a Git repository (BuildKit's test: git@, git://, ssh://, or an http(s)
+// URL whose path ends in .git, with an optional #fragment).
+bool GitLike(const std::vector<CopySource>& sources) {
+  if (sources.empty()) return false;
+  for (const CopySource& s : sources) {
+    if (s.heredoc) return false;
+    std::string url = s.path.substr(0, s.path.find('#'));
+    size_t q = url.find('?');
+    if (q != std::string::npos) url = url.substr(0, q);
+    bool git = url.rfind("git@", 0) == 0 || url.rfind("git://", 0) == 0 || url.rfind("ssh://", 0) == 0 ||
+               ((url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) && url.size() > 4 &&
+                url.compare(url.size() - 4, 4, ".git") == 0);
+    if (!git) return false;
+  }
+  return true;
+}
+
 class Lowerer {
  public:
   explicit Lowerer(const ast::File& file) : file_(file) {}
@@ -317,9 +334,12 @@ class Lowerer {
     if (flags.Has("chown") && c.chown.empty()) Fail(flags.locations["chown"], "--chown needs a user");
     if (flags.Has("from") && c.from.empty()) Fail(flags.locations["from"], "--from needs a stage, image or context name");
     if (!c.checksum.empty()) {
-      if (c.checksum.find('$') == std::string::npos && !ValidChecksum(c.checksum)) {
+      // A Git source's checksum is (a prefix of) the commit it must resolve to.
+      bool commit = c.checksum.size() >= 7 && c.checksum.size() <= 64 &&
+                    c.checksum.find_first_not_of("0123456789abcdef") == std::string::npos;
+      if (c.checksum.find('$') == std::string::npos && !ValidChecksum(c.checksum) && !(commit && GitLike(c.sources))) {
         Fail(flags.locations["checksum"], "invalid --checksum=" + c.checksum +
-                                              ": expected sha256:<64 hex digits> (or sha384/sha512)");
+                                              ": expected sha256:<64 hex digits> (or sha384/sha512), or a commit for a Git source");
       }
       for (const CopySource& s : c.sources) {
         if (!s.heredoc && !IsRemoteSource(s.path) && s.path.find('$') == std::string::npos) {
