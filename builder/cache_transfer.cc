@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "layers/image.h"
+#include "layers/layer_writer.h"
 #include "layers/registry/client.h"
 #include "layers/registry/reference.h"
 #include "layers/sys_error.h"
@@ -66,89 +67,144 @@ CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
   return spec;
 }
 
-void ExportCache(const std::string& dir, const std::string& tmp, const std::vector<cache::CacheRecord>& records,
-                 layers::ContentStore& from) {
-  layers::OciLayout out(dir, tmp);
-  nlohmann::ordered_json config = {{"version", 1}, {"records", nlohmann::json::array()}};
+namespace {
+
+// The cache artifact of `records`: its config (the records, each with the compressed blob of its
+// layer) and manifest, and the blobs it lists (all in `from`).
+struct CacheArtifact {
+  std::string config, manifest;
+  layers::Descriptor config_desc;
   std::vector<layers::Descriptor> blobs;
+};
+
+CacheArtifact MakeArtifact(const std::vector<cache::CacheRecord>& records, layers::ContentStore& from,
+                           const CacheLayerOptions& options) {
+  CacheArtifact a;
+  nlohmann::ordered_json config = {{"version", 2}, {"records", nlohmann::json::array()}};
   std::set<std::string> seen;
   for (const cache::CacheRecord& r : records) {
-    config["records"].push_back(RecordJson(r));
-    if (r.layer && seen.insert(r.layer->digest.str()).second) {
-      CopyBlob(from, out.store(), *r.layer);
-      blobs.push_back(*r.layer);
+    nlohmann::ordered_json j = RecordJson(r);
+    if (r.layer) {
+      layers::Descriptor blob = layers::CompressLayer(from, *r.layer, options.compression, options.memo_dir);
+      j["blob"] = blob.ToJson();
+      if (seen.insert(blob.digest.str()).second) a.blobs.push_back(blob);
     }
+    config["records"].push_back(std::move(j));
   }
-  layers::Descriptor cfg = out.store().Put(kConfigType, config.dump());
-  nlohmann::ordered_json manifest = layers::ManifestJson(cfg, blobs, {});
+  a.config = config.dump();
+  a.config_desc.media_type = kConfigType;
+  a.config_desc.digest = layers::Digest::OfBytes(a.config);
+  a.config_desc.size = static_cast<int64_t>(a.config.size());
+  nlohmann::ordered_json manifest = layers::ManifestJson(a.config_desc, a.blobs, {});
   manifest["artifactType"] = kCacheArtifactType;
-  layers::Descriptor m = out.store().Put(layers::media_type::kImageManifest, manifest.dump());
-  out.Tag(kTag, m, /*normalize=*/false);
+  a.manifest = manifest.dump();
+  return a;
 }
 
-ImportedCache::ImportedCache(const std::string& dir, const std::string& tmp) {
-  layout_ = std::make_unique<layers::OciLayout>(dir, tmp);
-  std::optional<layers::Descriptor> m = layout_->Find(kTag);
-  if (!m) return;  // an empty cache (a first run of the CI job)
+std::unique_ptr<layers::registry::RegistryClient> Client(const layers::registry::Reference& r, bool tls_verify) {
+  layers::registry::RegistryOptions o;
+  o.tls_verify = tls_verify;
+  return std::make_unique<layers::registry::RegistryClient>(r.domain, o);
+}
+
+}  // namespace
+
+void ExportCache(const CacheTransferSpec& spec, const std::string& tmp, const std::vector<cache::CacheRecord>& records,
+                 layers::ContentStore& from, const CacheLayerOptions& options, bool tls_verify) {
+  CacheArtifact a = MakeArtifact(records, from, options);
+  if (spec.type == "registry") {
+    // Straight from the store: layers the image push uploaded already are only checked (HEAD).
+    layers::registry::Reference r = layers::registry::Reference::Parse(spec.ref);
+    auto client = Client(r, tls_verify);
+    for (const layers::Descriptor& b : a.blobs) client->PushBlob(r.repository, b, from.BlobPath(b.digest));
+    std::string config_file = tmp + "/cache-config.json";
+    layers::WriteFileAtomic(config_file, a.config);
+    client->PushBlob(r.repository, a.config_desc, config_file);
+    client->PutManifest(r.repository, r.Object(), a.manifest, layers::media_type::kImageManifest);
+    return;
+  }
+  layers::OciLayout out(spec.dir, tmp);
+  for (const layers::Descriptor& b : a.blobs) CopyBlob(from, out.store(), b);
+  out.store().Put(kConfigType, a.config);
+  out.Tag(kTag, out.store().Put(layers::media_type::kImageManifest, a.manifest), /*normalize=*/false);
+}
+
+struct ImportedCache::Remote {
+  layers::registry::Reference ref;
+  std::unique_ptr<layers::registry::RegistryClient> client;
+  std::unique_ptr<layers::OciLayout> scratch;  // the config, fetched into tmp
+};
+
+ImportedCache::ImportedCache(const CacheTransferSpec& spec, const std::string& tmp, bool tls_verify) {
+  std::string config_bytes;
+  std::string where = spec.type == "registry" ? spec.ref : spec.dir;
+  if (spec.type == "registry") {
+    remote_ = std::make_unique<Remote>();
+    remote_->ref = layers::registry::Reference::Parse(spec.ref);
+    remote_->client = Client(remote_->ref, tls_verify);
+    layers::registry::RegistryClient::Manifest m;
+    try {
+      m = remote_->client->GetManifest(remote_->ref.repository, remote_->ref.Object());
+    } catch (const layers::registry::RegistryError& e) {
+      if (std::string(e.what()).find("HTTP 404") != std::string::npos) return;  // no cache yet: a first run
+      throw;
+    }
+    remote_->scratch = std::make_unique<layers::OciLayout>(tmp + "/layout", tmp);
+    try {
+      auto manifest = nlohmann::json::parse(m.bytes);
+      auto cfg = layers::Descriptor::FromJson(manifest.at("config"));
+      remote_->client->FetchBlob(remote_->ref.repository, cfg, remote_->scratch->store());
+      config_bytes = remote_->scratch->store().ReadBlob(cfg.digest);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("--cache-from " + where + ": not a cache imgbuild wrote: " + e.what());
+    }
+  } else {
+    layout_ = std::make_unique<layers::OciLayout>(spec.dir, tmp);
+    std::optional<layers::Descriptor> m = layout_->Find(kTag);
+    if (!m) return;  // an empty cache (a first run of the CI job)
+    try {
+      auto manifest = nlohmann::json::parse(layout_->store().ReadBlob(m->digest));
+      config_bytes = layout_->store().ReadBlob(layers::Descriptor::FromJson(manifest.at("config")).digest);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("--cache-from " + where + ": not a cache imgbuild wrote: " + e.what());
+    }
+  }
   try {
-    auto manifest = nlohmann::json::parse(layout_->store().ReadBlob(m->digest));
-    auto cfg = layers::Descriptor::FromJson(manifest.at("config"));
-    auto config = nlohmann::json::parse(layout_->store().ReadBlob(cfg.digest));
-    if (config.at("version").get<int>() != 1) throw std::runtime_error("unknown cache version");
+    auto config = nlohmann::json::parse(config_bytes);
+    int version = config.at("version").get<int>();
+    if (version != 1 && version != 2) throw std::runtime_error("unknown cache version " + std::to_string(version));
     for (const auto& j : config.at("records")) {
       cache::CacheRecord r = RecordFromJson(j);
+      if (r.layer) blobs_[r.key] = j.contains("blob") ? layers::Descriptor::FromJson(j["blob"]) : *r.layer;
       records_[r.key] = std::move(r);
     }
   } catch (const std::exception& e) {
-    throw std::runtime_error("--cache-from " + dir + ": not a cache imgbuild wrote: " + e.what());
+    throw std::runtime_error("--cache-from " + where + ": not a cache imgbuild wrote: " + e.what());
   }
 }
+
+ImportedCache::~ImportedCache() = default;
 
 const cache::CacheRecord* ImportedCache::Find(const std::string& key) const {
   auto it = records_.find(key);
   if (it == records_.end()) return nullptr;
-  if (it->second.layer && !layout_->store().Has(it->second.layer->digest)) return nullptr;
+  if (it->second.layer && layout_ && !layout_->store().Has(blobs_.at(key).digest)) return nullptr;
   return &it->second;
 }
 
-void ImportedCache::FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to) const {
-  if (r.layer) CopyBlob(layout_->store(), to, *r.layer);
-}
-
-void PushCache(const std::string& dir, const std::string& tmp, const std::string& ref, bool tls_verify) {
-  layers::registry::Reference r = layers::registry::Reference::Parse(ref);
-  layers::registry::RegistryOptions o;
-  o.tls_verify = tls_verify;
-  layers::registry::RegistryClient client(r.domain, o);
-  layers::OciLayout layout(dir, tmp);
-  std::optional<layers::Descriptor> m = layout.Find(kTag);
-  if (!m) throw std::runtime_error("no cache to push in " + dir);
-  std::string bytes = layout.store().ReadBlob(m->digest);
-  auto manifest = nlohmann::json::parse(bytes);
-  std::vector<layers::Descriptor> blobs = {layers::Descriptor::FromJson(manifest.at("config"))};
-  for (const auto& l : manifest.at("layers")) blobs.push_back(layers::Descriptor::FromJson(l));
-  for (const layers::Descriptor& b : blobs) client.PushBlob(r.repository, b, layout.store().BlobPath(b.digest));
-  client.PutManifest(r.repository, r.Object(), bytes, layers::media_type::kImageManifest);
-}
-
-void FetchCache(const std::string& ref, const std::string& dir, const std::string& tmp, bool tls_verify) {
-  layers::registry::Reference r = layers::registry::Reference::Parse(ref);
-  layers::registry::RegistryOptions o;
-  o.tls_verify = tls_verify;
-  layers::registry::RegistryClient client(r.domain, o);
-  layers::registry::RegistryClient::Manifest m;
-  try {
-    m = client.GetManifest(r.repository, r.Object());
-  } catch (const layers::registry::RegistryError& e) {
-    if (std::string(e.what()).find("HTTP 404") != std::string::npos) return;  // no cache yet: a first run
-    throw;
+int64_t ImportedCache::FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to,
+                                  const std::string& memo_dir) const {
+  if (!r.layer || to.Has(r.layer->digest)) return 0;
+  const layers::Descriptor& blob = blobs_.at(r.key);
+  if (layout_) {
+    CopyBlob(layout_->store(), to, blob);
+  } else {
+    remote_->client->FetchBlob(remote_->ref.repository, blob, to);
   }
-  layers::OciLayout layout(dir, tmp);
-  auto manifest = nlohmann::json::parse(m.bytes);
-  std::vector<layers::Descriptor> blobs = {layers::Descriptor::FromJson(manifest.at("config"))};
-  for (const auto& l : manifest.at("layers")) blobs.push_back(layers::Descriptor::FromJson(l));
-  for (const layers::Descriptor& b : blobs) client.FetchBlob(r.repository, b, layout.store());
-  layout.Tag(kTag, layout.store().Put(layers::media_type::kImageManifest, m.bytes), false);
+  if (blob.digest != r.layer->digest) {
+    layers::DecompressLayer(to, blob, layers::Digest::Parse(r.diff_id), memo_dir);
+  }
+  return blob.size;
 }
 
 }  // namespace imgbuild::builder

@@ -1,9 +1,10 @@
 // A portable build cache for CI runners: `--cache-to type=local,dest=DIR[,mode=min|max]` writes the
 // records a build used (min: the steps of the final image's stages; max: every stage's) and their
-// layers as an OCI image layout (one artifact manifest tagged "cache": its config lists the
-// records, its layers are their layer blobs); `--cache-from type=local,src=DIR` reads one. An
-// imported record is turned into a local one when a step needs it: its layer is checked and
-// unpacked onto the stage's snapshot, so nothing runs.
+// layers, compressed, as an OCI image layout (one artifact manifest tagged "cache": its config
+// lists the records, each with its compressed blob and diff_id; its layers are those blobs);
+// `type=registry,ref=REF` pushes the same artifact. `--cache-from` reads one. An imported record
+// is turned into a local one when a step needs it: only then is its layer fetched, checked
+// against its diff_id and unpacked onto the stage's snapshot, so nothing runs.
 #pragma once
 
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "cache/cache_index.h"
 #include "layers/content_store.h"
+#include "layers/layer_writer.h"
 #include "layers/oci_layout.h"
 
 namespace imgbuild::builder {
@@ -26,31 +28,41 @@ struct CacheTransferSpec {
   bool max = false;  // mode=max
 };
 
-// type=registry: the local layout `dir` (written by ExportCache) pushed as `ref`, and `ref`
-// fetched into `dir` (which ImportedCache then reads).
-void PushCache(const std::string& dir, const std::string& tmp, const std::string& ref, bool tls_verify);
-void FetchCache(const std::string& ref, const std::string& dir, const std::string& tmp, bool tls_verify);
-
 // "type=local,dest=DIR,mode=max" / "type=registry,ref=REF,mode=max" (export) or
 // "type=local,src=DIR" / "type=registry,ref=REF" (import); throws std::invalid_argument.
 CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export);
 
-// Writes `records` and their layer blobs (read from `from`) into the OCI layout at `dir`.
-void ExportCache(const std::string& dir, const std::string& tmp, const std::vector<cache::CacheRecord>& records,
-                 layers::ContentStore& from);
+// How layers travel in a cache: compressed as exports and pushes compress them (the same blobs,
+// so a cache pushed beside its image uploads no layer twice), remembered in `memo_dir`.
+struct CacheLayerOptions {
+  layers::LayerOptions compression;  // gzip unless the build says otherwise
+  std::string memo_dir;              // ROOT/compressed
+};
 
-// The records of a cache written by ExportCache (empty when `dir` has none).
+// Writes `records` and their compressed layers (from `from`) as the OCI layout `dir` (local),
+// or pushes them as `ref` straight from `from` (registry).
+void ExportCache(const CacheTransferSpec& spec, const std::string& tmp, const std::vector<cache::CacheRecord>& records,
+                 layers::ContentStore& from, const CacheLayerOptions& options, bool tls_verify);
+
+// The records of a cache written by ExportCache. A registry cache is read lazily: the manifest
+// and the record list when it is opened, a layer only when a step uses its record.
 class ImportedCache {
  public:
-  ImportedCache(const std::string& dir, const std::string& tmp);
+  // An empty cache when `spec` names none yet (a first run of the CI job).
+  ImportedCache(const CacheTransferSpec& spec, const std::string& tmp, bool tls_verify);
+  ~ImportedCache();
   const cache::CacheRecord* Find(const std::string& key) const;
-  // Copies a record's layer blob into `to` (verifying its digest) unless it is there already.
-  void FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to) const;
+  // Makes the record's uncompressed layer present in `to` (fetching and decompressing its blob,
+  // verified against the diff_id). Returns the bytes fetched (0 when the store had it).
+  int64_t FetchLayer(const cache::CacheRecord& r, layers::ContentStore& to, const std::string& memo_dir) const;
   size_t size() const { return records_.size(); }
 
  private:
-  std::unique_ptr<layers::OciLayout> layout_;
+  struct Remote;
+  std::unique_ptr<layers::OciLayout> layout_;  // type=local
+  std::unique_ptr<Remote> remote_;             // type=registry
   std::map<std::string, cache::CacheRecord> records_;
+  std::map<std::string, layers::Descriptor> blobs_;  // key -> the blob that holds its layer
 };
 
 }  // namespace imgbuild::builder

@@ -180,6 +180,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     return 2;
   }
   req.explain_cache = options.explain_cache;
+  req.export_compression.compression = compression;
+  req.export_compression.level = options.compression_level;
   for (const std::string& st : options.no_cache_filter) req.no_cache_stages.insert(frontend::AsciiLower(st));
   int code = 1;
   int ran_steps = -1;  // unknown until the build returns
@@ -228,7 +230,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       layers::registry::RegistryClient client(r.domain, registry_options);
       layers::OciLayout store(req.root + "/oci", req.root + "/tmp");
       layers::registry::PullResult p = layers::registry::Pull(client, r, req.platform, store, req.root + "/tmp",
-                                                              {layers::NormalizeTag(ref)});
+                                                              {layers::NormalizeTag(ref)}, 4,
+                                                              [&err](const std::string& line) { err << line << "\n"; });
       err << "pulled " << r.String() << " (" << p.manifest.digest.str() << ")\n";
     } catch (const std::exception& e) {
       req.pull_errors[ref] = e.what();

@@ -55,7 +55,7 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     layers::OciLayout store(root + "/oci", root + "/tmp");
     RegistryClient client(ref.domain, ClientOptions(options));
     PullResult r = Pull(client, ref, PlatformOf(options.platform), store, root + "/tmp",
-                        {layers::NormalizeTag(options.name)});
+                        {layers::NormalizeTag(options.name)}, 4, [&err](const std::string& line) { err << line << "\n"; });
     err << "pulled " << ref.String() << " (" << r.blobs_fetched << " blobs)\n";
     out << r.manifest.digest.str() << "\n";
     return 0;

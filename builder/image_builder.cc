@@ -95,16 +95,15 @@ class Builder {
       }
     }
     for (const CacheTransferSpec& c : req.cache_from) {
-      std::string dir = c.dir;
-      if (c.type == "registry") {
-        dir = ws_.NewDir("cache-from-") + "/layout";
-        try {
-          FetchCache(c.ref, dir, ws_.NewDir("cache-tmp-"), req.tls_verify);
-        } catch (const std::exception& e) {
-          throw BuildError("--cache-from " + c.ref + ": " + e.what());
-        }
+      std::string where = c.type == "registry" ? c.ref : c.dir;
+      try {
+        imported_.push_back(std::make_unique<ImportedCache>(c, ws_.NewDir("cache-from-"), req.tls_verify));
+      } catch (const std::exception& e) {
+        throw BuildError("--cache-from " + where + ": " + e.what());
       }
-      imported_.push_back(std::make_unique<ImportedCache>(dir, ws_.NewDir("cache-from-")));
+      // Said when the build starts (the printer exists by then): see Run().
+      cache_from_notes_.push_back("--cache-from " + where + ": " + std::to_string(imported_.back()->size()) +
+                                  " records; layers are fetched as steps use them");
     }
     int64_t now = req.source_date_epoch.value_or(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -114,6 +113,7 @@ class Builder {
   // Stages run as soon as the stages they read are done, several at once (one thread each,
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
+    for (const std::string& note : cache_from_notes_) status_.Info(note);
     const int total = static_cast<int>(plan_.steps.size());
     unsigned jobs = req_.jobs > 0 ? static_cast<unsigned>(req_.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
@@ -892,7 +892,15 @@ class Builder {
       cache::CacheRecord r = *found;
       if (r.layer) {
         if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
-        imported->FetchLayer(r, store_.store());
+        auto t0 = std::chrono::steady_clock::now();
+        int64_t bytes = imported->FetchLayer(r, store_.store(), req_.root + "/compressed");
+        if (bytes > 0) {
+          double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          char text[160];
+          std::snprintf(text, sizeof text, "fetched cache layer %.19s (%.1f MB) in %.1fs", r.diff_id.c_str(),
+                        static_cast<double>(bytes) / 1e6, secs);
+          Report([&] { status_.Info(text); });
+        }
         std::string active = NewKey("import");
         snaps_->Prepare(active, img.snapshot);
         r.snapshot = "c-" + key.substr(7, 16) + "-" + ws_.name() + "-" + std::to_string(ws_.Next());
@@ -935,9 +943,10 @@ class Builder {
     }
     std::string where = spec.type == "registry" ? spec.ref : spec.dir;
     try {
-      std::string dir = spec.type == "registry" ? ws_.NewDir("cache-to-") + "/layout" : spec.dir;
-      ExportCache(dir, ws_.NewDir("cache-to-"), records, store_.store());
-      if (spec.type == "registry") PushCache(dir, ws_.NewDir("cache-to-"), spec.ref, req_.tls_verify);
+      CacheLayerOptions o;
+      o.compression = req_.export_compression;
+      o.memo_dir = req_.root + "/compressed";
+      ExportCache(spec, ws_.NewDir("cache-to-"), records, store_.store(), o, req_.tls_verify);
     } catch (const std::exception& e) {
       throw BuildError("--cache-to " + where + ": " + e.what());
     }
@@ -1278,6 +1287,7 @@ class Builder {
   std::atomic<int> started_{0};
   std::atomic<int> steps_run_{0};
   std::vector<std::unique_ptr<ImportedCache>> imported_;
+  std::vector<std::string> cache_from_notes_;
   std::mutex used_mu_;
   std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
   std::mutex status_mu_, apply_mu_, context_mu_;

@@ -20,6 +20,7 @@
 #include "frontend/plan.h"
 #include "layers/descriptor.h"
 #include "layers/image.h"
+#include "layers/layer_writer.h"
 
 namespace imgbuild::builder {
 
@@ -49,6 +50,8 @@ struct BuildRequest {
   bool explain_cache = false;                // --explain-cache: say why each miss missed
   std::vector<CacheTransferSpec> cache_to, cache_from;  // --cache-to, --cache-from
   bool tls_verify = true;  // registries (pulls, pushes, registry cache)
+  // How layers are compressed when they leave the store (exports, pushes, --cache-to).
+  layers::LayerOptions export_compression{layers::Compression::kGzip};
   std::map<std::string, std::string> pull_errors;  // FROM references whose pull failed, and why
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.

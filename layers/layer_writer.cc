@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <map>
@@ -381,12 +382,71 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   return result;
 }
 
+namespace {
+
+std::string MemoPath(const std::string& memo_dir, const Digest& uncompressed, Compression c, int level) {
+  const char* codec = c == Compression::kGzip ? "gzip" : "zstd";
+  return memo_dir + "/" + std::string(uncompressed.hex()) + "." + codec + "." + std::to_string(level);
+}
+
+struct RawReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+}  // namespace
+
+Descriptor DecompressLayer(ContentStore& store, const Descriptor& compressed, const Digest& diff_id,
+                           const std::string& memo_dir) {
+  Descriptor out;
+  out.media_type = media_type::kLayer;
+  out.digest = diff_id;
+  if (!store.Has(diff_id)) {
+    std::unique_ptr<struct archive, RawReadDeleter> a(archive_read_new());
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_raw(a.get());
+    std::string path = store.BlobPath(compressed.digest);
+    archive_entry* e;
+    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK ||
+        archive_read_next_header(a.get(), &e) != ARCHIVE_OK) {
+      const char* why = archive_error_string(a.get());
+      throw std::runtime_error("layer " + compressed.digest.str() + ": " + (why ? why : "unreadable"));
+    }
+    ContentStore::Writer w = store.Ingest();
+    static thread_local std::vector<char> buf(1 << 20);
+    la_ssize_t n;
+    while ((n = archive_read_data(a.get(), buf.data(), buf.size())) > 0) w.Write(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (n < 0) {
+      const char* why = archive_error_string(a.get());
+      throw std::runtime_error("layer " + compressed.digest.str() + ": " + (why ? why : "bad compressed data"));
+    }
+    try {
+      out = w.Commit(media_type::kLayer, diff_id);
+    } catch (const std::exception& ex) {
+      throw std::runtime_error("layer " + compressed.digest.str() + " does not hold its diff_id " + diff_id.str() +
+                               ": " + ex.what());
+    }
+  } else {
+    out.size = static_cast<int64_t>(std::filesystem::file_size(store.BlobPath(diff_id)));
+  }
+  std::optional<Compression> codec;
+  if (compressed.media_type == media_type::kLayerGzip || compressed.media_type == media_type::kDockerLayerGzip) {
+    codec = Compression::kGzip;
+  } else if (compressed.media_type == media_type::kLayerZstd) {
+    codec = Compression::kZstd;
+  }
+  if (codec) {
+    MakeDirs(memo_dir);
+    Descriptor remembered = compressed;
+    remembered.media_type = *codec == Compression::kGzip ? media_type::kLayerGzip : media_type::kLayerZstd;
+    WriteFileAtomic(MemoPath(memo_dir, diff_id, *codec, -1), remembered.ToJson().dump());
+  }
+  return out;
+}
+
 Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, const LayerOptions& options,
                          const std::string& memo_dir) {
   if (options.compression == Compression::kUncompressed) return uncompressed;
-  const char* codec = options.compression == Compression::kGzip ? "gzip" : "zstd";
-  std::string memo = memo_dir + "/" + std::string(uncompressed.digest.hex()) + "." + codec + "." +
-                     std::to_string(options.level);
+  std::string memo = MemoPath(memo_dir, uncompressed.digest, options.compression, options.level);
   try {
     Descriptor d = Descriptor::FromJson(nlohmann::json::parse(ReadFile(memo)));
     if (store.Has(d.digest)) return d;

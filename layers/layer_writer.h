@@ -39,6 +39,13 @@ Digest WriteTreeTar(const std::string& dir, const std::string& dest, const Layer
 Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, const LayerOptions& options,
                          const std::string& memo_dir);
 
+// The other direction, for a compressed layer that came from elsewhere (a registry cache): the
+// blob `compressed` of the store decompressed into the store, verified against `diff_id`, and
+// remembered in `memo_dir` as the codec's default-level form of that layer, so CompressLayer
+// returns it instead of compressing again. Returns the uncompressed blob's descriptor.
+Descriptor DecompressLayer(ContentStore& store, const Descriptor& compressed, const Digest& diff_id,
+                           const std::string& memo_dir);
+
 // Parses "gzip", "zstd", "uncompressed". Throws std::invalid_argument.
 Compression ParseCompression(const std::string& name);
 

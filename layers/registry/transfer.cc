@@ -1,5 +1,9 @@
 #include "layers/registry/transfer.h"
 
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
 #include <stdlib.h>
 
 #include <atomic>
@@ -50,7 +54,7 @@ bool IsIndex(const std::string& media_type) {
 }  // namespace
 
 PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
-                const std::string& tmp, const std::vector<std::string>& tags, int parallel) {
+                const std::string& tmp, const std::vector<std::string>& tags, int parallel, const PullNote& note) {
   RegistryClient::Manifest m = client.GetManifest(ref.repository, ref.Object());
   if (IsIndex(m.media_type)) {
     auto index = nlohmann::json::parse(m.bytes);
@@ -77,7 +81,33 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
   auto manifest = nlohmann::json::parse(m.bytes);
   std::vector<Descriptor> blobs = {Descriptor::FromJson(manifest.at("config"))};
   for (const auto& l : manifest.at("layers")) blobs.push_back(Descriptor::FromJson(l));
-  ForEach(blobs.size(), parallel, [&](size_t i) { client.FetchBlob(ref.repository, blobs[i], store.store()); });
+  std::mutex note_mu;
+  auto say = [&](const std::string& text) {
+    std::lock_guard<std::mutex> lock(note_mu);
+    if (note) note(text);
+  };
+  int64_t total = 0;
+  int missing = 0;
+  for (size_t i = 1; i < blobs.size(); ++i) {
+    if (store.store().Has(blobs[i].digest)) continue;
+    total += blobs[i].size;
+    ++missing;
+  }
+  char text[200];
+  std::snprintf(text, sizeof text, "pulling %s: %d of %zu layers to fetch, %.1f MB", ref.String().c_str(), missing,
+                blobs.size() - 1, static_cast<double>(total) / 1e6);
+  say(text);
+  ForEach(blobs.size(), parallel, [&](size_t i) {
+    if (store.store().Has(blobs[i].digest)) return;
+    auto t0 = std::chrono::steady_clock::now();
+    client.FetchBlob(ref.repository, blobs[i], store.store());
+    if (i == 0) return;
+    char line[200];
+    std::snprintf(line, sizeof line, "  fetched layer %.19s (%.1f MB) in %.1fs", blobs[i].digest.str().c_str(),
+                  static_cast<double>(blobs[i].size) / 1e6,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    say(line);
+  });
   auto config = nlohmann::json::parse(store.store().ReadBlob(blobs[0].digest));
   if (config.at("rootfs").at("diff_ids").size() != blobs.size() - 1) {
     throw RegistryError(ref.String() + ": the config's diff_ids do not match the manifest's layers");

@@ -6,6 +6,7 @@
 // first, cross-repository mount when the store knows a source), then the manifest.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,13 @@ struct PullResult {
   int blobs_fetched = 0;
 };
 
-// `tags` are the store names to give the image (ref.Name() is always one).
+// `tags` are the store names to give the image (ref.Name() is always one). `note`, when set, is
+// told what is fetched ("pulling REF: 3 layers, 12.3 MB", then each blob as it arrives), from one
+// thread at a time.
+using PullNote = std::function<void(const std::string&)>;
 PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
-                const std::string& tmp, const std::vector<std::string>& tags = {}, int parallel = 4);
+                const std::string& tmp, const std::vector<std::string>& tags = {}, int parallel = 4,
+                const PullNote& note = {});
 
 struct PushResult {
   Descriptor manifest;  // as pushed (compressed layers)

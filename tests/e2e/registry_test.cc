@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "busybox_fixture.h"
@@ -198,6 +199,61 @@ TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
   RunResult none = RunImgbuild("build --network=none --root " + root_ + " --cache-from type=registry,ref=" + host_ +
                                "/cache/none:x " + ctx);
   EXPECT_EQ(none.code, 0) << none.err;
+}
+
+// The CI cache stays small and is fetched as needed: its layers are the gzip blobs of the image
+// push (the cache push uploads no layer the image push uploaded), and a fresh runner fetches
+// only the layers of the records its build reaches; the pushes after that compress nothing again.
+TEST_F(RegistryTest, RegistryCacheIsCompressedSharedWithTheImageAndFetchedLazily) {
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  RunResult base = RunImgbuild("build --root " + root_ + " -t " + host_ + "/base/busybox:2 --push " + dir_ + "/busybox");
+  ASSERT_EQ(base.code, 0) << base.err;
+  std::string ctx = dir_ + "/lazy";
+  fs::create_directories(ctx);
+  // A builder stage whose layer only the final stage uses, and an app stage of its own.
+  std::ofstream(ctx + "/Buildfile") << "FROM " << host_ << "/base/busybox:2 AS builder\n"
+                                       "RUN head -c 300000 /dev/urandom > /big\n"
+                                       "FROM " << host_ << "/base/busybox:2 AS app\nRUN echo one > /one\nRUN echo two > /two\n"
+                                       "FROM app AS all\nCOPY --from=builder /big /big\n";
+  std::string cache = "type=registry,ref=" + host_ + "/cache/lazy:buildcache";
+  std::string image = host_ + "/app/lazy:1";
+  RunResult first = RunImgbuild("build --pull=always --progress=plain --network=none --root " + root_ + " -t " + image +
+                                " --push --cache-to " + cache + ",mode=max " + ctx);
+  ASSERT_EQ(first.code, 0) << first.err;
+  int code;
+  auto cache_manifest = nlohmann::json::parse(Skopeo("inspect --raw --tls-verify=false docker://" + host_ +
+                                                     "/cache/lazy:buildcache", &code));
+  ASSERT_EQ(code, 0);
+  auto image_manifest = nlohmann::json::parse(Skopeo("inspect --raw --tls-verify=false docker://" + image, &code));
+  ASSERT_EQ(code, 0);
+  std::set<std::string> cache_layers, image_layers;
+  for (const auto& l : cache_manifest["layers"]) {
+    EXPECT_EQ(l["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    cache_layers.insert(l["digest"]);
+  }
+  for (const auto& l : image_manifest["layers"]) image_layers.insert(l["digest"]);
+  // builder's RUN, app's two RUNs; the COPY of /big is the same tar as the RUN that made it
+  EXPECT_EQ(cache_layers.size(), 3u) << cache_manifest.dump(1);
+  size_t shared = 0;
+  for (const std::string& d : cache_layers) shared += image_layers.count(d);
+  EXPECT_EQ(shared, 3u);  // every cache layer the image has is the very blob of the image push
+
+  // A fresh runner building only the app: the two records it reaches are fetched; the builder's
+  // 300 kB layer and the COPY's never are.
+  std::string fresh = dir_ + "/fresh-root";
+  RunResult second = RunImgbuild("build --pull=always --progress=plain --network=none --root " + fresh +
+                                 " --target app -t " + host_ + "/app/lazy:app --cache-from " + cache + " " + ctx);
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(CountOf(second.err, "CACHED"), 2u) << second.err;
+  EXPECT_EQ(CountOf(second.err, "fetched cache layer"), 2u) << second.err;
+  EXPECT_NE(second.err.find("4 records; layers are fetched as steps use them"), std::string::npos) << second.err;
+  // Pushing that image compresses nothing (the fetched gzip blobs are remembered) and uploads
+  // no layer: the registry has them all.
+  RunResult push = RunImgbuild("push --root " + fresh + " " + host_ + "/app/lazy:app");
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  ASSERT_EQ(push.code, 0) << push.err;
+  EXPECT_NE(push.err.find("1 blobs uploaded, 3 already there"), std::string::npos) << push.err;  // only the config
+  EXPECT_EQ(fs::exists(fresh + "/compressed"), true);
 }
 
 // A second registry with TLS (a CA of the test's own) and htpasswd authentication.
