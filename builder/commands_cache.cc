@@ -33,7 +33,8 @@ int RunDu(const CacheOptions& options, std::ostream& out, std::ostream& err) {
     const std::pair<const char*, int64_t> rows[] = {
         {"images", u.images},           {"cache records", u.cache_records}, {"cache layers", u.cache_blobs},
         {"snapshots", u.snapshots},     {"base snapshots", u.base_snapshots}, {"cache mounts", u.cache_mounts},
-        {"export copies", u.exports},   {"unreferenced", u.unreferenced},   {"logs", u.logs}};
+        {"export copies", u.exports},   {"unreferenced", u.unreferenced},   {"logs", u.logs},
+        {"remote sources", u.remote}};
     if (options.json) {
       nlohmann::ordered_json j;
       for (const auto& [name, bytes] : rows) j[name] = bytes;

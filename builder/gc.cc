@@ -165,6 +165,7 @@ DiskUsage MeasureDiskUsage(const std::string& root) {
   u.cache_records = DirBytes(root + "/cache");
   u.cache_mounts = DirBytes(root + "/cache-mounts");
   u.logs = DirBytes(root + "/logs");
+  u.remote = DirBytes(root + "/remote");
   return u;
 }
 
@@ -265,7 +266,7 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
   }
   if (options.all) {
     std::error_code ec;
-    for (const char* dir : {"/cache-mounts", "/logs"}) {
+    for (const char* dir : {"/cache-mounts", "/logs", "/remote"}) {
       report.bytes += DirBytes(root + dir);
       fs::remove_all(root + dir, ec);
     }

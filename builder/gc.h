@@ -34,16 +34,17 @@ struct DiskUsage {
   int64_t unreferenced = 0;  // blobs nothing uses
   int64_t cache_mounts = 0;
   int64_t logs = 0;
+  int64_t remote = 0;  // ADD's downloads and Git mirrors (ROOT/remote)
   int records = 0;
   int64_t Total() const {
-    return images + cache_blobs + cache_records + snapshots + base_snapshots + exports + unreferenced + cache_mounts + logs;
+    return images + cache_blobs + cache_records + snapshots + base_snapshots + exports + unreferenced + cache_mounts + logs + remote;
   }
 };
 
 DiskUsage MeasureDiskUsage(const std::string& root);
 
 struct PruneOptions {
-  bool all = false;                          // also base snapshots, cache mounts, export copies, logs
+  bool all = false;  // also base snapshots, cache mounts, export copies, logs, ADD's downloads
   std::optional<int64_t> keep_storage;       // keep the most recently used records up to this many bytes
   std::optional<int64_t> unused_for;         // seconds: only records unused for longer
 };

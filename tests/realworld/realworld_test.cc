@@ -42,6 +42,9 @@ struct Case {
   int steps_after_change;               // steps that must run after the change
 };
 
+// Test names and messages show the case's name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<Case>& Cases() {
   static const std::vector<Case> cases = {
       {"buildpack-curl",
