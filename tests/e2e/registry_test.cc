@@ -24,18 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int FreePort() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 // In a forked child: standard output and error to `log` (the registry's own messages).
 void Quiet(const std::string& log) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -42,7 +42,7 @@ class RemoteTest : public BusyboxTest {
     ASSERT_EQ(code, 0) << out;
     v1_ = Sh("git -C " + dir_ + "/repo rev-parse v1");
     v1_.pop_back();
-    port_ = 20000 + ::getpid() % 20000;
+    port_ = FreePort();
     server_ = ::fork();
     if (server_ == 0) {
       std::string script = std::string(IMGBUILD_SOURCE_DIR) + "/tests/e2e/file_server.py";
