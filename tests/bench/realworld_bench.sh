@@ -6,7 +6,8 @@
 # Debian's archive:
 #   cold:   the first build (downloads included, so both tools fetch the same packages)
 #   no-op:  a rebuild with nothing changed
-#   change: a rebuild after a new last line (RUN echo N > /bench-change): all cached but one step
+#   change: a rebuild after a new last line (COPY Buildfile /bench-change-N): every step cached but
+#           that one (the only change a FROM scratch stage can take too)
 # Then the state dirs' sizes (imgbuild's by kind). Needs root and the network to Debian's archive.
 # Usage: tests/bench/realworld_bench.sh [CASE...]
 source "$(dirname "$0")/peers.sh"
@@ -43,7 +44,7 @@ for c in "${cases[@]}"; do
     f="$work/ctx-$tool/Buildfile"
     t[$tool-cold]=$(seconds "${tool}_build" "$f" "$work/ctx-$tool") || t[$tool-cold]=fail
     t[$tool-noop]=$(seconds "${tool}_build" "$f" "$work/ctx-$tool") || t[$tool-noop]=fail
-    echo "RUN echo $RANDOM > /bench-change" >>"$f"
+    echo "COPY Buildfile /bench-change-$RANDOM" >>"$f"
     t[$tool-change]=$(seconds "${tool}_build" "$f" "$work/ctx-$tool") || t[$tool-change]=fail
   done
   printf '%-16s %11s %11s %11s %11s %11s %11s\n' "$c" "${t[ib-cold]}" "${t[bh-cold]}" "${t[ib-noop]}" \

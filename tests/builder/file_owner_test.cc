@@ -1,5 +1,5 @@
 // USER for RUN resolved through the image's own passwd and group files, as runc does.
-#include "builder/file_owner.h"
+#include "builder/rootfs/file_owner.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Mount points made for a RUN and removed after it, leaving the rootfs as it was.
-#include "builder/mount_stubs.h"
+#include "builder/sandbox/mount_stubs.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // What a RUN executes: argv for the exec and shell forms and for heredocs, and its environment.
-#include "builder/run_command.h"
+#include "builder/sandbox/run_command.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The sandbox on its own, on a tiny busybox rootfs: exit statuses, output, users, mounts, setup
 // errors, cancellation, and the rootfs left as it was found.
-#include "builder/sandbox.h"
+#include "builder/sandbox/sandbox.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // One conformance suite for every Snapshotter: the overlay one and the copy-based fallback.
-#include "builder/snapshotter.h"
+#include "builder/snapshot/snapshotter.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // Step keys: which fields count, and the explanations of misses.
-#include "builder/step_keys.h"
+#include "builder/solver/step_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,58 @@
+#include "builder/cli/buildfile_source.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace imgbuild::builder {
+namespace {
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BuildfileNotFound("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+BuildfileSource LoadBuildfile(const std::string& file_flag, const std::string& context_dir) {
+  BuildfileSource src;
+  if (file_flag == "-") {
+    src.path = "-";
+    src.display_name = "<stdin>";
+    src.text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return src;
+  }
+  if (!file_flag.empty()) {
+    if (!IsRegularFile(file_flag)) throw BuildfileNotFound("no Buildfile at " + file_flag);
+    src.path = file_flag;
+  } else {
+    for (const char* name : {"Buildfile", "Dockerfile", "Containerfile"}) {
+      std::string candidate = context_dir + "/" + name;
+      if (IsRegularFile(candidate)) {
+        src.path = candidate;
+        break;
+      }
+    }
+    if (src.path.empty()) {
+      throw BuildfileNotFound("no Buildfile, Dockerfile or Containerfile in " + context_dir +
+                              " (use -f FILE)");
+    }
+  }
+  src.display_name = src.path;
+  src.text = ReadFile(src.path);
+  return src;
+}
+
+}  // namespace imgbuild::builder

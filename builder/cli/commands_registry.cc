@@ -1,0 +1,133 @@
+// `imgbuild pull`, `push`, `login` and `logout`: the local store and registries.
+#include <sys/stat.h>
+
+#include <functional>
+#include <iostream>
+
+#include "builder/cli/commands.h"
+#include "builder/state/gc.h"
+#include "builder/state/state_dir.h"
+#include "frontend/platform_spec.h"
+#include "layers/image_import.h"
+#include "layers/layer_writer.h"
+#include "layers/oci_layout.h"
+#include "layers/registry/auth.h"
+#include "layers/registry/transfer.h"
+
+namespace imgbuild::builder {
+namespace {
+
+using namespace layers::registry;
+
+RegistryOptions ClientOptions(const RegistryCommandOptions& o) {
+  RegistryOptions r;
+  r.tls_verify = o.tls_verify;
+  r.chunk_size = o.chunk_size;
+  return r;
+}
+
+// Runs a command body: a usage error (bad reference or option) is 2, any other failure 1.
+int Guarded(std::ostream& err, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+layers::Platform PlatformOf(const std::string& spec) {
+  if (spec.empty()) return layers::Platform::Host();
+  frontend::PlatformSpec p = frontend::PlatformSpec::Parse(spec);
+  return {p.os, p.arch, p.variant};
+}
+
+int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
+  return Guarded(err, [&] {
+    Reference ref = Reference::Parse(options.name);
+    std::string root = StateDir::Resolve(options.root).root();
+    GcLock lock = GcLock::Shared(root);
+    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    RegistryClient client(ref.domain, ClientOptions(options));
+    PullResult r = Pull(client, ref, PlatformOf(options.platform), store, StateDir(root).tmp(),
+                        {layers::NormalizeTag(options.name)}, 4, [&err](const std::string& line) { err << line << "\n"; });
+    err << "pulled " << ref.String() << " (" << r.blobs_fetched << " blobs)\n";
+    out << r.manifest.digest.str() << "\n";
+    return 0;
+  });
+}
+
+int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
+  return Guarded(err, [&] {
+    std::string root = StateDir::Resolve(options.root).root();
+    GcLock lock = GcLock::Shared(root);
+    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    layers::OciLayout* source = &store;
+    std::optional<layers::OciLayout> archive;
+    std::optional<layers::Descriptor> manifest;
+    struct stat st;
+    if (options.name.find('/') != std::string::npos && ::stat(options.name.c_str(), &st) == 0) {
+      // An OCI layout (dir or tar) or a docker archive made elsewhere: loaded into a scratch store.
+      if (options.dest.empty()) throw std::invalid_argument("push of " + options.name + " needs a DEST reference");
+      std::string scratch = StateDir(root).tmp() + "/push-" + std::to_string(::getpid());
+      archive.emplace(scratch + "/store", scratch + "/tmp");
+      auto images = layers::ImportImages(*archive, options.name, "", scratch + "/tmp");
+      if (images.empty()) throw std::runtime_error(options.name + " holds no image");
+      manifest = images.front().manifest;
+      source = &*archive;
+    } else {
+      manifest = store.Find(options.name);
+      if (!manifest) throw std::runtime_error("no image " + options.name + " in " + StateDir(root).oci());
+    }
+    Reference dest = Reference::Parse(options.dest.empty() ? options.name : options.dest);
+    RegistryClient client(dest.domain, ClientOptions(options));
+    layers::ExportOptions eo;
+    eo.compression = layers::ParseCompression(options.compression);
+    eo.level = options.compression_level;
+    eo.memo_dir = StateDir(root).compressed();
+    PushResult r = Push(client, *source, *manifest, dest, eo, StateDir(root).tmp());
+    if (archive) std::filesystem::remove_all(StateDir(root).tmp() + "/push-" + std::to_string(::getpid()));
+    err << "pushed " << dest.String() << ": " << r.uploaded << " blobs uploaded, " << r.existed << " already there, "
+        << r.mounted << " mounted\n";
+    out << r.manifest.digest.str() << "\n";
+    return 0;
+  });
+}
+
+int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
+  return Guarded(err, [&] {
+    std::string host = Reference::Parse(options.name + "/x").domain;
+    Credentials c{options.username, options.password};
+    if (options.password_stdin) {
+      std::getline(in, c.password);
+      while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == '\n')) c.password.pop_back();
+    }
+    if (c.username.empty() || c.password.empty()) throw std::invalid_argument("login needs -u USER and a password");
+    // Checked against the registry before it is stored.
+    std::optional<Credentials> old = LookupCredentials(host);
+    StoreCredentials(host, c);
+    try {
+      RegistryClient(host, ClientOptions(options)).Ping();
+    } catch (const std::exception&) {
+      if (old) StoreCredentials(host, *old); else RemoveCredentials(host);
+      throw;
+    }
+    out << "Login Succeeded (" << host << ", stored in " << AuthFile() << ")\n";
+    return 0;
+  });
+}
+
+int RunLogout(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
+  return Guarded(err, [&] {
+    std::string host = Reference::Parse(options.name + "/x").domain;
+    out << (RemoveCredentials(host) ? "Removed login credentials for " : "Not logged in to ") << host << "\n";
+    return 0;
+  });
+}
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,197 @@
+// The imgbuild command line. Only this file decides exit codes: 0 success, 1 a Buildfile or build
+// error, 2 a usage error.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "builder/cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace imgbuild::builder;
+  // `imgbuild -f Buildfile -t app .` means `imgbuild build ...`, as with docker build.
+  std::vector<char*> args(argv, argv + argc);
+  static char build_word[] = "build";
+  const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
+                                             "tag", "rm", "load", "save", "du", "prune",
+                                             "pull", "push", "login", "logout"};
+  if (argc > 1 && std::find(commands.begin(), commands.end(), argv[1]) == commands.end() &&
+      std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--version") {
+    args.insert(args.begin() + 1, build_word);
+  }
+  argc = static_cast<int>(args.size());
+  argv = args.data();
+  CLI::App app{"imgbuild: a daemonless builder of OCI images from Buildfiles (Dockerfile syntax)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("imgbuild ") + kVersion);
+
+  FrontendOptions parse_opts;
+  CLI::App* parse = app.add_subcommand("parse", "Print the parsed Buildfile");
+  parse->add_option("-f,--file", parse_opts.file, "Buildfile path, or - for standard input");
+  parse->add_flag("--json", parse_opts.json, "Print one JSON document");
+  parse->add_option("context", parse_opts.context, "Build context directory")->capture_default_str();
+
+  FrontendOptions outline_opts;
+  CLI::App* outline = app.add_subcommand("outline", "Show what a build would do, without building");
+  outline->add_option("-f,--file", outline_opts.file, "Buildfile path, or - for standard input");
+  outline->add_option("--build-arg", outline_opts.build_args, "Set a build-time variable (K=V)")
+      ->allow_extra_args(false);
+  outline->add_option("--target", outline_opts.target, "Stage to build");
+  outline->add_option("--platform", outline_opts.platform, "Target platform (os/arch[/variant])");
+  outline->add_flag("--json", outline_opts.json, "Print one JSON document");
+  outline->add_option("context", outline_opts.context, "Build context directory")->capture_default_str();
+
+  BuildOptions build_opts;
+  CLI::App* build = app.add_subcommand("build", "Build an image from a Buildfile");
+  build->add_option("-f,--file", build_opts.frontend.file, "Buildfile path, or - for standard input");
+  build->add_option("-t,--tag", build_opts.tags, "Name the image NAME[:TAG] in the local store")->allow_extra_args(false);
+  build->add_option("--build-arg", build_opts.frontend.build_args, "Set a build-time variable (K=V)")->allow_extra_args(false);
+  build->add_option("--target", build_opts.frontend.target, "Stage to build");
+  build->add_option("--platform", build_opts.frontend.platform, "Target platform (os/arch[/variant])");
+  build->add_option("--label", build_opts.labels, "Add a label to the image (K=V)")->allow_extra_args(false);
+  build->add_option("-o,--output", build_opts.outputs, "Also export: type=oci,dest=PATH[,tar=false], type=docker,dest=PATH, type=local,dest=DIR, type=tar,dest=FILE")
+      ->allow_extra_args(false);
+  build->add_option("--compression", build_opts.compression, "Layer compression in exports: gzip (default), zstd, uncompressed");
+  build->add_option("--compression-level", build_opts.compression_level, "Codec level (gzip 1-9, zstd 1-19)");
+  build->add_option("--build-context", build_opts.build_contexts, "Named context NAME=DIR|oci-layout://PATH[:TAG]")
+      ->allow_extra_args(false);
+  build->add_option("--progress", build_opts.progress, "Progress output: auto (default), plain, tty, rawjson");
+  build->add_option("--network", build_opts.network, "Network of RUN steps: default (the host's), none, host");
+  build->add_option("--allow", build_opts.allow, "Allow an entitlement: security.insecure")->allow_extra_args(false);
+  build->add_option("--secret", build_opts.secrets, "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
+      ->allow_extra_args(false);
+  build->add_option("--ssh", build_opts.ssh, "SSH agent socket or keys for RUN --mount=type=ssh: ID[=SOCKET|KEY,...]")
+      ->allow_extra_args(false);
+  build->add_flag("--no-cache", build_opts.no_cache, "Run every step (results are still recorded in the cache)");
+  build->add_option("--no-cache-filter", build_opts.no_cache_filter, "Run every step of these stages: STAGE[,STAGE...]")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  build->add_flag("--explain-cache", build_opts.explain_cache, "Say why each step that missed the cache missed");
+  build->add_option("--cache-to", build_opts.cache_to, "Export the build cache: type=local,dest=DIR[,mode=min|max]")
+      ->allow_extra_args(false);
+  build->add_option("--cache-from", build_opts.cache_from, "Use an exported build cache: type=local,src=DIR")
+      ->allow_extra_args(false);
+  build->add_option("--pull", build_opts.pull, "FROM images from registries: missing (default), always, never");
+  build->add_flag("--push", build_opts.push, "Push the image to every -t name");
+  build->add_option("--tls-verify", build_opts.tls_verify, "Verify registries' TLS certificates (false also allows plain HTTP)");
+  build->add_option("--cache-limit", build_opts.cache_limit,
+                    "Size bound of the build cache, applied after builds (default: $IMGBUILD_CACHE_LIMIT or 10% of the filesystem)");
+  build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
+  build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
+  build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
+  build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)");
+  build->add_option("context", build_opts.frontend.context, "Build context directory")->required();
+
+  StoreOptions images_opts;
+  CLI::App* images = app.add_subcommand("images", "List the images in the local store");
+  images->add_option("--root", images_opts.root, "State directory");
+  images->add_flag("--json", images_opts.json, "Print JSON");
+
+  StoreOptions inspect_opts;
+  CLI::App* inspect = app.add_subcommand("inspect", "Print an image's manifest and config as JSON");
+  inspect->add_option("--root", inspect_opts.root, "State directory");
+  inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG]")->required();
+
+  StoreOptions tag_opts;
+  std::string tag_target;
+  CLI::App* tag = app.add_subcommand("tag", "Give an image of the local store another name");
+  tag->add_option("--root", tag_opts.root, "State directory");
+  tag->add_option("source", tag_opts.name, "Image NAME[:TAG]")->required();
+  tag->add_option("target", tag_target, "New NAME[:TAG]")->required();
+
+  StoreOptions rm_opts;
+  std::vector<std::string> rm_names;
+  CLI::App* rm = app.add_subcommand("rm", "Remove image names from the local store");
+  rm->add_option("--root", rm_opts.root, "State directory");
+  rm->add_option("names", rm_names, "Image NAME[:TAG]...")->required();
+
+  StoreOptions load_opts;
+  std::string load_input;
+  CLI::App* load = app.add_subcommand("load", "Load images from an OCI layout (dir or tar) or a docker archive");
+  load->add_option("--root", load_opts.root, "State directory");
+  load->add_option("-i,--input", load_input, "OCI layout directory or tar, or docker-archive tar")->required();
+  load->add_option("-t,--tag", load_opts.name, "Name the loaded image (default: the names it carries)");
+
+  StoreOptions save_opts;
+  std::vector<std::string> save_names;
+  std::string save_output, save_format = "oci";
+  CLI::App* save = app.add_subcommand("save", "Write an image of the local store to a tar");
+  save->add_option("--root", save_opts.root, "State directory");
+  save->add_option("names", save_names, "Image NAME[:TAG]...")->required();
+  save->add_option("-o,--output", save_output, "Tar file to write")->required();
+  save->add_option("--compression", save_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
+  save->add_option("--compression-level", save_opts.compression_level, "Codec level");
+  save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");
+
+  RegistryCommandOptions pull_opts;
+  CLI::App* pull = app.add_subcommand("pull", "Pull an image from a registry into the local store");
+  pull->add_option("--root", pull_opts.root, "State directory");
+  pull->add_option("--platform", pull_opts.platform, "Platform to pick from a multi-platform image");
+  pull->add_option("--tls-verify", pull_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  pull->add_option("name", pull_opts.name, "Image reference")->required();
+
+  RegistryCommandOptions push_opts;
+  CLI::App* push = app.add_subcommand("push", "Push an image of the local store (or an OCI layout / docker archive) to a registry");
+  push->add_option("--root", push_opts.root, "State directory");
+  push->add_option("--tls-verify", push_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  push->add_option("--compression", push_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
+  push->add_option("--compression-level", push_opts.compression_level, "Codec level");
+  push->add_option("--chunk-size", push_opts.chunk_size, "Upload blobs in chunks of this many bytes (default: one request)");
+  push->add_option("name", push_opts.name, "Image NAME[:TAG] of the store, or a path to an OCI layout or archive")->required();
+  push->add_option("dest", push_opts.dest, "Destination reference (default: NAME)");
+
+  RegistryCommandOptions login_opts;
+  CLI::App* login = app.add_subcommand("login", "Store credentials for a registry (checked first)");
+  login->add_option("-u,--username", login_opts.username, "User name");
+  login->add_option("-p,--password", login_opts.password, "Password (prefer --password-stdin)");
+  login->add_flag("--password-stdin", login_opts.password_stdin, "Read the password from standard input");
+  login->add_option("--tls-verify", login_opts.tls_verify, "Verify TLS certificates");
+  login->add_option("registry", login_opts.name, "Registry host[:port]")->required();
+
+  RegistryCommandOptions logout_opts;
+  CLI::App* logout = app.add_subcommand("logout", "Remove stored credentials for a registry");
+  logout->add_option("registry", logout_opts.name, "Registry host[:port]")->required();
+
+  CacheOptions du_opts;
+  CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");
+  du->add_option("--root", du_opts.root, "State directory");
+  du->add_flag("--json", du_opts.json, "Print JSON");
+
+  CacheOptions prune_opts;
+  CLI::App* prune = app.add_subcommand("prune", "Remove build cache and unreferenced data (never tagged images)");
+  prune->add_option("--root", prune_opts.root, "State directory");
+  prune->add_flag("-a,--all", prune_opts.all, "Also base snapshots, cache mounts, export copies and logs");
+  prune->add_option("--keep-storage", prune_opts.keep_storage, "Keep the most recently used cache up to SIZE (e.g. 5GB)");
+  prune->add_option("--filter", prune_opts.filters, "until=DURATION: only cache unused for longer (e.g. 24h)")
+      ->allow_extra_args(false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (build->parsed()) return RunBuild(build_opts, std::cout, std::cerr);
+  if (images->parsed()) return RunImages(images_opts, std::cout, std::cerr);
+  if (inspect->parsed()) return RunInspect(inspect_opts, std::cout, std::cerr);
+  if (tag->parsed()) return RunTag(tag_opts, tag_target, std::cout, std::cerr);
+  if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);
+  if (load->parsed()) return RunLoad(load_opts, load_input, std::cout, std::cerr);
+  if (save->parsed()) return RunSave(save_opts, save_names, save_output, save_format, std::cout, std::cerr);
+  if (pull->parsed()) return RunPull(pull_opts, std::cout, std::cerr);
+  if (push->parsed()) return RunPush(push_opts, std::cout, std::cerr);
+  if (login->parsed()) return RunLogin(login_opts, std::cin, std::cout, std::cerr);
+  if (logout->parsed()) return RunLogout(logout_opts, std::cout, std::cerr);
+  if (du->parsed()) return RunDu(du_opts, std::cout, std::cerr);
+  if (prune->parsed()) return RunPrune(prune_opts, std::cout, std::cerr);
+  if (parse->parsed()) return RunParse(parse_opts, std::cout, std::cerr);
+  if (outline->parsed()) return RunOutline(outline_opts, std::cout, std::cerr);
+  return 2;
+}

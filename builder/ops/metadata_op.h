@@ -1,0 +1,30 @@
+// The instructions that only change the image config (ENV, LABEL, ARG, USER, CMD, ENTRYPOINT,
+// SHELL, EXPOSE, VOLUME, STOPSIGNAL, MAINTAINER, ONBUILD, HEALTHCHECK): their semantics as
+// BuildKit applies them, and the history entry each adds. Pure: no files, no snapshots, so the
+// solver re-applies them on a cache hit and unit tests need nothing but a config.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "frontend/plan.h"
+#include "layers/image.h"
+
+namespace imgbuild::builder {
+
+// Applies `step` to `image` with a history entry made at `created`. Returns false (and changes
+// nothing) for an instruction that is not config-only (FROM, COPY, ADD, RUN, WORKDIR).
+bool ApplyMetadata(const frontend::PlannedStep& step, const frontend::Instruction& instr, layers::ImageConfig& image,
+                   const std::string& created);
+
+// ENV semantics: KEY=VALUE replaces the variable of that name or adds it at the end.
+void SetEnv(std::vector<std::string>& env, const std::string& kv);
+
+// As Go's encoding/json writes a string array (and so BuildKit's history): invalid UTF-8 becomes
+// U+FFFD.
+std::string JsonArray(const std::vector<std::string>& words);
+
+// Words joined by `sep`.
+std::string Join(const std::vector<std::string>& words, const char* sep = " ");
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,102 @@
+#include "builder/sandbox/run_step.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/rootfs/file_owner.h"
+#include "builder/rootfs/rootfs_path.h"
+#include "builder/sandbox/run_command.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+constexpr size_t kTailBytes = 8192;
+constexpr int kTailLines = 40;
+
+std::string TailLines(const std::string& text) {
+  std::string t = text;
+  if (t.size() > kTailBytes) t = t.substr(t.size() - kTailBytes);
+  int lines = 0;
+  size_t pos = t.size();
+  if (pos > 0 && t[pos - 1] == '\n') --pos;
+  while (pos > 0) {
+    size_t nl = t.find_last_of('\n', pos - 1);
+    if (nl == std::string::npos) break;
+    if (++lines == kTailLines) return t.substr(nl + 1);
+    pos = nl;
+  }
+  return t;
+}
+
+// The working directory is created when missing (runc does), as a change of the step.
+void EnsureWorkdir(const std::string& rootfs, const std::string& workdir) {
+  std::string rel = ResolveInRoot(rootfs, workdir);
+  if (rel.empty()) return;
+  std::string cur = rootfs;
+  for (const std::string& part : SplitPath(rel)) {
+    cur += "/" + part;
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) throw layers::SysError("mkdir", cur);
+  }
+}
+
+}  // namespace
+
+RunStepResult ExecuteRun(const RunStepInput& in) {
+  const layers::ContainerConfig& cfg = in.config->config;
+  ExecUser user = ResolveExecUser(cfg.user.empty() ? "0" : cfg.user, in.rootfs);
+  RunCommand cmd = MakeRunCommand(*in.run, in.step->shell);
+  RunMounts mounts(in.step->mounts, in.mounts, in.step->workdir);
+  for (const auto& [name, content] : cmd.scripts) mounts.AddFile("/dev/pipes/" + name, content, 0755, 0, 0);
+  SandboxSpec spec;
+  spec.rootfs = in.rootfs;
+  spec.argv = cmd.argv;
+  spec.env = MakeRunEnv(cfg.env, in.step->build_args ? *in.step->build_args : std::vector<std::string>{}, mounts.env(),
+                        user.home);
+  spec.cwd = in.step->workdir.empty() ? "/" : in.step->workdir;
+  EnsureWorkdir(in.rootfs, spec.cwd);
+  spec.uid = user.uid;
+  spec.gid = user.gid;
+  spec.groups = user.groups;
+  spec.network = in.network;
+  spec.privileged = in.privileged;
+  spec.hosts_file = in.hosts_file;
+  spec.resolv_file = in.resolv_file;
+  spec.hostname_file = in.hostname_file;
+  spec.mounts = mounts.mounts();
+  layers::UniqueFd log(::open(in.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log) throw layers::SysError("open", in.log_path);
+  RunStepResult result;
+  result.argv = cmd.argv;
+  std::string recent;
+  result.status = RunSandbox(
+      spec,
+      [&](std::string_view data) {
+        layers::WriteAll(log.get(), data.data(), data.size(), in.log_path);
+        recent.append(data);
+        if (recent.size() > 2 * kTailBytes) recent.erase(0, recent.size() - kTailBytes);
+        if (in.on_output) in.on_output(data);
+      },
+      in.cancelled);
+  result.tail = TailLines(recent);
+  return result;
+}
+
+SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) {
+  layers::MakeDirs(dir);
+  SandboxEtc etc{dir + "/hosts", dir + "/resolv.conf", dir + "/hostname"};
+  layers::WriteFileAtomic(etc.hosts, "127.0.0.1\tlocalhost " + hostname +
+                                         "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  std::string resolv;
+  try {
+    resolv = layers::ReadFile("/etc/resolv.conf");
+  } catch (const std::exception&) {
+    resolv = "";
+  }
+  layers::WriteFileAtomic(etc.resolv, resolv);
+  layers::WriteFileAtomic(etc.hostname, hostname + "\n");
+  return etc;
+}
+
+}  // namespace imgbuild::builder

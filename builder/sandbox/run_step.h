@@ -1,0 +1,47 @@
+// One RUN step inside a mounted snapshot: resolves USER through the rootfs, builds the command
+// and its environment, sets up the --mount list, runs the sandbox, and keeps the step's full log
+// (and the tail of it for errors). The caller owns the snapshot: it commits it on success and
+// drops it on failure.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "builder/sandbox/run_mounts.h"
+#include "builder/sandbox/sandbox.h"
+#include "frontend/plan.h"
+#include "layers/image.h"
+
+namespace imgbuild::builder {
+
+struct RunStepInput {
+  const frontend::PlannedStep* step = nullptr;
+  const frontend::RunInstr* run = nullptr;
+  const layers::ImageConfig* config = nullptr;  // the stage's image: ENV, USER
+  std::string rootfs;                           // the mounted, writable snapshot
+  RunMountContext mounts;
+  SandboxNetwork network = SandboxNetwork::kHost;
+  bool privileged = false;
+  std::string hosts_file, resolv_file, hostname_file;
+  std::string log_path;  // the step's full output is written here
+  std::function<void(std::string_view)> on_output;
+  std::function<bool()> cancelled;
+};
+
+struct RunStepResult {
+  std::vector<std::string> argv;
+  SandboxResult status;
+  std::string tail;  // the last lines of output (at most ~40 lines / 8 KiB)
+};
+
+// Throws RunMountError, OwnerError or SysError for what stops the command from starting.
+RunStepResult ExecuteRun(const RunStepInput& in);
+
+// The generated /etc files of a build's sandboxes, written once into `dir`.
+struct SandboxEtc {
+  std::string hosts, resolv, hostname;
+};
+SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname);
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,42 @@
+// An active (writable) snapshot as a value: prepared on a parent, filled (mounted, or a layer
+// applied), then committed under a name; removed, however the step ends, if it was not.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "builder/snapshot/snapshotter.h"
+
+namespace imgbuild::builder {
+
+class ActiveSnapshot {
+ public:
+  ActiveSnapshot(Snapshotter& snaps, std::string key, const std::string& parent)
+      : snaps_(snaps), key_(std::move(key)), mounts_(snaps_.Prepare(key_, parent)) {}
+  ~ActiveSnapshot() {
+    if (committed_) return;
+    try {
+      if (snaps_.Exists(key_)) snaps_.Remove(key_);
+    } catch (const std::exception&) {
+      // a later build's reaper removes what is left
+    }
+  }
+  ActiveSnapshot(const ActiveSnapshot&) = delete;
+  ActiveSnapshot& operator=(const ActiveSnapshot&) = delete;
+
+  const std::vector<Mount>& mounts() const { return mounts_; }
+  void Apply(const std::string& layer_blob) { snaps_.Apply(key_, layer_blob); }
+  // Commits as `name`; false (and the snapshot stays active, to be removed) when `name` exists.
+  bool Commit(const std::string& name) {
+    committed_ = snaps_.Commit(name, key_);
+    return committed_;
+  }
+
+ private:
+  Snapshotter& snaps_;
+  std::string key_;
+  std::vector<Mount> mounts_;
+  bool committed_ = false;
+};
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,1211 @@
+#include "builder/solver/image_builder.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <fstream>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <semaphore>
+#include <thread>
+#include <set>
+
+#include "builder/rootfs/copier.h"
+#include "builder/rootfs/file_owner.h"
+#include "builder/sandbox/run_command.h"
+#include "builder/rootfs/rootfs_path.h"
+#include "builder/ops/metadata_op.h"
+#include "builder/ops/remote_source.h"
+#include "builder/sandbox/run_step.h"
+#include "builder/snapshot/active_snapshot.h"
+#include "builder/snapshot/snapshotter.h"
+#include "builder/solver/step_cache.h"
+#include "builder/solver/step_keys.h"
+#include "builder/state/state_dir.h"
+#include "builder/state/workspace.h"
+#include "frontend/dockerignore.h"
+#include "frontend/suggest.h"
+#include "frontend/words.h"
+#include "layers/applier.h"
+#include "layers/image_export.h"
+#include "layers/image_import.h"
+#include "layers/layer_writer.h"
+#include "layers/oci_layout.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+namespace fs = std::filesystem;
+using frontend::PlannedStep;
+using layers::Descriptor;
+using layers::Digest;
+using layers::ImageConfig;
+
+constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The build's scratch space under ROOT/tmp, removed when the build ends however it ends.
+struct StageImage {
+  std::string key;  // cache key of the stage so far
+  std::string commit_as;  // the name the current step's snapshot is committed under ("": a temporary one)
+  ImageConfig config;
+  std::vector<Descriptor> layers;
+  std::string snapshot;  // committed snapshot holding the stage's files ("" for none)
+  std::optional<Descriptor> base_manifest;
+  std::string base_name;
+};
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class Builder {
+ public:
+  Builder(const frontend::Plan& plan, const BuildRequest& req, Status& status)
+      : plan_(plan),
+        req_(req),
+        status_(status),
+        state_(req.root),
+        store_(state_.oci(), state_.tmp()),
+        ws_(state_),
+        snaps_(NewSnapshotter(state_.snapshots(), ws_.dir())),
+        cache_(state_.cache_index(snaps_->kind()), *snaps_, store_.store()) {
+    store_.store().ReapAbandoned();
+    std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
+    if (ignore) {
+      try {
+        ignore_ = frontend::IgnoreMatcher(frontend::ReadIgnoreFile(layers::ReadFile(*ignore)));
+      } catch (const frontend::IgnorePatternError& e) {
+        throw BuildError(*ignore + ": " + e.what());
+      }
+    }
+    for (const cache::CacheTransferSpec& c : req.cache_from) {
+      std::string where = c.type == "registry" ? c.ref : c.dir;
+      try {
+        imported_.push_back(std::make_unique<cache::ImportedCache>(c, ws_.NewDir("cache-from-"), req.tls_verify));
+      } catch (const std::exception& e) {
+        throw BuildError("--cache-from " + where + ": " + e.what());
+      }
+      // Said when the build starts (the printer exists by then): see Run().
+      cache_from_notes_.push_back("--cache-from " + where + ": " + std::to_string(imported_.back()->size()) +
+                                  " records; layers are fetched as steps use them");
+    }
+    int64_t now = req.source_date_epoch.value_or(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    created_ = layers::Rfc3339(now);
+  }
+
+  // Stages run as soon as the stages they read are done, several at once (one thread each,
+  // at most `jobs` working); the first failure stops the others before their next step.
+  BuiltImage Run() {
+    for (const std::string& note : cache_from_notes_) status_.Info(note);
+    const int total = static_cast<int>(plan_.steps.size());
+    unsigned jobs = req_.jobs > 0 ? static_cast<unsigned>(req_.jobs) : std::max(1u, std::thread::hardware_concurrency());
+    std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
+    std::vector<std::thread> threads;
+    for (int s : plan_.order) {
+      threads.emplace_back([this, s, total, &slots] {
+        try {
+          {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [&] {
+              if (error_) return true;
+              for (int d : plan_.stages[s].depends_on) {
+                if (!done_.count(d)) return false;
+              }
+              return true;
+            });
+            if (error_) return;
+          }
+          slots.acquire();
+          struct Release {
+            std::counting_semaphore<64>& s;
+            ~Release() { s.release(); }
+          } release{slots};
+          std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> prefetched = PrefetchInputs(s);
+          StageImage img = Base(s);
+          bool ran_before = false;  // a step of this stage missed the cache
+          for (frontend::StepId id : plan_.stages[s].steps) {
+            if (Failed()) return;
+            if (req_.interrupted && req_.interrupted->load()) throw BuildError("interrupted");
+            const PlannedStep& step = plan_.steps[id];
+            int n = ++started_;
+            std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
+                                step.keyword + " " + ShownArgs(step);
+            Report([&] { status_.StepStarted(n, label); });
+            auto t0 = std::chrono::steady_clock::now();
+            auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+            std::string detail;
+            try {
+              std::optional<std::optional<cache::InputDigest>> inputs;
+              if (auto it = prefetched.find(id); it != prefetched.end()) inputs = it->second.get();
+              StepKey key = Key(step, img, inputs);
+              Used(s, key.key);
+              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? Lookup(key.key, img) : std::nullopt) {
+                ApplyHit(step, img, *hit, n);
+                img.key = key.key;
+                Report([&] { status_.StepCached(n); });
+                continue;
+              }
+              if (req_.explain_cache) {
+                std::string why = !UseCache(s)        ? "the cache is off for this stage"
+                                  : ran_before        ? "an earlier step of the stage ran"
+                                                      : cache_.Explain(key, img.key, step.keyword);
+                if (why.empty()) why = "no earlier build of this step after the same steps";
+                Report([&] { status_.Info(label + ": " + why); });
+              }
+              ran_before = true;
+              ++steps_run_;
+              StageImage before = img;
+              img.commit_as = CachedSnapshotName(key.key, ws_.name(), ws_.Next());
+              detail = Step(step, img, n);
+              img.commit_as.clear();
+              Record(step, key, before, img);
+              img.key = key.key;
+            } catch (const std::exception& e) {
+              Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
+              throw;
+            }
+            Report([&] { status_.StepDone(n, elapsed(), detail); });
+          }
+          std::lock_guard<std::mutex> lock(mu_);
+          done_.emplace(s, std::move(img));
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!error_) error_ = std::current_exception();
+        }
+        cv_.notify_all();
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    try {
+      cache_.Flush();
+    } catch (const std::exception& e) {
+      Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
+    }
+    if (error_) std::rethrow_exception(error_);
+    BuiltImage out = Finish(Done(plan_.target));
+    out.steps_run = steps_run_;
+    for (const cache::CacheTransferSpec& c : req_.cache_to) ExportTo(c);
+    return out;
+  }
+
+ ~Builder() {
+    // This build's step snapshots go, newest first; base image snapshots (chain-*) stay.
+    for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
+      try {
+        snaps_->Remove(*it);
+      } catch (const std::exception&) {
+        // a later build's reaper removes what is left
+      }
+    }
+  }
+
+ private:
+  // A read-only view of a committed snapshot, mounted for as long as it lives.
+  class View {
+   public:
+    View(Snapshotter& s, std::string key, const std::string& parent, const std::string& mountpoint)
+        : s_(s), key_(std::move(key)) {
+      std::vector<Mount> mounts = s_.View(key_, parent);
+      try {
+        guard_.emplace(mounts, mountpoint);
+      } catch (...) {
+        s_.Remove(key_);
+        throw;
+      }
+    }
+    ~View() {
+      guard_.reset();
+      try {
+        s_.Remove(key_);
+      } catch (const std::exception&) {
+      }
+    }
+    const std::string& path() const { return guard_->path(); }
+
+   private:
+    Snapshotter& s_;
+    std::string key_;
+    std::optional<MountGuard> guard_;
+  };
+
+  std::string NewKey(const char* what) { return BuildSnapshotName(ws_.name(), what, ws_.Next()); }
+  void Own(const std::string& key) {
+    std::lock_guard<std::mutex> lock(owned_mu_);
+    owned_.push_back(key);
+  }
+  View MakeView(const std::string& parent) { return View(*snaps_, NewKey("view"), parent, ws_.NewDir("mnt-")); }
+
+  // A new layer: `fill` writes into the mounted root of a writable snapshot on top of the
+  // stage's; the snapshot is committed and its change becomes the layer.
+  void LayerStep(StageImage& img, const std::string& created_by, const std::function<void(const std::string&)>& fill) {
+    ActiveSnapshot active(*snaps_, NewKey("active"), img.snapshot);
+    {
+      MountGuard m(active.mounts(), ws_.NewDir("mnt-"));
+      fill(m.path());
+    }
+    std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
+    if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
+    if (img.commit_as.empty()) Own(committed);  // a cached step's snapshot outlives the build
+    layers::LayerOptions o;
+    o.source_date_epoch = req_.source_date_epoch;
+    layers::LayerResult layer = layers::WriteLayer(snaps_->Changes(committed), o, store_.store());
+    img.layers.push_back(layer.blob);
+    img.config.diff_ids.push_back(layer.diff_id);
+    img.snapshot = committed;
+    History(img, created_by, false);
+  }
+
+  // COPY --link: the layer is made on an empty root, independent of the stage below, then
+  // applied on top of it (BuildKit's rebasing), so its parents are fresh whatever the base holds.
+  void LinkedLayerStep(StageImage& img, const std::string& created_by,
+                       const std::function<void(const std::string&)>& fill) {
+    StageImage alone;
+    LayerStep(alone, created_by, fill);
+    ActiveSnapshot active(*snaps_, NewKey("active"), img.snapshot);
+    std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
+    active.Apply(store_.store().BlobPath(alone.layers.back().digest));
+    if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
+    if (img.commit_as.empty()) Own(committed);
+    img.layers.push_back(alone.layers.back());
+    img.config.diff_ids.push_back(alone.config.diff_ids.back());
+    img.snapshot = committed;
+    History(img, created_by, false);
+  }
+
+  bool Failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_ != nullptr;
+  }
+
+  StageImage Done(int stage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_.at(stage);
+  }
+  bool IsDone(int stage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_.count(stage) != 0;
+  }
+
+  template <typename F>
+  void Report(F&& f) {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    f();
+  }
+
+  std::string StageLabel(int s) const {
+    const std::string& name = plan_.stages[s].name;
+    return name.empty() ? "stage-" + std::to_string(s) : name;
+  }
+
+  [[noreturn]] void Fail(const PlannedStep& step, const std::string& message) {
+    throw BuildError(plan_.program.file + ":" + std::to_string(step.location.line) + ": " + step.keyword + ": " + message);
+  }
+
+  StageImage Base(int s) {
+    const frontend::PlannedStage& ps = plan_.stages[s];
+    StageImage img;
+    switch (ps.base.kind) {
+      case frontend::BaseRef::kScratch:
+        img.config.platform = req_.platform;
+        img.key = ScratchKey(PlatformText());
+        break;
+      case frontend::BaseRef::kStage:
+        img = Done(ps.base.stage);
+        img.base_manifest.reset();
+        break;
+      case frontend::BaseRef::kContext:
+        img = FromContext(ps.base.ref, s);
+        break;
+      case frontend::BaseRef::kImage:
+        img = FromStore(ps.base.ref, s);
+        img.config.config.on_build.clear();  // triggers run in this build (the plan put them first)
+        break;
+    }
+    if (img.config.config.env.empty()) img.config.config.env.push_back(kDefaultPath);
+    return img;
+  }
+
+  static constexpr const char* kOciLayoutScheme = "oci-layout://";
+  static constexpr const char* kImageScheme = "docker-image://";
+  // A named context that is a directory (not an OCI layout or an image reference).
+  static bool IsDirContext(const std::string& spec) { return spec.find("://") == std::string::npos; }
+
+  // A named build context as a base: a directory becomes one layer; an OCI layout is loaded
+  // into the local store and used as an image.
+  StageImage FromContext(const std::string& name, int s) {
+    const std::string& spec = req_.named_contexts.at(name);
+    if (!IsDirContext(spec)) return FromStore(LoadContextImage(name), s);
+    StageImage img;
+    img.config.platform = req_.platform;
+    CopyRequest r;
+    r.src_root = spec;
+    r.sources = {"."};
+    r.dest = "/";
+    StepKey key;
+    key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), PlatformText());
+    Used(s, key.key);
+    if (std::optional<cache::CacheRecord> hit = Lookup(key.key, img); hit && hit->layer) {
+      img.layers.push_back(*hit->layer);
+      img.config.diff_ids.push_back(Digest::Parse(hit->diff_id));
+      img.snapshot = hit->snapshot;
+      img.config.history.push_back({hit->created, hit->created_by, "", false});
+    } else {
+      StageImage before = img;
+      img.commit_as = CachedSnapshotName(key.key, ws_.name(), ws_.Next());
+      LayerStep(img, "build context " + name, [&](const std::string& root) {
+        r.lower_root = root;
+        r.upper = root;
+        Copy(r);
+      });
+      img.commit_as.clear();
+      frontend::PlannedStep base;
+      base.keyword = "FROM";
+      Record(base, key, before, img);
+    }
+    img.key = key.key;
+    return img;
+  }
+
+  // Loads oci-layout://PATH[:TAG] into the store once; returns the name it has there. A
+  // docker-image://REF context is REF itself (pulled before the build, as FROM images are).
+  std::string LoadContextImage(const std::string& name) {
+    const std::string& full = req_.named_contexts.at(name);
+    if (full.rfind(kImageScheme, 0) == 0) return full.substr(std::string(kImageScheme).size());
+    std::string store_name = "imgbuild-context/" + name + ":latest";
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (loaded_contexts_.insert(name).second) {
+      std::string spec = req_.named_contexts.at(name).substr(std::string(kOciLayoutScheme).size());
+      std::string path = spec, tag;
+      size_t colon = spec.find_last_of(':');
+      if (colon != std::string::npos && spec.find('/', colon) == std::string::npos) {
+        path = spec.substr(0, colon);
+        tag = spec.substr(colon + 1);
+      }
+      layers::OciLayout source(path, ws_.NewDir("context-"));
+      std::optional<Descriptor> m = tag.empty() ? std::optional<Descriptor>() : source.Find(tag);
+      if (!m && tag.empty() && !source.Manifests().empty()) m = source.Manifests().front();
+      if (!m) throw BuildError("build context " + name + ": no image " + (tag.empty() ? "" : "tagged " + tag + " ") + "in " + path);
+      // Import through a one-image copy of the layout so every layer is checked like `load`.
+      std::string copy = ws_.NewDir("context-layout-") + "/layout";
+      layers::ExportOptions eo;
+      eo.compression = layers::Compression::kUncompressed;
+      layers::ExportImage(source, *m, {"latest"}, layers::ExportFormat::kOciDir, copy, eo);
+      layers::ImportImages(store_, copy, store_name, state_.tmp());
+    }
+    return store_name;
+  }
+
+  StageImage FromStore(const std::string& ref, int s) {
+    std::optional<Descriptor> m = store_.Find(ref);
+    if (!m) {
+      std::vector<std::string> stage_names;
+      for (const auto& st : plan_.program.stages) {
+        if (!st.name.empty()) stage_names.push_back(st.name);
+      }
+      std::string stage_hint;
+      if (auto near = frontend::Suggest(ref, stage_names)) stage_hint = " (did you mean the stage " + *near + "?)";
+      throw BuildError(plan_.program.file + ":" + std::to_string(plan_.program.stages[s].location.line) +
+                       ": FROM " + ref + ": no such image in the local store (" + state_.oci() + ")" + stage_hint +
+                       (req_.pull_errors.count(ref) ? ", and pulling it failed: " + req_.pull_errors.at(ref)
+                                                    : "; pull it (--pull=missing), load it with `imgbuild load` or build it first"));
+    }
+    StageImage img;
+    img.base_manifest = *m;
+    img.base_name = layers::NormalizeTag(ref);
+    img.key = ImageKey(m->digest.str(), PlatformText());
+    nlohmann::json manifest = nlohmann::json::parse(store_.store().ReadBlob(m->digest));
+    Descriptor config = Descriptor::FromJson(manifest.at("config"));
+    img.config = ImageConfig::FromJson(nlohmann::json::parse(store_.store().ReadBlob(config.digest)));
+    const auto& layer_list = manifest.at("layers");
+    if (layer_list.size() != img.config.diff_ids.size()) {
+      throw BuildError("image " + ref + " is inconsistent: " + std::to_string(layer_list.size()) + " layers, " +
+                       std::to_string(img.config.diff_ids.size()) + " diff_ids");
+    }
+    // Each layer becomes a committed snapshot named by its chain ID, shared by every build.
+    std::string chain, parent;
+    for (size_t i = 0; i < layer_list.size(); ++i) {
+      Descriptor d = Descriptor::FromJson(layer_list[i]);
+      const Digest& diff_id = img.config.diff_ids[i];
+      chain = i == 0 ? diff_id.str() : Digest::OfBytes(chain + " " + diff_id.str()).str();
+      std::string key = ChainSnapshotName(chain.substr(7));
+      std::lock_guard<std::mutex> lock(apply_mu_);
+      if (!snaps_->Exists(key)) {
+        Report([&] { status_.Info("unpacking layer " + d.digest.str() + " of " + ref); });
+        ActiveSnapshot active(*snaps_, NewKey("extract"), parent);
+        active.Apply(store_.store().BlobPath(d.digest));
+        active.Commit(key);  // false: another build unpacked it meanwhile, and this copy goes
+      }
+      img.layers.push_back(d);
+      parent = key;
+    }
+    img.snapshot = parent;
+    return img;
+  }
+
+  void History(StageImage& img, const std::string& created_by, bool empty_layer) {
+    img.config.history.push_back({created_, created_by, "", empty_layer});
+  }
+
+  std::string Step(const PlannedStep& step, StageImage& img, int n) {
+    const std::string& k = step.keyword;
+    if (ApplyMetadata(step, Instr(step), img.config, created_)) return "";
+    if (k == "WORKDIR") {
+      img.config.config.working_dir = step.workdir;
+      return Workdir(step, img);
+    }
+    if (k == "COPY" || k == "ADD") return CopyStep(step, img);
+    if (k == "RUN") return RunStep(step, img, n);
+    return "";
+  }
+
+  // WORKDIR creates the directory when the image lacks it, as a layer of its own.
+  std::string Workdir(const PlannedStep& step, StageImage& img) {
+    {
+      View view = MakeView(img.snapshot);
+      std::string rel = ResolveInRoot(view.path(), step.workdir);
+      struct stat st;
+      if (rel.empty() || ::stat((view.path() + "/" + rel).c_str(), &st) == 0) {
+        History(img, "WORKDIR " + step.workdir, true);
+        return "exists";
+      }
+    }
+    LayerStep(img, "WORKDIR " + step.workdir, [&](const std::string& root) {
+      CopyRequest r;
+      r.src_root = root;
+      r.lower_root = root;
+      r.upper = root;
+      // An empty copy into the path creates it and its missing parents.
+      r.dest = step.workdir + "/";
+      Copy(r);
+    });
+    return "created";
+  }
+
+  std::string CopyStep(const PlannedStep& step, StageImage& img) {
+    const auto& c = std::get<frontend::CopyInstr>(plan_.program.stages[step.stage].instructions[step.instruction].op);
+    CopyRequest r;
+    std::vector<std::string> words = step.words;
+    std::string dest = words.back();
+    words.pop_back();
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (!c.sources[i].heredoc) r.sources.push_back(words[i]);
+    }
+    r.heredocs = step.heredoc_files;
+    r.dest = dest;
+    r.workdir = step.workdir;
+    if (auto it = step.flags.find("chown"); it != step.flags.end()) r.chown = it->second;
+    if (auto it = step.flags.find("chmod"); it != step.flags.end()) r.chmod = it->second;
+    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
+      size_t start = 0;
+      const std::string& all = it->second;
+      while (start <= all.size()) {
+        size_t nl = all.find('\n', start);
+        if (nl == std::string::npos) nl = all.size();
+        r.excludes.push_back(all.substr(start, nl - start));
+        start = nl + 1;
+      }
+    }
+    r.parents = c.parents;
+    std::vector<std::string> remote;
+    for (auto it = r.sources.begin(); it != r.sources.end();) {
+      if (ClassifySource(*it) == SourceKind::kLocal) {
+        ++it;
+        continue;
+      }
+      if (!c.is_add) Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
+      remote.push_back(*it);
+      it = r.sources.erase(it);
+    }
+    SourceRoots keep;
+    if (auto it = step.flags.find("from"); it != step.flags.end()) {
+      r.src_root = FromRoot(it->second, step.stage, keep);
+    } else {
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+    }
+    std::string detail;
+    std::optional<View> base_view;  // for --chown names under --link
+    if (c.link && !r.chown.empty()) {
+      base_view.emplace(*snaps_, NewKey("view"), img.snapshot, ws_.NewDir("mnt-"));
+      r.passwd_root = base_view->path();
+    }
+    auto fill = [&](const std::string& root) {
+      r.lower_root = root;
+      r.upper = root;
+      for (const std::string& src : remote) AddRemote(step, src, r, c.unpack.value_or(false), c.keep_git_dir);
+      if (!remote.empty() && r.sources.empty() && r.heredocs.empty()) {
+        detail = std::to_string(remote.size()) + " remote source" + (remote.size() > 1 ? "s" : "");
+        return;
+      }
+      if (c.is_add && c.unpack.value_or(true)) {
+        // Local archives are unpacked (detected by content), everything else is copied.
+        std::vector<std::string> plain;
+        for (const std::string& src : r.sources) {
+          std::string path = r.src_root + "/" + CleanRelative(src);
+          if (IsArchive(path)) {
+            AddArchive(step, path, r);
+          } else {
+            plain.push_back(src);
+          }
+        }
+        r.sources = plain;
+        if (r.sources.empty() && r.heredocs.empty()) {
+          detail = "unpacked";
+          return;
+        }
+      }
+      try {
+        CopyStats stats = Copy(r);
+        detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
+      } catch (const CopyError& e) {
+        Fail(step, e.what());
+      }
+    };
+    std::string created_by = k(step) + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
+    if (c.link) {
+      LinkedLayerStep(img, created_by, fill);
+    } else {
+      LayerStep(img, created_by, fill);
+    }
+    return detail;
+  }
+
+
+  // The views a step reads from (COPY --from, RUN --mount from=), mounted while it runs.
+  struct SourceRoots {
+    std::vector<std::unique_ptr<View>> views;
+  };
+
+  // The host directory whose files `from` names: a finished stage's or an image's root (mounted
+  // into `keep`), or a named directory context.
+  std::string FromRoot(const std::string& from, int stage_index, SourceRoots& keep) {
+    std::optional<int> stage = StageNamed(from);
+    auto nc = req_.named_contexts.find(from);
+    std::string snapshot;
+    if (stage && IsDone(*stage)) {
+      snapshot = Done(*stage).snapshot;
+    } else if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
+      return nc->second;  // a named directory context
+    } else {
+      snapshot = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(from) : from, stage_index).snapshot;
+    }
+    keep.views.push_back(std::make_unique<View>(*snaps_, NewKey("view"), snapshot, ws_.NewDir("mnt-")));
+    return keep.views.back()->path();
+  }
+
+  // The build context as RUN --mount sees it: without what .dockerignore excludes (a filtered
+  // copy, made once per build, when there is a .dockerignore).
+  std::string ContextRoot() {
+    if (ignore_.empty()) return req_.context_dir;
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (filtered_context_.empty()) {
+      std::string dir = ws_.NewDir("context-");
+      CopyRequest r;
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+      r.sources = {"."};
+      r.dest = "/";
+      r.lower_root = dir;
+      r.upper = dir;
+      Copy(r);
+      filtered_context_ = dir;
+    }
+    return filtered_context_;
+  }
+
+  bool Interrupted() const { return req_.interrupted && req_.interrupted->load(); }
+
+  // A step's arguments as the progress shows them: exec forms as JSON, like the Buildfile.
+  std::string ShownArgs(const PlannedStep& step) const {
+    const auto* run = std::get_if<frontend::RunInstr>(&Instr(step).op);
+    const auto* cmd = std::get_if<frontend::CmdInstr>(&Instr(step).op);
+    if ((run && run->exec_form) || (cmd && cmd->exec_form)) return JsonArray(step.words);
+    std::string shown = Join(step.words);
+    if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
+    return shown;
+  }
+
+  const frontend::Instruction& Instr(const PlannedStep& step) const {
+    return plan_.program.stages[step.stage].instructions[step.instruction];
+  }
+
+  // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
+  static std::string ArgsPrefix(const PlannedStep& step) {
+    static const std::set<std::string> kProxy = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+                                                 "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+    std::vector<std::string> args;
+    if (step.build_args) {
+      for (const std::string& kv : *step.build_args) {
+        if (!kProxy.count(kv.substr(0, kv.find('=')))) args.push_back(kv);
+      }
+    }
+    if (args.empty()) return "";
+    return "|" + std::to_string(args.size()) + " " + Join(args) + " ";
+  }
+
+  // The logs of the last kKeptLogs builds are kept.
+  static constexpr size_t kKeptLogs = 50;
+  static void PruneLogs(const std::string& dir) {
+    std::error_code ec;
+    std::vector<std::pair<fs::file_time_type, fs::path>> builds;
+    for (const auto& e : fs::directory_iterator(dir, ec)) builds.emplace_back(e.last_write_time(ec), e.path());
+    if (builds.size() < kKeptLogs) return;
+    std::sort(builds.begin(), builds.end());
+    for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
+  }
+
+  std::string LogPath(int n) {
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (log_dir_.empty()) {
+      PruneLogs(state_.logs());
+      log_dir_ = state_.logs() + "/" + ws_.name();
+      layers::MakeDirs(log_dir_);
+    }
+    return log_dir_ + "/step-" + std::to_string(n) + ".log";
+  }
+
+  const SandboxEtc& Etc() {
+    std::lock_guard<std::mutex> lock(context_mu_);
+    if (!etc_) etc_ = WriteSandboxEtc(ws_.dir() + "/etc", "buildkitsandbox");
+    return *etc_;
+  }
+
+  std::string RunStep(const PlannedStep& step, StageImage& img, int n) {
+    const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
+    std::string network = run.network == "default" ? req_.network : run.network;
+    if (network != "default" && network != "none" && network != "host") {
+      Fail(step, "unknown network mode \"" + network + "\" (use default, none or host)");
+    }
+    bool privileged = run.security == "insecure";
+    if (privileged && !req_.allow_insecure) {
+      Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
+    }
+    std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
+    std::string created_by = "RUN " + ArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
+    std::string log = LogPath(n);
+    std::string detail;
+    LayerStep(img, created_by, [&](const std::string& root) {
+      SourceRoots keep;
+      RunStepInput in;
+      in.step = &step;
+      in.run = &run;
+      in.config = &img.config;
+      in.rootfs = root;
+      in.mounts.cache_dir = state_.cache_mounts();
+      in.mounts.scratch = ws_.dir();
+      in.mounts.secrets = &req_.secrets;
+      in.mounts.ssh = &req_.ssh;
+      in.mounts.source_root = [&](const std::string& from) {
+        return from.empty() ? ContextRoot() : FromRoot(from, step.stage, keep);
+      };
+      in.network = network == "none" ? SandboxNetwork::kNone : SandboxNetwork::kHost;
+      in.privileged = privileged;
+      const SandboxEtc& etc = Etc();
+      in.hosts_file = etc.hosts;
+      in.resolv_file = etc.resolv;
+      in.hostname_file = etc.hostname;
+      in.log_path = log;
+      in.on_output = [&](std::string_view d) { Report([&] { status_.StepOutput(n, d); }); };
+      in.cancelled = [this] { return Failed() || Interrupted(); };
+      RunStepResult result;
+      try {
+        result = ExecuteRun(in);
+      } catch (const RunMountError& e) {
+        Fail(step, e.what());
+      } catch (const OwnerError& e) {
+        Fail(step, e.what());
+      } catch (const layers::SysError& e) {
+        Fail(step, e.what());
+      }
+      if (result.status.cancelled) throw BuildError(Interrupted() ? "interrupted" : "cancelled: another stage failed");
+      if (result.status.exit_code != 0) FailRun(step, result, log);
+      detail = "exit code 0";
+    });
+    return detail;
+  }
+
+  // A failed RUN: the exit code, the step's Buildfile lines and the tail of its output.
+  [[noreturn]] void FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
+    std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
+                                      : "exit code: " + std::to_string(r.status.exit_code);
+    std::string msg = plan_.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
+                      ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
+    int first = step.location.line, last = std::max(first, Instr(step).end_line);
+    int line_no = 1;
+    size_t pos = 0;
+    const std::string& text = req_.buildfile_text;
+    while (pos <= text.size() && line_no <= last) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      if (line_no >= first) {
+        char num[16];
+        std::snprintf(num, sizeof num, "%5d | ", line_no);
+        msg += num + text.substr(pos, nl - pos) + "\n";
+      }
+      pos = nl + 1;
+      ++line_no;
+    }
+    if (!r.tail.empty()) {
+      msg += "output (last lines):\n";
+      size_t p = 0;
+      while (p < r.tail.size()) {
+        size_t nl = r.tail.find('\n', p);
+        if (nl == std::string::npos) nl = r.tail.size();
+        msg += "  " + r.tail.substr(p, nl - p) + "\n";
+        p = nl + 1;
+      }
+    }
+    msg += "full log: " + log;
+    throw BuildError(msg);
+  }
+
+  // --- the build cache ---
+
+  // A record for `key`: the local cache's, or an imported one made local (its layer unpacked
+  // onto the stage's snapshot).
+  std::optional<cache::CacheRecord> Lookup(const std::string& key, const StageImage& img) {
+    if (std::optional<cache::CacheRecord> r = cache_.Find(key)) return r;
+    for (const auto& imported : imported_) {
+      const cache::CacheRecord* found = imported->Find(key);
+      if (!found) continue;
+      cache::CacheRecord r = *found;
+      if (r.layer) {
+        if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
+        auto t0 = std::chrono::steady_clock::now();
+        int64_t bytes = imported->FetchLayer(r, store_.store(), state_.compressed());
+        if (bytes > 0) {
+          double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          char text[160];
+          std::snprintf(text, sizeof text, "fetched cache layer %.19s (%.1f MB) in %.1fs", r.diff_id.c_str(),
+                        static_cast<double>(bytes) / 1e6, secs);
+          Report([&] { status_.Info(text); });
+        }
+        ActiveSnapshot active(*snaps_, NewKey("import"), img.snapshot);
+        r.snapshot = CachedSnapshotName(key, ws_.name(), ws_.Next());
+        active.Apply(store_.store().BlobPath(r.layer->digest));
+        if (!active.Commit(r.snapshot)) throw BuildError("snapshot " + r.snapshot + " exists already");
+      }
+      cache_.Put(r);
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  void Used(int stage, const std::string& key) {
+    std::lock_guard<std::mutex> lock(used_mu_);
+    used_keys_[stage].push_back(key);
+  }
+
+  // --cache-to: the records of the final image's stages (mode=min) or of every stage (max).
+  void ExportTo(const cache::CacheTransferSpec& spec) {
+    std::set<int> stages;
+    if (spec.max) {
+      stages.insert(plan_.order.begin(), plan_.order.end());
+    } else {
+      for (int s = plan_.target;;) {
+        stages.insert(s);
+        if (plan_.stages[s].base.kind != frontend::BaseRef::kStage) break;
+        s = plan_.stages[s].base.stage;
+      }
+    }
+    std::vector<cache::CacheRecord> records;
+    for (int s : stages) {
+      for (const std::string& key : used_keys_[s]) {
+        if (std::optional<cache::CacheRecord> r = cache_.Find(key)) records.push_back(std::move(*r));
+      }
+    }
+    std::string where = spec.type == "registry" ? spec.ref : spec.dir;
+    try {
+      cache::CacheLayerOptions o;
+      o.compression = req_.export_compression;
+      o.memo_dir = state_.compressed();
+      cache::ExportCache(spec, ws_.NewDir("cache-to-"), records, store_.store(), o, req_.tls_verify);
+    } catch (const std::exception& e) {
+      throw BuildError("--cache-to " + where + ": " + e.what());
+    }
+    Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + where); });
+  }
+
+  // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes
+  // layer bytes and history times, so results made with another value never match).
+  std::string PlatformText() const {
+    std::string text = req_.platform.os + "/" + req_.platform.architecture +
+                       (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
+    if (req_.source_date_epoch) text += " epoch " + std::to_string(*req_.source_date_epoch);
+    return text;
+  }
+
+  static unsigned Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+  bool UseCache(int stage) const {
+    if (req_.no_cache) return false;
+    const std::string& name = plan_.stages[stage].name;
+    return !req_.no_cache_stages.count(std::to_string(stage)) && (name.empty() || !req_.no_cache_stages.count(name));
+  }
+
+  std::optional<int> StageNamed(const std::string& from) const {
+    for (const auto& ps : plan_.stages) {
+      if (!ps.name.empty() && ps.name == frontend::AsciiLower(from)) return ps.index;
+    }
+    if (!from.empty() && from.size() < 6 && from.find_first_not_of("0123456789") == std::string::npos) {
+      return std::stoi(from);
+    }
+    return std::nullopt;
+  }
+
+  // What identifies the files a `from` names: a stage's key, an image's manifest digest, a
+  // named directory's content.
+  std::string FromKey(const std::string& from) {
+    if (std::optional<int> st = StageNamed(from); st && IsDone(*st)) return Done(*st).key;
+    auto nc = req_.named_contexts.find(from);
+    if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
+      CopyRequest r;
+      r.src_root = nc->second;
+      r.sources = {"."};
+      return DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), "");
+    }
+    std::string ref = nc != req_.named_contexts.end() ? LoadContextImage(from) : from;
+    std::optional<Descriptor> m = store_.Find(ref);
+    return m ? ImageKey(m->digest.str(), PlatformText()) : "missing image " + ref;
+  }
+
+  // The files a COPY/ADD reads from a directory (the build context or a named one), hashed.
+  std::optional<cache::InputDigest> CopyInputs(const PlannedStep& step) {
+    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+    CopyRequest r;
+    auto from = step.flags.find("from");
+    if (from != step.flags.end()) {
+      auto nc = req_.named_contexts.find(from->second);
+      bool dir_context = nc != req_.named_contexts.end() && IsDirContext(nc->second) &&
+                         !StageNamed(from->second);
+      if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
+      r.src_root = nc->second;
+    } else {
+      r.src_root = req_.context_dir;
+      r.ignore = &ignore_;
+    }
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      // Remote sources count by what they resolve to (RemoteInputs), not as context files.
+      if (!c.sources[i].heredoc && ClassifySource(step.words[i]) == SourceKind::kLocal) r.sources.push_back(step.words[i]);
+    }
+    if (r.sources.empty()) return std::nullopt;
+    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
+      size_t start = 0;
+      while (start <= it->second.size()) {
+        size_t nl = it->second.find('\n', start);
+        if (nl == std::string::npos) nl = it->second.size();
+        r.excludes.push_back(it->second.substr(start, nl - start));
+        start = nl + 1;
+      }
+    }
+    r.parents = c.parents;
+    try {
+      return cache_.Digest(SelectCopyInputs(r), Threads());
+    } catch (const CopyError& e) {
+      Fail(step, e.what());
+    }
+  }
+
+  // The inputs of the stage's COPY/ADD steps, hashed at once on every core while the stage starts
+  // (they depend on the build context only).
+  std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> PrefetchInputs(int stage) {
+    std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> out;
+    for (frontend::StepId id : plan_.stages[stage].steps) {
+      const PlannedStep& step = plan_.steps[id];
+      if (step.keyword != "COPY" && step.keyword != "ADD") continue;
+      out.emplace(id, std::async(std::launch::async, [this, &step] { return CopyInputs(step); }));
+    }
+    return out;
+  }
+
+  StepKey Key(const PlannedStep& step, const StageImage& img,
+              const std::optional<std::optional<cache::InputDigest>>& prefetched = std::nullopt) {
+    StepKeyInputs in;
+    in.parent = img.key;
+    in.config = &img.config;
+    const std::string& k = step.keyword;
+    if (k == "COPY" || k == "ADD") {
+      if (auto it = step.flags.find("from"); it != step.flags.end()) in.from_keys[it->second] = FromKey(it->second);
+      in.copy_inputs = prefetched ? *prefetched : CopyInputs(step);
+      if (k == "ADD") in.remote_inputs = RemoteInputs(step);
+    } else if (k == "RUN") {
+      const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
+      in.network = run.network == "default" ? req_.network : run.network;
+      for (size_t i = 0; i < step.mounts.size(); ++i) {
+        const frontend::MountSpec& m = step.mounts[i];
+        if (!m.from.empty()) {
+          in.from_keys[m.from] = FromKey(m.from);
+        } else if (m.type == frontend::MountType::kBind) {
+          CopyRequest r;
+          r.src_root = req_.context_dir;
+          r.ignore = &ignore_;
+          r.sources = {m.source.empty() ? "." : m.source};
+          try {
+            in.mount_inputs[i] = cache_.Digest(SelectCopyInputs(r), Threads());
+          } catch (const CopyError&) {
+            // a missing bind source fails when the step runs, with its own message
+          }
+        }
+      }
+    }
+    return MakeStepKey(step, Instr(step), in);
+  }
+
+  // A cached step: its layer and snapshot as recorded; config-only steps are applied again
+  // (cheap and exact) with the recorded history time.
+  void ApplyHit(const PlannedStep& step, StageImage& img, const cache::CacheRecord& rec, int n) {
+    const std::string& k = step.keyword;
+    if (k == "COPY" || k == "ADD" || k == "RUN" || k == "WORKDIR") {
+      if (k == "WORKDIR") img.config.config.working_dir = step.workdir;
+      if (rec.layer) {
+        img.layers.push_back(*rec.layer);
+        img.config.diff_ids.push_back(Digest::Parse(rec.diff_id));
+        img.snapshot = rec.snapshot;
+      }
+      img.config.history.push_back({rec.created, rec.created_by, "", rec.empty_layer});
+      return;
+    }
+    Step(step, img, n);
+    if (!img.config.history.empty()) img.config.history.back().created = rec.created;
+  }
+
+  void Record(const PlannedStep& step, const StepKey& key, const StageImage& before, const StageImage& after) {
+    cache::CacheRecord r;
+    r.key = key.key;
+    r.parent = before.key;
+    r.kind = step.keyword;
+    r.label = step.keyword + (step.words.empty() ? "" : " " + Join(step.words));
+    if (after.config.history.size() > before.config.history.size()) {
+      const layers::HistoryEntry& h = after.config.history.back();
+      r.created = h.created;
+      r.created_by = h.created_by;
+      r.empty_layer = h.empty_layer;
+    } else {
+      r.created = created_;
+    }
+    if (after.layers.size() > before.layers.size()) {
+      r.layer = after.layers.back();
+      r.diff_id = after.config.diff_ids.back().str();
+      r.snapshot = after.snapshot;
+    }
+    r.fields = key.fields;
+    r.files = key.files;
+    if (r.files.empty() && !key.files_path.empty()) r.files = cache::LoadInputFiles(key.files_path);
+    try {
+      cache_.Put(r);
+    } catch (const std::exception& e) {
+      Report([&] { status_.Info(std::string("warning: step not recorded in the build cache: ") + e.what()); });
+    }
+  }
+
+  static std::string k(const PlannedStep& step) { return step.keyword; }
+
+  RemoteOptions Remote() {
+    RemoteOptions o;
+    o.cache_dir = state_.remote();
+    o.tmp_dir = ws_.NewDir("remote-");
+    o.network = req_.network != "none";
+    o.tls.verify = req_.tls_verify;
+    return o;
+  }
+
+  // What each of ADD's remote sources resolves to now: the content digest of a URL (fetched, or
+  // found unchanged by a conditional request), the commit of a Git ref. Remembered for the build,
+  // so the step runs with exactly what its key covers.
+  std::vector<std::pair<std::string, std::string>> RemoteInputs(const PlannedStep& step) {
+    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (c.sources[i].heredoc) continue;
+      const std::string& src = step.words[i];
+      SourceKind kind = ClassifySource(src);
+      if (kind == SourceKind::kLocal) continue;
+      std::lock_guard<std::mutex> lock(remote_mu_);
+      auto it = remote_.find(src + "\n" + checksum);
+      if (it == remote_.end()) {
+        Resolved res;
+        try {
+          if (kind == SourceKind::kHttp) {
+            res.file = FetchHttp(src, checksum, Remote());
+            res.id = res.file->digest.str();
+          } else {
+            res.git = ParseGitSource(src);
+            res.id = "commit " + ResolveGit(*res.git, checksum, Remote());
+          }
+        } catch (const std::exception& e) {
+          Fail(step, e.what());
+        }
+        it = remote_.emplace(src + "\n" + checksum, std::move(res)).first;
+      }
+      out.emplace_back(src, it->second.id);
+    }
+    return out;
+  }
+
+  // One remote source into the step's snapshot, through the ordinary copy (so the destination,
+  // --chown and --chmod rules are COPY's): a URL as one file (mode 0600, mtime from
+  // Last-Modified; an archive unpacked only with --unpack), a Git commit as its tree.
+  void AddRemote(const PlannedStep& step, const std::string& src, const CopyRequest& base, bool unpack,
+                 bool keep_git_dir) {
+    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
+    Resolved res;
+    {
+      std::lock_guard<std::mutex> lock(remote_mu_);
+      res = remote_.at(src + "\n" + checksum);
+    }
+    CopyRequest r = base;
+    r.ignore = nullptr;
+    r.heredocs.clear();
+    r.excludes.clear();
+    std::string scratch = ws_.NewDir("remote-");
+    try {
+      if (res.file) {
+        std::string staged = scratch + "/" + res.file->name;
+        layers::UniqueFd in(::open(res.file->path.c_str(), O_RDONLY | O_CLOEXEC));
+        layers::UniqueFd out(::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!in || !out) throw layers::SysError("copy", res.file->path);
+        layers::ReadChunks(res.file->path, [&](std::string_view b) { layers::WriteAll(out.get(), b.data(), b.size(), staged); });
+        ::fchmod(out.get(), 0600);
+        if (res.file->mtime) {
+          struct timespec t[2] = {{*res.file->mtime, 0}, {*res.file->mtime, 0}};
+          ::futimens(out.get(), t);
+        }
+        if (unpack && IsArchive(staged)) {
+          AddArchive(step, staged, r);
+          return;
+        }
+        r.src_root = scratch;
+        r.sources = {res.file->name};
+      } else {
+        r.src_root = CheckoutGit(*res.git, res.id.substr(7), keep_git_dir, scratch, Remote());
+        r.sources = {"."};
+      }
+      Copy(r);
+    } catch (const CopyError& e) {
+      Fail(step, e.what());
+    } catch (const RemoteError& e) {
+      Fail(step, e.what());
+    }
+  }
+
+  static bool IsArchive(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    return layers::LooksLikeTar(path);
+  }
+
+  void AddArchive(const PlannedStep& step, const std::string& archive, const CopyRequest& r) {
+    std::string dest = r.dest;
+    if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
+    CopyRequest mk = r;
+    mk.sources.clear();
+    mk.heredocs.clear();
+    mk.dest = dest + "/";
+    mk.src_root = r.upper;
+    Copy(mk);  // creates the destination directory
+    std::string rel = ResolveInRoot(r.lower_root, dest);
+    layers::ApplyOptions plain;
+    plain.overlay_format = false;  // an archive's files, not a layer's whiteouts
+    try {
+      layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
+    } catch (const std::exception& e) {
+      Fail(step, "unpacking " + archive + ": " + e.what());
+    }
+  }
+
+  BuiltImage Finish(StageImage img) {
+    for (const auto& [k2, v] : req_.labels) img.config.config.labels[k2] = v;
+    // The newest history entry's time: a rebuild whose every step was cached gives the same image.
+    std::string created = created_;
+    if (!img.config.history.empty()) {
+      created = img.config.history.front().created;
+      for (const auto& h : img.config.history) created = std::max(created, h.created);
+    }
+    img.config.created = created;
+    img.config.platform = req_.platform;
+    BuiltImage out;
+    out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    out.layers = img.layers;
+    std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
+    if (img.base_manifest) {
+      annotations["org.opencontainers.image.base.name"] = img.base_name;
+      annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
+    }
+    std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
+    out.manifest = store_.store().Put(layers::media_type::kImageManifest, manifest);
+    out.manifest.platform = req_.platform;
+    for (const std::string& tag : req_.tags) store_.Tag(tag, out.manifest);
+    return out;
+  }
+
+  const frontend::Plan& plan_;
+  const BuildRequest& req_;
+  Status& status_;
+  StateDir state_;
+  layers::OciLayout store_;
+  Workspace ws_;
+  frontend::IgnoreMatcher ignore_;
+  std::string created_;
+  std::unique_ptr<Snapshotter> snaps_;
+  StepCache cache_;
+  std::mutex owned_mu_;
+  std::vector<std::string> owned_;  // step snapshots of this build
+  std::set<std::string> loaded_contexts_;
+  std::string filtered_context_, log_dir_;
+  std::optional<SandboxEtc> etc_;
+  std::mutex mu_;  // done_ and error_
+  std::condition_variable cv_;
+  std::map<int, StageImage> done_;
+  std::exception_ptr error_;
+  std::atomic<int> started_{0};
+  std::atomic<int> steps_run_{0};
+  std::vector<std::unique_ptr<cache::ImportedCache>> imported_;
+  std::vector<std::string> cache_from_notes_;
+  std::mutex used_mu_;
+  std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
+  std::mutex status_mu_, apply_mu_, context_mu_;
+  // ADD's remote sources resolved in this build, by source and checksum.
+  struct Resolved {
+    std::string id;  // what the key covers
+    std::optional<FetchedFile> file;
+    std::optional<GitSource> git;
+  };
+  std::mutex remote_mu_;
+  std::map<std::string, Resolved> remote_;
+};
+
+}  // namespace
+
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref) {
+  StateDir state(root);
+  layers::OciLayout store(state.oci(), state.tmp());
+  std::optional<Descriptor> m = store.Find(ref);
+  if (!m) return std::nullopt;
+  nlohmann::json manifest = nlohmann::json::parse(store.store().ReadBlob(m->digest));
+  Descriptor config = Descriptor::FromJson(manifest.at("config"));
+  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+  frontend::BaseImageInfo info;
+  info.env = ic.config.env;
+  info.workdir = ic.config.working_dir;
+  info.user = ic.config.user;
+  info.shell = ic.config.shell;
+  info.on_build = ic.config.on_build;
+  return info;
+}
+
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status) {
+  return Builder(plan, request, status).Run();
+}
+
+}  // namespace imgbuild::builder

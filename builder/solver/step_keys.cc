@@ -1,0 +1,177 @@
+#include "builder/solver/step_keys.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "builder/sandbox/run_command.h"
+#include "cache/cache_key.h"
+#include "frontend/mount_spec.h"
+#include "layers/json_bytes.h"
+
+namespace imgbuild::builder {
+namespace {
+
+const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+                                          "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+
+std::string Name(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+std::string Value(const std::string& kv) {
+  size_t eq = kv.find('=');
+  return eq == std::string::npos ? "" : kv.substr(eq + 1);
+}
+
+// Key material: every word kept byte for byte (a Buildfile word need not be UTF-8).
+std::string Json(const std::vector<std::string>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const std::string& w : v) a.push_back(layers::BytesToJsonString(w));
+  return a.dump();
+}
+
+std::string MountText(const frontend::MountSpec& m) {
+  std::string t = "type=" + std::string(frontend::MountTypeName(m.type)) + ",target=" + m.target;
+  if (!m.source.empty()) t += ",source=" + m.source;
+  if (!m.from.empty()) t += ",from=" + m.from;
+  if (!m.id.empty()) t += ",id=" + m.id;
+  if (m.env) t += ",env=" + *m.env;
+  t += m.read_only ? ",ro" : ",rw";
+  if (m.type == frontend::MountType::kCache) t += ",sharing=" + std::string(frontend::CacheSharingName(m.sharing));
+  if (m.required) t += ",required";
+  if (m.mode) t += ",mode=" + std::to_string(*m.mode);
+  if (m.uid) t += ",uid=" + std::to_string(*m.uid);
+  if (m.gid) t += ",gid=" + std::to_string(*m.gid);
+  if (m.size) t += ",size=" + std::to_string(*m.size);
+  return t;
+}
+
+std::string Short(const std::string& v) { return v.size() <= 48 ? v : v.substr(0, 45) + "..."; }
+
+}  // namespace
+
+std::string ScratchKey(const std::string& platform) {
+  return cache::KeyBuilder("from-scratch").Field("platform", platform).Build().digest().str();
+}
+
+std::string ImageKey(const std::string& manifest_digest, const std::string& platform) {
+  return cache::KeyBuilder("from-image").Field("manifest", manifest_digest).Field("platform", platform).Build().digest().str();
+}
+
+std::string DirectoryKey(const cache::InputDigest& content, const std::string& platform) {
+  return cache::KeyBuilder("from-directory").Field("content", content.digest.str()).Field("platform", platform)
+      .Build().digest().str();
+}
+
+StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instruction& instr, const StepKeyInputs& in) {
+  StepKey out;
+  KeyFields& f = out.fields;
+  const std::string& k = step.keyword;
+  auto from_key = [&](const std::string& from) {
+    auto it = in.from_keys.find(from);
+    return it == in.from_keys.end() ? from : it->second;
+  };
+  if (k == "ARG") {
+    // Only the names: a value counts where a step uses it (its expanded words, or RUN's env).
+    std::vector<std::string> names;
+    for (const std::string& w : step.words) names.push_back(Name(w));
+    f.emplace_back("args", Json(names));
+  } else if (k == "ENV" || k == "LABEL") {
+    for (const std::string& w : step.words) f.emplace_back((k == "ENV" ? "env " : "label ") + Name(w), Value(w));
+  } else if (k == "WORKDIR") {
+    f.emplace_back("path", step.workdir);
+  } else if (k == "CMD" || k == "ENTRYPOINT") {
+    const auto& c = std::get<frontend::CmdInstr>(instr.op);
+    f.emplace_back("args", Json(step.words));
+    if (!c.exec_form) f.emplace_back("shell", Json(step.shell));
+  } else if (k == "COPY" || k == "ADD") {
+    const auto& c = std::get<frontend::CopyInstr>(instr.op);
+    f.emplace_back("sources and destination", Json(step.words));
+    f.emplace_back("workdir", step.workdir);
+    for (const auto& [name, value] : step.flags) {
+      if (name == "from_stage") continue;
+      f.emplace_back("--" + name, name == "from" ? from_key(value) : value);
+    }
+    if (c.link) f.emplace_back("--link", "true");
+    if (c.parents) f.emplace_back("--parents", "true");
+    if (c.unpack) f.emplace_back("--unpack", *c.unpack ? "true" : "false");
+    if (c.keep_git_dir) f.emplace_back("--keep-git-dir", "true");
+    for (const auto& [source, resolved] : in.remote_inputs) f.emplace_back("source " + source, resolved);
+    for (const auto& [name, content] : step.heredoc_files) f.emplace_back("heredoc " + name, content);
+    if (in.copy_inputs) {
+      f.emplace_back("content", in.copy_inputs->digest.str());
+      out.files = in.copy_inputs->files;
+      out.files_path = in.copy_inputs->files_path;
+    }
+  } else if (k == "RUN") {
+    const auto& r = std::get<frontend::RunInstr>(instr.op);
+    RunCommand cmd = MakeRunCommand(r, step.shell);
+    f.emplace_back("command", Json(cmd.argv));
+    for (const auto& [name, content] : cmd.scripts) f.emplace_back("script " + name, content);
+    std::vector<std::string> args;
+    if (step.build_args) {
+      for (const std::string& a : *step.build_args) {
+        if (!kProxyArgs.count(Name(a))) args.push_back(a);
+      }
+    }
+    for (const std::string& e : MakeRunEnv(in.config->config.env, args, {}, "")) {
+      if (Name(e) != "HOME" || !Value(e).empty()) f.emplace_back("env " + Name(e), Value(e));
+    }
+    f.emplace_back("user", in.config->config.user);
+    f.emplace_back("workdir", step.workdir);
+    f.emplace_back("network", in.network);
+    f.emplace_back("security", r.security);
+    for (size_t i = 0; i < step.mounts.size(); ++i) {
+      const frontend::MountSpec& m = step.mounts[i];
+      std::string text = MountText(m);
+      if (!m.from.empty()) text += " from " + from_key(m.from);
+      if (auto it = in.mount_inputs.find(i); it != in.mount_inputs.end()) text += " content " + it->second.digest.str();
+      f.emplace_back("mount " + std::to_string(i + 1), text);
+    }
+  } else {
+    f.emplace_back("args", Json(step.words));
+  }
+  cache::KeyBuilder b(k);
+  b.Field("parent", in.parent);
+  for (const auto& [name, value] : f) b.Field(name, value);
+  out.key = b.Build().digest().str();
+  return out;
+}
+
+std::string ExplainMiss(const StepKey& now, const KeyFields& before_fields,
+                        const std::vector<std::pair<std::string, std::string>>& before_files) {
+  std::map<std::string, std::string> before(before_fields.begin(), before_fields.end());
+  std::map<std::string, std::string> after(now.fields.begin(), now.fields.end());
+  std::vector<std::string> reasons;
+  for (const auto& [name, value] : after) {
+    auto it = before.find(name);
+    if (it == before.end()) {
+      reasons.push_back(name + " added (" + Short(value) + ")");
+    } else if (it->second != value) {
+      if (name == "content") {
+        std::map<std::string, std::string> a(before_files.begin(), before_files.end()), b(now.files.begin(), now.files.end());
+        std::vector<std::string> files;
+        for (const auto& [path, d] : b) {
+          auto old = a.find(path);
+          if (old == a.end()) files.push_back(path + " added");
+          else if (old->second != d) files.push_back("content of " + path + " changed");
+        }
+        for (const auto& [path, d] : a) {
+          if (!b.count(path)) files.push_back(path + " removed");
+        }
+        if (files.empty()) files.push_back("content changed");
+        size_t shown = std::min<size_t>(files.size(), 3);
+        for (size_t i = 0; i < shown; ++i) reasons.push_back(files[i]);
+        if (files.size() > shown) reasons.push_back("and " + std::to_string(files.size() - shown) + " more files");
+      } else {
+        reasons.push_back(name + " changed " + Short(it->second) + " -> " + Short(value));
+      }
+    }
+  }
+  for (const auto& [name, value] : before) {
+    if (!after.count(name)) reasons.push_back(name + " removed (was " + Short(value) + ")");
+  }
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+
+}  // namespace imgbuild::builder

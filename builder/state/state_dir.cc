@@ -1,0 +1,41 @@
+#include "builder/state/state_dir.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace imgbuild::builder {
+
+StateDir StateDir::Resolve(const std::string& root_flag) {
+  if (!root_flag.empty()) return StateDir(root_flag);
+  if (const char* env = std::getenv("IMGBUILD_ROOT"); env && *env) return StateDir(env);
+  if (::geteuid() == 0) return StateDir("/var/lib/imgbuild");
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return StateDir(std::string(xdg) + "/imgbuild");
+  const char* home = std::getenv("HOME");
+  return StateDir(std::string(home ? home : "/tmp") + "/.local/share/imgbuild");
+}
+
+std::string StateDir::snapshots(const std::string& kind) const {
+  return kind == "overlay" ? Below("snapshots") : Below("snapshots") + "-" + kind;
+}
+
+std::string StateDir::cache_index(const std::string& kind) const {
+  return Below("cache") + "/v1" + (kind == "overlay" ? "" : "-" + kind);
+}
+
+std::string ChainSnapshotName(const std::string& chain_id_hex) { return "chain-" + chain_id_hex; }
+
+std::string CachedSnapshotName(const std::string& key, const std::string& build, int n) {
+  std::string hex = key.rfind("sha256:", 0) == 0 ? key.substr(7) : key;
+  return "c-" + hex.substr(0, 16) + "-" + build + "-" + std::to_string(n);
+}
+
+std::string BuildSnapshotName(const std::string& build, const std::string& what, int n) {
+  return BuildSnapshotPrefix(build) + what + "-" + std::to_string(n);
+}
+
+bool IsChainSnapshot(const std::string& name) { return name.rfind("chain-", 0) == 0; }
+
+std::string BuildSnapshotPrefix(const std::string& build) { return "b-" + build + "-"; }
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,72 @@
+#include "builder/state/workspace.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <vector>
+
+namespace imgbuild::builder {
+
+namespace fs = std::filesystem;
+
+// Unmounts and removes what builds that died (killed, power loss) left in ROOT/tmp. A live build
+// holds an exclusive lock on its scratch directory's .lock; the kernel drops it when the process
+// dies, so a lock we can take belongs to a dead build. Nothing there is ever trusted later.
+void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("build-", 0) != 0) continue;
+    std::string dir = entry.path().string();
+    layers::UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
+    if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still building
+    std::vector<std::string> mounts;
+    std::ifstream in("/proc/self/mounts");
+    std::string dev, point, rest;
+    while (in >> dev >> point && std::getline(in, rest)) {
+      if (point.rfind(dir + "/", 0) == 0) mounts.push_back(point);
+    }
+    std::sort(mounts.rbegin(), mounts.rend());
+    for (const std::string& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
+    // Its step snapshots are named after its scratch directory.
+    for (const std::string& snaps : {snapshots, snapshots + "-copy"}) {
+      for (const auto& snap : fs::directory_iterator(snaps, ec)) {
+        std::string sn = snap.path().filename().string();
+        std::string prefix = BuildSnapshotPrefix(name);
+        if (sn.rfind(prefix, 0) == 0 || sn.rfind(".removing-" + prefix, 0) == 0) {
+          fs::remove_all(snap.path(), ec);
+        }
+      }
+    }
+    fs::remove_all(dir, ec);
+  }
+}
+
+Workspace::Workspace(const StateDir& state) {
+  ReapDeadBuilds(state.tmp(), state.snapshots());
+  std::mt19937_64 rng{std::random_device{}()};
+  dir_ = state.tmp() + "/build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+  layers::MakeDirs(dir_);
+  lock_.Reset(::open((dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", dir_ + "/.lock");
+}
+
+Workspace::~Workspace() {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string Workspace::NewDir(const std::string& prefix) {
+  std::string d = dir_ + "/" + prefix + std::to_string(counter_++);
+  layers::MakeDirs(d);
+  return d;
+}
+
+}  // namespace imgbuild::builder
