@@ -13,6 +13,11 @@
 
 namespace imgbuild::frontend {
 
+std::string NetworkModeName(NetworkMode m) {
+  return m == NetworkMode::kNone ? "none" : m == NetworkMode::kHost ? "host" : "default";
+}
+
+
 namespace {
 
 
@@ -54,6 +59,21 @@ struct StageState {
     arg_list.reset();
   }
 };
+
+// The config-only instruction a keyword names (every keyword the plan meets that is not FROM,
+// WORKDIR, COPY, ADD or RUN).
+MetadataKind MetadataKindOf(const std::string& kw) {
+  static const std::map<std::string, MetadataKind> kKinds = {
+      {"ENV", MetadataKind::kEnv},         {"LABEL", MetadataKind::kLabel},
+      {"ARG", MetadataKind::kArg},         {"USER", MetadataKind::kUser},
+      {"CMD", MetadataKind::kCmd},         {"ENTRYPOINT", MetadataKind::kEntrypoint},
+      {"SHELL", MetadataKind::kShell},     {"EXPOSE", MetadataKind::kExpose},
+      {"VOLUME", MetadataKind::kVolume},   {"STOPSIGNAL", MetadataKind::kStopSignal},
+      {"MAINTAINER", MetadataKind::kMaintainer}, {"ONBUILD", MetadataKind::kOnbuild},
+      {"HEALTHCHECK", MetadataKind::kHealthcheck}};
+  auto it = kKinds.find(kw);
+  return it == kKinds.end() ? MetadataKind::kArg : it->second;
+}
 
 class Planner {
  public:
@@ -354,6 +374,7 @@ class Planner {
       }
     };
     const std::string& kw = instr.keyword;
+    step.op = MetadataStep{MetadataKindOf(kw)};
 
     if (kw == "ENV" || kw == "LABEL") {
       const auto& kv = std::get<KeyValuesInstr>(instr.op);
@@ -392,6 +413,7 @@ class Planner {
       std::string wd = expand(std::get<ValueInstr>(instr.op).value);
       st.workdir = CleanSlashPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
       step.words.push_back(wd);
+      step.op = WorkdirStep{wd};
     } else if (kw == "USER") {
       st.user = expand(std::get<ValueInstr>(instr.op).value);
       step.words.push_back(st.user);
@@ -406,9 +428,18 @@ class Planner {
       for (const std::string& w : std::get<WordsInstr>(instr.op).words) step.words.push_back(expand(w));
     } else if (kw == "COPY" || kw == "ADD") {
       const auto& c = std::get<CopyInstr>(instr.op);
+      CopyStep copy;
+      copy.add = c.is_add;
+      copy.link = c.link;
+      copy.parents = c.parents;
+      copy.keep_git_dir = c.keep_git_dir;
+      copy.unpack = c.unpack;
       for (const CopySource& s : c.sources) {
         step.words.push_back(s.heredoc ? s.path : expand(s.path));
-        if (!s.heredoc) continue;
+        if (!s.heredoc) {
+          copy.sources.push_back(step.words.back());
+          continue;
+        }
         std::string content = s.heredoc->content;
         if (s.heredoc->expand) {
           try {
@@ -419,24 +450,31 @@ class Planner {
             Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
           }
         }
-        step.heredoc_files.emplace_back(s.path, std::move(content));
+        copy.heredocs.emplace_back(s.path, std::move(content));
       }
       step.words.push_back(expand(c.dest));
-      if (!c.chown.empty()) step.flags["chown"] = expand(c.chown);
-      if (!c.chmod.empty()) step.flags["chmod"] = expand(c.chmod);
-      if (!c.checksum.empty()) step.flags["checksum"] = expand(c.checksum);
-      for (const std::string& e : c.excludes) step.flags["exclude"] += (step.flags["exclude"].empty() ? "" : "\n") + expand(e);
+      copy.dest = step.words.back();
+      if (!c.chown.empty()) copy.chown = expand(c.chown);
+      if (!c.chmod.empty()) copy.chmod = expand(c.chmod);
+      if (!c.checksum.empty()) copy.checksum = expand(c.checksum);
+      for (const std::string& e : c.excludes) copy.excludes.push_back(expand(e));
       if (!c.from.empty()) {
-        std::string from = expand(c.from);
-        step.flags["from"] = from;
-        AddSource(from, stage, instr, step, ps, "COPY --from");
+        copy.from = expand(c.from);
+        AddSource(copy.from, stage, instr, step, ps, "COPY --from");
       } else {
         bool only_heredocs = std::all_of(c.sources.begin(), c.sources.end(), [](auto& s) { return s.heredoc.has_value(); });
         if (!only_heredocs) step.externals.push_back({ExternalInput::kBuildContext, ""});
       }
+      step.op = std::move(copy);
     } else if (kw == "RUN") {
       const auto& r = std::get<RunInstr>(instr.op);
       step.words = r.cmd;
+      RunStep run;
+      run.cmd = r.cmd;
+      run.exec_form = r.exec_form;
+      run.heredocs = r.heredocs;
+      run.network = r.network == "none" ? NetworkMode::kNone : r.network == "host" ? NetworkMode::kHost : NetworkMode::kDefault;
+      run.insecure = r.security == "insecure";
       for (const std::string& m : r.mounts) {
         MountSpec spec;
         try {
@@ -451,13 +489,23 @@ class Planner {
         } else if (spec.type == MountType::kBind) {
           step.externals.push_back({ExternalInput::kBuildContext, ""});
         }
-        step.mounts.push_back(std::move(spec));
+        run.mounts.push_back(std::move(spec));
       }
-      step.flags["network"] = r.network;
-      step.flags["security"] = r.security;
+      step.op = std::move(run);
     } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
-      if (const auto* c = std::get_if<CmdInstr>(&instr.op)) step.words = c->cmd;
-      if (const auto* h = std::get_if<HealthcheckInstr>(&instr.op)) step.words = h->test;
+      auto& meta = std::get<MetadataStep>(step.op);
+      if (const auto* c = std::get_if<CmdInstr>(&instr.op)) {
+        step.words = c->cmd;
+        meta.exec_form = c->exec_form;
+      }
+      if (const auto* h = std::get_if<HealthcheckInstr>(&instr.op)) {
+        step.words = h->test;
+        meta.interval_ns = h->interval_ns.value_or(0);
+        meta.timeout_ns = h->timeout_ns.value_or(0);
+        meta.start_period_ns = h->start_period_ns.value_or(0);
+        meta.start_interval_ns = h->start_interval_ns.value_or(0);
+        meta.retries = h->retries.value_or(0);
+      }
       if (const auto* o = std::get_if<OnbuildInstr>(&instr.op)) step.words = {o->expression};
     }
 
@@ -516,7 +564,6 @@ class Planner {
     if (auto st = FindStage(from, stage.index)) {
       if (*st == stage.index) Fail(instr.location, std::string(what) + " cannot refer to its own stage");
       ps.depends_on.insert(*st);
-      step.flags["from_stage"] = std::to_string(*st);
       return;
     }
     if (options_.named_contexts.count(from)) {
@@ -621,9 +668,13 @@ class Planner {
       for (StepId id : ps.steps) {
         PlannedStep& step = plan_.steps[id];
         std::set<int> from_stages;
-        if (auto it = step.flags.find("from_stage"); it != step.flags.end()) from_stages.insert(std::stoi(it->second));
-        for (const MountSpec& m : step.mounts) {
-          if (auto st = FindStage(m.from, i)) from_stages.insert(*st);
+        if (const auto* copy = std::get_if<CopyStep>(&step.op); copy && !copy->from.empty()) {
+          if (auto st = FindStage(copy->from, i)) from_stages.insert(*st);
+        }
+        if (const auto* run = std::get_if<RunStep>(&step.op)) {
+          for (const MountSpec& m : run->mounts) {
+            if (auto st = FindStage(m.from, i)) from_stages.insert(*st);
+          }
         }
         for (int s : from_stages) {
           StepId dep = last_step(s);
@@ -631,7 +682,6 @@ class Planner {
             step.deps.push_back(dep);
           }
         }
-        step.flags.erase("from_stage");
       }
     }
     for (const auto& [name, value] : options_.build_args) {

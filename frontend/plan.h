@@ -15,6 +15,7 @@
 
 #include "frontend/instructions.h"
 #include "frontend/platform_spec.h"
+#include "frontend/steps.h"
 
 namespace imgbuild::frontend {
 
@@ -61,17 +62,13 @@ struct PlannedStep {
   StepId id = 0;
   int stage = 0;
   int instruction = 0;  // index in the stage's instructions
-  std::string keyword;
+  std::string keyword;  // for people (progress, history); the builder dispatches on `op`
   Location location;
   // Expanded arguments where BuildKit expands them (COPY/ADD sources and destination, ENV and
   // LABEL as key=value, EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, ARG as name[=value]); as written
   // for RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK and ONBUILD.
   std::vector<std::string> words;
-  std::map<std::string, std::string> flags;  // expanded: from, chown, chmod, checksum
-  std::vector<MountSpec> mounts;             // expanded RUN mounts
-  // COPY/ADD heredoc sources (name, content): expanded like BuildKit does (quotes kept) unless the
-  // delimiter was quoted.
-  std::vector<std::pair<std::string, std::string>> heredoc_files;
+  StepOp op;  // the step, typed and expanded: what the builder acts on
   EnvList env;         // ENV in effect, NAME=VALUE, in definition order
   EnvList build_args;  // ARGs in scope and not shadowed by ENV (RUN sees these), then proxy ARGs
   std::string workdir = "/";                 // after this step

@@ -12,9 +12,9 @@
 
 namespace imgbuild::builder {
 
-// Applies `step` to `image` with a history entry made at `created`. Returns false (and changes
-// nothing) for an instruction that is not config-only (FROM, COPY, ADD, RUN, WORKDIR).
-bool ApplyMetadata(const frontend::PlannedStep& step, const frontend::Instruction& instr, layers::ImageConfig& image,
+// Applies the config-only `step` (its `meta` op) to `image`, with a history entry made at
+// `created`.
+void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataStep& meta, layers::ImageConfig& image,
                    const std::string& created);
 
 // ENV semantics: KEY=VALUE replaces the variable of that name or adds it at the end.

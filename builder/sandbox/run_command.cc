@@ -27,7 +27,7 @@ std::string Key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
 }  // namespace
 
-RunCommand MakeRunCommand(const frontend::RunInstr& run, const std::vector<std::string>& shell) {
+RunCommand MakeRunCommand(const frontend::RunStep& run, const std::vector<std::string>& shell) {
   RunCommand out;
   if (run.exec_form) {
     out.argv = run.cmd;

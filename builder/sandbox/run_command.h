@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "frontend/instructions.h"
+#include "frontend/steps.h"
 
 namespace imgbuild::builder {
 
@@ -18,7 +18,7 @@ struct RunCommand {
 
 // `RUN <<EOF` alone: the body is the script (run through SHELL, or directly when it starts with
 // a shebang). Heredocs with a command line go to the shell as written, bodies included.
-RunCommand MakeRunCommand(const frontend::RunInstr& run, const std::vector<std::string>& shell);
+RunCommand MakeRunCommand(const frontend::RunStep& run, const std::vector<std::string>& shell);
 
 // The command's environment: the image's ENV, then the ARGs in scope that ENV does not shadow,
 // then `extra` (secrets as env); PATH defaults to Docker's and HOME to the user's home.

@@ -47,7 +47,7 @@ RunStepResult ExecuteRun(const RunStepInput& in) {
   const layers::ContainerConfig& cfg = in.config->config;
   ExecUser user = ResolveExecUser(cfg.user.empty() ? "0" : cfg.user, in.rootfs);
   RunCommand cmd = MakeRunCommand(*in.run, in.step->shell);
-  RunMounts mounts(in.step->mounts, in.mounts, in.step->workdir);
+  RunMounts mounts(in.run->mounts, in.mounts, in.step->workdir);
   for (const auto& [name, content] : cmd.scripts) mounts.AddFile("/dev/pipes/" + name, content, 0755, 0, 0);
   SandboxSpec spec;
   spec.rootfs = in.rootfs;

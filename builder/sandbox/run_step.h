@@ -17,7 +17,7 @@ namespace imgbuild::builder {
 
 struct RunStepInput {
   const frontend::PlannedStep* step = nullptr;
-  const frontend::RunInstr* run = nullptr;
+  const frontend::RunStep* run = nullptr;
   const layers::ImageConfig* config = nullptr;  // the stage's image: ENV, USER
   std::string rootfs;                           // the mounted, writable snapshot
   RunMountContext mounts;

@@ -457,15 +457,22 @@ class Builder {
   }
 
   std::string Step(const PlannedStep& step, StageImage& img, int n) {
-    const std::string& k = step.keyword;
-    if (ApplyMetadata(step, Instr(step), img.config, created_)) return "";
-    if (k == "WORKDIR") {
-      img.config.config.working_dir = step.workdir;
-      return Workdir(step, img);
-    }
-    if (k == "COPY" || k == "ADD") return CopyStep(step, img);
-    if (k == "RUN") return RunStep(step, img, n);
-    return "";
+    return std::visit(
+        [&](const auto& op) -> std::string {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, frontend::MetadataStep>) {
+            ApplyMetadata(step, op, img.config, created_);
+            return "";
+          } else if constexpr (std::is_same_v<T, frontend::WorkdirStep>) {
+            img.config.config.working_dir = step.workdir;
+            return Workdir(step, img);
+          } else if constexpr (std::is_same_v<T, frontend::CopyStep>) {
+            return ExecCopy(step, op, img);
+          } else {
+            return ExecRun(step, op, img, n);
+          }
+        },
+        step.op);
   }
 
   // WORKDIR creates the directory when the image lacks it, as a layer of its own.
@@ -491,30 +498,15 @@ class Builder {
     return "created";
   }
 
-  std::string CopyStep(const PlannedStep& step, StageImage& img) {
-    const auto& c = std::get<frontend::CopyInstr>(plan_.program.stages[step.stage].instructions[step.instruction].op);
+  std::string ExecCopy(const PlannedStep& step, const frontend::CopyStep& c, StageImage& img) {
     CopyRequest r;
-    std::vector<std::string> words = step.words;
-    std::string dest = words.back();
-    words.pop_back();
-    for (size_t i = 0; i < c.sources.size(); ++i) {
-      if (!c.sources[i].heredoc) r.sources.push_back(words[i]);
-    }
-    r.heredocs = step.heredoc_files;
-    r.dest = dest;
+    r.sources = c.sources;
+    r.heredocs = c.heredocs;
+    r.dest = c.dest;
     r.workdir = step.workdir;
-    if (auto it = step.flags.find("chown"); it != step.flags.end()) r.chown = it->second;
-    if (auto it = step.flags.find("chmod"); it != step.flags.end()) r.chmod = it->second;
-    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
-      size_t start = 0;
-      const std::string& all = it->second;
-      while (start <= all.size()) {
-        size_t nl = all.find('\n', start);
-        if (nl == std::string::npos) nl = all.size();
-        r.excludes.push_back(all.substr(start, nl - start));
-        start = nl + 1;
-      }
-    }
+    r.chown = c.chown;
+    r.chmod = c.chmod;
+    r.excludes = c.excludes;
     r.parents = c.parents;
     std::vector<std::string> remote;
     for (auto it = r.sources.begin(); it != r.sources.end();) {
@@ -522,13 +514,13 @@ class Builder {
         ++it;
         continue;
       }
-      if (!c.is_add) Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
+      if (!c.add) Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
       remote.push_back(*it);
       it = r.sources.erase(it);
     }
     SourceRoots keep;
-    if (auto it = step.flags.find("from"); it != step.flags.end()) {
-      r.src_root = FromRoot(it->second, step.stage, keep);
+    if (!c.from.empty()) {
+      r.src_root = FromRoot(c.from, step.stage, keep);
     } else {
       r.src_root = req_.context_dir;
       r.ignore = &ignore_;
@@ -542,12 +534,12 @@ class Builder {
     auto fill = [&](const std::string& root) {
       r.lower_root = root;
       r.upper = root;
-      for (const std::string& src : remote) AddRemote(step, src, r, c.unpack.value_or(false), c.keep_git_dir);
+      for (const std::string& src : remote) AddRemote(step, c, src, r);
       if (!remote.empty() && r.sources.empty() && r.heredocs.empty()) {
         detail = std::to_string(remote.size()) + " remote source" + (remote.size() > 1 ? "s" : "");
         return;
       }
-      if (c.is_add && c.unpack.value_or(true)) {
+      if (c.add && c.unpack.value_or(true)) {
         // Local archives are unpacked (detected by content), everything else is copied.
         std::vector<std::string> plain;
         for (const std::string& src : r.sources) {
@@ -571,7 +563,7 @@ class Builder {
         Fail(step, e.what());
       }
     };
-    std::string created_by = k(step) + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
+    std::string created_by = step.keyword + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
     if (c.link) {
       LinkedLayerStep(img, created_by, fill);
     } else {
@@ -627,9 +619,9 @@ class Builder {
 
   // A step's arguments as the progress shows them: exec forms as JSON, like the Buildfile.
   std::string ShownArgs(const PlannedStep& step) const {
-    const auto* run = std::get_if<frontend::RunInstr>(&Instr(step).op);
-    const auto* cmd = std::get_if<frontend::CmdInstr>(&Instr(step).op);
-    if ((run && run->exec_form) || (cmd && cmd->exec_form)) return JsonArray(step.words);
+    const auto* run = std::get_if<frontend::RunStep>(&step.op);
+    const auto* meta = std::get_if<frontend::MetadataStep>(&step.op);
+    if ((run && run->exec_form) || (meta && meta->exec_form)) return JsonArray(step.words);
     std::string shown = Join(step.words);
     if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
     return shown;
@@ -680,13 +672,14 @@ class Builder {
     return *etc_;
   }
 
-  std::string RunStep(const PlannedStep& step, StageImage& img, int n) {
-    const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
-    std::string network = run.network == "default" ? req_.network : run.network;
-    if (network != "default" && network != "none" && network != "host") {
-      Fail(step, "unknown network mode \"" + network + "\" (use default, none or host)");
-    }
-    bool privileged = run.security == "insecure";
+  // The network a RUN gets: its own --network, else the build's.
+  std::string EffectiveNetwork(const frontend::RunStep& run) const {
+    return run.network == frontend::NetworkMode::kDefault ? req_.network : frontend::NetworkModeName(run.network);
+  }
+
+  std::string ExecRun(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
+    std::string network = EffectiveNetwork(run);
+    bool privileged = run.insecure;
     if (privileged && !req_.allow_insecure) {
       Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
     }
@@ -880,34 +873,23 @@ class Builder {
   }
 
   // The files a COPY/ADD reads from a directory (the build context or a named one), hashed.
-  std::optional<cache::InputDigest> CopyInputs(const PlannedStep& step) {
-    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+  std::optional<cache::InputDigest> CopyInputs(const PlannedStep& step, const frontend::CopyStep& c) {
     CopyRequest r;
-    auto from = step.flags.find("from");
-    if (from != step.flags.end()) {
-      auto nc = req_.named_contexts.find(from->second);
-      bool dir_context = nc != req_.named_contexts.end() && IsDirContext(nc->second) &&
-                         !StageNamed(from->second);
+    if (!c.from.empty()) {
+      auto nc = req_.named_contexts.find(c.from);
+      bool dir_context = nc != req_.named_contexts.end() && IsDirContext(nc->second) && !StageNamed(c.from);
       if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
       r.src_root = nc->second;
     } else {
       r.src_root = req_.context_dir;
       r.ignore = &ignore_;
     }
-    for (size_t i = 0; i < c.sources.size(); ++i) {
+    for (const std::string& src : c.sources) {
       // Remote sources count by what they resolve to (RemoteInputs), not as context files.
-      if (!c.sources[i].heredoc && ClassifySource(step.words[i]) == SourceKind::kLocal) r.sources.push_back(step.words[i]);
+      if (ClassifySource(src) == SourceKind::kLocal) r.sources.push_back(src);
     }
     if (r.sources.empty()) return std::nullopt;
-    if (auto it = step.flags.find("exclude"); it != step.flags.end()) {
-      size_t start = 0;
-      while (start <= it->second.size()) {
-        size_t nl = it->second.find('\n', start);
-        if (nl == std::string::npos) nl = it->second.size();
-        r.excludes.push_back(it->second.substr(start, nl - start));
-        start = nl + 1;
-      }
-    }
+    r.excludes = c.excludes;
     r.parents = c.parents;
     try {
       return cache_.Digest(SelectCopyInputs(r), Threads());
@@ -922,8 +904,9 @@ class Builder {
     std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> out;
     for (frontend::StepId id : plan_.stages[stage].steps) {
       const PlannedStep& step = plan_.steps[id];
-      if (step.keyword != "COPY" && step.keyword != "ADD") continue;
-      out.emplace(id, std::async(std::launch::async, [this, &step] { return CopyInputs(step); }));
+      const auto* copy = std::get_if<frontend::CopyStep>(&step.op);
+      if (!copy) continue;
+      out.emplace(id, std::async(std::launch::async, [this, &step, copy] { return CopyInputs(step, *copy); }));
     }
     return out;
   }
@@ -933,16 +916,14 @@ class Builder {
     StepKeyInputs in;
     in.parent = img.key;
     in.config = &img.config;
-    const std::string& k = step.keyword;
-    if (k == "COPY" || k == "ADD") {
-      if (auto it = step.flags.find("from"); it != step.flags.end()) in.from_keys[it->second] = FromKey(it->second);
-      in.copy_inputs = prefetched ? *prefetched : CopyInputs(step);
-      if (k == "ADD") in.remote_inputs = RemoteInputs(step);
-    } else if (k == "RUN") {
-      const auto& run = std::get<frontend::RunInstr>(Instr(step).op);
-      in.network = run.network == "default" ? req_.network : run.network;
-      for (size_t i = 0; i < step.mounts.size(); ++i) {
-        const frontend::MountSpec& m = step.mounts[i];
+    if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op)) {
+      if (!copy->from.empty()) in.from_keys[copy->from] = FromKey(copy->from);
+      in.copy_inputs = prefetched ? *prefetched : CopyInputs(step, *copy);
+      if (copy->add) in.remote_inputs = RemoteInputs(step, *copy);
+    } else if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) {
+      in.network = EffectiveNetwork(*run);
+      for (size_t i = 0; i < run->mounts.size(); ++i) {
+        const frontend::MountSpec& m = run->mounts[i];
         if (!m.from.empty()) {
           in.from_keys[m.from] = FromKey(m.from);
         } else if (m.type == frontend::MountType::kBind) {
@@ -958,15 +939,14 @@ class Builder {
         }
       }
     }
-    return MakeStepKey(step, Instr(step), in);
+    return MakeStepKey(step, in);
   }
 
   // A cached step: its layer and snapshot as recorded; config-only steps are applied again
   // (cheap and exact) with the recorded history time.
   void ApplyHit(const PlannedStep& step, StageImage& img, const cache::CacheRecord& rec, int n) {
-    const std::string& k = step.keyword;
-    if (k == "COPY" || k == "ADD" || k == "RUN" || k == "WORKDIR") {
-      if (k == "WORKDIR") img.config.config.working_dir = step.workdir;
+    if (!std::holds_alternative<frontend::MetadataStep>(step.op)) {
+      if (std::holds_alternative<frontend::WorkdirStep>(step.op)) img.config.config.working_dir = step.workdir;
       if (rec.layer) {
         img.layers.push_back(*rec.layer);
         img.config.diff_ids.push_back(Digest::Parse(rec.diff_id));
@@ -1008,7 +988,6 @@ class Builder {
     }
   }
 
-  static std::string k(const PlannedStep& step) { return step.keyword; }
 
   RemoteOptions Remote() {
     RemoteOptions o;
@@ -1022,13 +1001,10 @@ class Builder {
   // What each of ADD's remote sources resolves to now: the content digest of a URL (fetched, or
   // found unchanged by a conditional request), the commit of a Git ref. Remembered for the build,
   // so the step runs with exactly what its key covers.
-  std::vector<std::pair<std::string, std::string>> RemoteInputs(const PlannedStep& step) {
-    const auto& c = std::get<frontend::CopyInstr>(Instr(step).op);
+  std::vector<std::pair<std::string, std::string>> RemoteInputs(const PlannedStep& step, const frontend::CopyStep& c) {
     std::vector<std::pair<std::string, std::string>> out;
-    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
-    for (size_t i = 0; i < c.sources.size(); ++i) {
-      if (c.sources[i].heredoc) continue;
-      const std::string& src = step.words[i];
+    const std::string& checksum = c.checksum;
+    for (const std::string& src : c.sources) {
       SourceKind kind = ClassifySource(src);
       if (kind == SourceKind::kLocal) continue;
       std::lock_guard<std::mutex> lock(remote_mu_);
@@ -1056,13 +1032,12 @@ class Builder {
   // One remote source into the step's snapshot, through the ordinary copy (so the destination,
   // --chown and --chmod rules are COPY's): a URL as one file (mode 0600, mtime from
   // Last-Modified; an archive unpacked only with --unpack), a Git commit as its tree.
-  void AddRemote(const PlannedStep& step, const std::string& src, const CopyRequest& base, bool unpack,
-                 bool keep_git_dir) {
-    std::string checksum = step.flags.count("checksum") ? step.flags.at("checksum") : "";
+  void AddRemote(const PlannedStep& step, const frontend::CopyStep& c, const std::string& src, const CopyRequest& base) {
+    const bool unpack = c.unpack.value_or(false);
     Resolved res;
     {
       std::lock_guard<std::mutex> lock(remote_mu_);
-      res = remote_.at(src + "\n" + checksum);
+      res = remote_.at(src + "\n" + c.checksum);
     }
     CopyRequest r = base;
     r.ignore = nullptr;
@@ -1088,7 +1063,7 @@ class Builder {
         r.src_root = scratch;
         r.sources = {res.file->name};
       } else {
-        r.src_root = CheckoutGit(*res.git, res.id.substr(7), keep_git_dir, scratch, Remote());
+        r.src_root = CheckoutGit(*res.git, res.id.substr(7), c.keep_git_dir, scratch, Remote());
         r.sources = {"."};
       }
       Copy(r);

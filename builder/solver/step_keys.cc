@@ -61,74 +61,89 @@ std::string DirectoryKey(const cache::InputDigest& content, const std::string& p
       .Build().digest().str();
 }
 
-StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instruction& instr, const StepKeyInputs& in) {
+StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in) {
   StepKey out;
   KeyFields& f = out.fields;
-  const std::string& k = step.keyword;
+  const std::string& k = step.keyword;  // the key's domain (and what records show), not a dispatch
   auto from_key = [&](const std::string& from) {
     auto it = in.from_keys.find(from);
     return it == in.from_keys.end() ? from : it->second;
   };
-  if (k == "ARG") {
-    // Only the names: a value counts where a step uses it (its expanded words, or RUN's env).
-    std::vector<std::string> names;
-    for (const std::string& w : step.words) names.push_back(Name(w));
-    f.emplace_back("args", Json(names));
-  } else if (k == "ENV" || k == "LABEL") {
-    for (const std::string& w : step.words) f.emplace_back((k == "ENV" ? "env " : "label ") + Name(w), Value(w));
-  } else if (k == "WORKDIR") {
-    f.emplace_back("path", step.workdir);
-  } else if (k == "CMD" || k == "ENTRYPOINT") {
-    const auto& c = std::get<frontend::CmdInstr>(instr.op);
-    f.emplace_back("args", Json(step.words));
-    if (!c.exec_form) f.emplace_back("shell", Json(step.shell));
-  } else if (k == "COPY" || k == "ADD") {
-    const auto& c = std::get<frontend::CopyInstr>(instr.op);
-    f.emplace_back("sources and destination", Json(step.words));
-    f.emplace_back("workdir", step.workdir);
-    for (const auto& [name, value] : step.flags) {
-      if (name == "from_stage") continue;
-      f.emplace_back("--" + name, name == "from" ? from_key(value) : value);
-    }
-    if (c.link) f.emplace_back("--link", "true");
-    if (c.parents) f.emplace_back("--parents", "true");
-    if (c.unpack) f.emplace_back("--unpack", *c.unpack ? "true" : "false");
-    if (c.keep_git_dir) f.emplace_back("--keep-git-dir", "true");
-    for (const auto& [source, resolved] : in.remote_inputs) f.emplace_back("source " + source, resolved);
-    for (const auto& [name, content] : step.heredoc_files) f.emplace_back("heredoc " + name, content);
-    if (in.copy_inputs) {
-      f.emplace_back("content", in.copy_inputs->digest.str());
-      out.files = in.copy_inputs->files;
-      out.files_path = in.copy_inputs->files_path;
-    }
-  } else if (k == "RUN") {
-    const auto& r = std::get<frontend::RunInstr>(instr.op);
-    RunCommand cmd = MakeRunCommand(r, step.shell);
-    f.emplace_back("command", Json(cmd.argv));
-    for (const auto& [name, content] : cmd.scripts) f.emplace_back("script " + name, content);
-    std::vector<std::string> args;
-    if (step.build_args) {
-      for (const std::string& a : *step.build_args) {
-        if (!kProxyArgs.count(Name(a))) args.push_back(a);
-      }
-    }
-    for (const std::string& e : MakeRunEnv(in.config->config.env, args, {}, "")) {
-      if (Name(e) != "HOME" || !Value(e).empty()) f.emplace_back("env " + Name(e), Value(e));
-    }
-    f.emplace_back("user", in.config->config.user);
-    f.emplace_back("workdir", step.workdir);
-    f.emplace_back("network", in.network);
-    f.emplace_back("security", r.security);
-    for (size_t i = 0; i < step.mounts.size(); ++i) {
-      const frontend::MountSpec& m = step.mounts[i];
-      std::string text = MountText(m);
-      if (!m.from.empty()) text += " from " + from_key(m.from);
-      if (auto it = in.mount_inputs.find(i); it != in.mount_inputs.end()) text += " content " + it->second.digest.str();
-      f.emplace_back("mount " + std::to_string(i + 1), text);
-    }
-  } else {
-    f.emplace_back("args", Json(step.words));
-  }
+  std::visit(
+      [&](const auto& op) {
+        using T = std::decay_t<decltype(op)>;
+        if constexpr (std::is_same_v<T, frontend::MetadataStep>) {
+          using K = frontend::MetadataKind;
+          if (op.kind == K::kArg) {
+            // Only the names: a value counts where a step uses it (its expanded words, or RUN's env).
+            std::vector<std::string> names;
+            for (const std::string& w : step.words) names.push_back(Name(w));
+            f.emplace_back("args", Json(names));
+          } else if (op.kind == K::kEnv || op.kind == K::kLabel) {
+            for (const std::string& w : step.words) {
+              f.emplace_back((op.kind == K::kEnv ? "env " : "label ") + Name(w), Value(w));
+            }
+          } else if (op.kind == K::kCmd || op.kind == K::kEntrypoint) {
+            f.emplace_back("args", Json(step.words));
+            if (!op.exec_form) f.emplace_back("shell", Json(step.shell));
+          } else {
+            f.emplace_back("args", Json(step.words));
+          }
+        } else if constexpr (std::is_same_v<T, frontend::WorkdirStep>) {
+          f.emplace_back("path", step.workdir);
+        } else if constexpr (std::is_same_v<T, frontend::CopyStep>) {
+          f.emplace_back("sources and destination", Json(step.words));
+          f.emplace_back("workdir", step.workdir);
+          // The flags in the order (and with the names) keys have always had them.
+          if (!op.checksum.empty()) f.emplace_back("--checksum", op.checksum);
+          if (!op.chmod.empty()) f.emplace_back("--chmod", op.chmod);
+          if (!op.chown.empty()) f.emplace_back("--chown", op.chown);
+          if (!op.excludes.empty()) {
+            std::string joined;
+            for (const std::string& e : op.excludes) joined += (joined.empty() ? "" : "\n") + e;
+            f.emplace_back("--exclude", joined);
+          }
+          if (!op.from.empty()) f.emplace_back("--from", from_key(op.from));
+          if (op.link) f.emplace_back("--link", "true");
+          if (op.parents) f.emplace_back("--parents", "true");
+          if (op.unpack) f.emplace_back("--unpack", *op.unpack ? "true" : "false");
+          if (op.keep_git_dir) f.emplace_back("--keep-git-dir", "true");
+          for (const auto& [source, resolved] : in.remote_inputs) f.emplace_back("source " + source, resolved);
+          for (const auto& [name, content] : op.heredocs) f.emplace_back("heredoc " + name, content);
+          if (in.copy_inputs) {
+            f.emplace_back("content", in.copy_inputs->digest.str());
+            out.files = in.copy_inputs->files;
+            out.files_path = in.copy_inputs->files_path;
+          }
+        } else {
+          RunCommand cmd = MakeRunCommand(op, step.shell);
+          f.emplace_back("command", Json(cmd.argv));
+          for (const auto& [name, content] : cmd.scripts) f.emplace_back("script " + name, content);
+          std::vector<std::string> args;
+          if (step.build_args) {
+            for (const std::string& a : *step.build_args) {
+              if (!kProxyArgs.count(Name(a))) args.push_back(a);
+            }
+          }
+          for (const std::string& e : MakeRunEnv(in.config->config.env, args, {}, "")) {
+            if (Name(e) != "HOME" || !Value(e).empty()) f.emplace_back("env " + Name(e), Value(e));
+          }
+          f.emplace_back("user", in.config->config.user);
+          f.emplace_back("workdir", step.workdir);
+          f.emplace_back("network", in.network);
+          f.emplace_back("security", op.insecure ? "insecure" : "sandbox");
+          for (size_t i = 0; i < op.mounts.size(); ++i) {
+            const frontend::MountSpec& m = op.mounts[i];
+            std::string text = MountText(m);
+            if (!m.from.empty()) text += " from " + from_key(m.from);
+            if (auto it = in.mount_inputs.find(i); it != in.mount_inputs.end()) {
+              text += " content " + it->second.digest.str();
+            }
+            f.emplace_back("mount " + std::to_string(i + 1), text);
+          }
+        }
+      },
+      step.op);
   cache::KeyBuilder b(k);
   b.Field("parent", in.parent);
   for (const auto& [name, value] : f) b.Field(name, value);

@@ -39,7 +39,7 @@ struct StepKeyInputs {
   std::string network;  // RUN: the effective network mode
 };
 
-StepKey MakeStepKey(const frontend::PlannedStep& step, const frontend::Instruction& instr, const StepKeyInputs& in);
+StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in);
 
 // Keys of stage bases.
 std::string ScratchKey(const std::string& platform);

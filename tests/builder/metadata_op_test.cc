@@ -16,8 +16,11 @@ layers::ImageConfig Apply(const std::string& text, std::vector<std::string>* unh
   frontend::Plan plan = frontend::MakePlan(frontend::ParseProgram(text, "Buildfile"), o);
   layers::ImageConfig image;
   for (const frontend::PlannedStep& step : plan.steps) {
-    const frontend::Instruction& instr = plan.program.stages[step.stage].instructions[step.instruction];
-    if (!ApplyMetadata(step, instr, image, "2024-01-01T00:00:00Z") && unhandled) unhandled->push_back(step.keyword);
+    if (const auto* meta = std::get_if<frontend::MetadataStep>(&step.op)) {
+      ApplyMetadata(step, *meta, image, "2024-01-01T00:00:00Z");
+    } else if (unhandled) {
+      unhandled->push_back(step.keyword);
+    }
   }
   return image;
 }

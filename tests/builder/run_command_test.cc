@@ -9,8 +9,8 @@ namespace {
 using V = std::vector<std::string>;
 const V kSh = {"/bin/sh", "-c"};
 
-frontend::RunInstr Shell(const std::string& line, std::vector<frontend::ast::Heredoc> docs = {}) {
-  frontend::RunInstr r;
+frontend::RunStep Shell(const std::string& line, std::vector<frontend::ast::Heredoc> docs = {}) {
+  frontend::RunStep r;
   r.cmd = {line};
   r.heredocs = std::move(docs);
   return r;
@@ -24,7 +24,7 @@ frontend::ast::Heredoc Doc(const std::string& name, const std::string& content) 
 }
 
 TEST(RunCommandTest, ExecAndShellForms) {
-  frontend::RunInstr exec;
+  frontend::RunStep exec;
   exec.exec_form = true;
   exec.cmd = {"echo", "$HOME"};
   EXPECT_EQ(MakeRunCommand(exec, kSh).argv, (V{"echo", "$HOME"}));

@@ -174,9 +174,10 @@ TEST(Plan, MountsExpandedAndSecretsCollected) {
       "FROM a\nARG CACHE=/c\n"
       "RUN --mount=type=cache,target=$CACHE --mount=type=secret,id=npm,required --mount=type=ssh x\n");
   const PlannedStep& s = StepAt(p, 3);
-  ASSERT_EQ(s.mounts.size(), 3u);
-  EXPECT_EQ(s.mounts[0].target, "/c");
-  EXPECT_EQ(s.mounts[1].target, "/run/secrets/npm");
+  const auto& run = std::get<RunStep>(s.op);
+  ASSERT_EQ(run.mounts.size(), 3u);
+  EXPECT_EQ(run.mounts[0].target, "/c");
+  EXPECT_EQ(run.mounts[1].target, "/run/secrets/npm");
   EXPECT_EQ(s.used_args, std::set<std::string>{"CACHE"});
   ASSERT_EQ(p.secrets.size(), 2u);
   EXPECT_EQ(p.secrets[0].id, "npm");
@@ -188,18 +189,47 @@ TEST(Plan, MountsExpandedAndSecretsCollected) {
 TEST(Plan, CopyHeredocsExpandUnlessQuoted) {
   Plan p = MakeP("FROM a\nARG V=1\nCOPY <<A <<'B' /d/\nv=$V it's \\$V\nA\nraw $V\nB\n");
   const PlannedStep& s = StepAt(p, 3);
-  ASSERT_EQ(s.heredoc_files.size(), 2u);
-  EXPECT_EQ(s.heredoc_files[0], (std::pair<std::string, std::string>{"A", "v=1 it's $V\n"}));
-  EXPECT_EQ(s.heredoc_files[1], (std::pair<std::string, std::string>{"B", "raw $V\n"}));
+  const auto& copy = std::get<CopyStep>(s.op);
+  ASSERT_EQ(copy.heredocs.size(), 2u);
+  EXPECT_EQ(copy.heredocs[0], (std::pair<std::string, std::string>{"A", "v=1 it's $V\n"}));
+  EXPECT_EQ(copy.heredocs[1], (std::pair<std::string, std::string>{"B", "raw $V\n"}));
+  EXPECT_TRUE(copy.sources.empty());
+  EXPECT_EQ(copy.dest, "/d/");
   EXPECT_EQ(s.used_args, std::set<std::string>{"V"});
+}
+
+// Every instruction becomes a typed step: the builder never reads keywords or flag maps.
+TEST(Plan, StepsAreTyped) {
+  Plan p = MakeP("FROM a\nENV X=1\nWORKDIR sub\nRUN --network=none --security=insecure ls\n"
+                 "ADD --exclude=*.md --exclude=$X --keep-git-dir=true x y\nCMD [\"a\"]\n"
+                 "HEALTHCHECK --interval=5s CMD true\n");
+  EXPECT_EQ(std::get<MetadataStep>(StepAt(p, 2).op).kind, MetadataKind::kEnv);
+  EXPECT_EQ(std::get<WorkdirStep>(StepAt(p, 3).op).path, "sub");
+  EXPECT_EQ(StepAt(p, 3).workdir, "/sub");
+  const auto& run = std::get<RunStep>(StepAt(p, 4).op);
+  EXPECT_EQ(run.network, NetworkMode::kNone);
+  EXPECT_TRUE(run.insecure);
+  const auto& add = std::get<CopyStep>(StepAt(p, 5).op);
+  EXPECT_TRUE(add.add);
+  EXPECT_TRUE(add.keep_git_dir);
+  EXPECT_EQ(add.excludes, (std::vector<std::string>{"*.md", "1"}));  // a list, each expanded
+  const auto& cmd = std::get<MetadataStep>(StepAt(p, 6).op);
+  EXPECT_EQ(cmd.kind, MetadataKind::kCmd);
+  EXPECT_TRUE(cmd.exec_form);
+  const auto& hc = std::get<MetadataStep>(StepAt(p, 7).op);
+  EXPECT_EQ(hc.kind, MetadataKind::kHealthcheck);
+  EXPECT_EQ(hc.interval_ns, 5000000000);
 }
 
 TEST(Plan, CopyFlagsExpanded) {
   Plan p = MakeP("FROM a AS src\nFROM b\nARG U=1000 M=0755 S=src\nCOPY --from=$S --chown=$U:$U --chmod=$M a $U/\n");
   const PlannedStep& s = StepAt(p, 4);
-  EXPECT_EQ(s.flags.at("chown"), "1000:1000");
-  EXPECT_EQ(s.flags.at("chmod"), "0755");
-  EXPECT_EQ(s.flags.at("from"), "src");
+  const auto& copy = std::get<CopyStep>(s.op);
+  EXPECT_EQ(copy.chown, "1000:1000");
+  EXPECT_EQ(copy.chmod, "0755");
+  EXPECT_EQ(copy.from, "src");
+  EXPECT_EQ(copy.sources, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(copy.dest, "1000/");
   EXPECT_EQ(s.words, (std::vector<std::string>{"a", "1000/"}));
   EXPECT_EQ(s.deps.size(), 1u);
 }
