@@ -24,6 +24,7 @@
 #include "builder/rootfs/file_owner.h"
 #include "builder/sandbox/run_command.h"
 #include "builder/rootfs/rootfs_path.h"
+#include "builder/ops/layer_step.h"
 #include "builder/ops/metadata_op.h"
 #include "builder/ops/remote_source.h"
 #include "builder/sandbox/run_step.h"
@@ -31,6 +32,8 @@
 #include "builder/snapshot/snapshotter.h"
 #include "builder/solver/step_cache.h"
 #include "builder/solver/step_keys.h"
+#include "builder/solver/build_env.h"
+#include "builder/solver/stage_state.h"
 #include "builder/state/state_dir.h"
 #include "builder/state/workspace.h"
 #include "frontend/dockerignore.h"
@@ -54,31 +57,15 @@ using layers::ImageConfig;
 
 constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The build's scratch space under ROOT/tmp, removed when the build ends however it ends.
-struct StageImage {
-  std::string key;  // cache key of the stage so far
-  std::string commit_as;  // the name the current step's snapshot is committed under ("": a temporary one)
-  ImageConfig config;
-  std::vector<Descriptor> layers;
-  std::string snapshot;  // committed snapshot holding the stage's files ("" for none)
-  std::optional<Descriptor> base_manifest;
-  std::string base_name;
-};
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 class Builder {
  public:
   Builder(const frontend::Plan& plan, const BuildRequest& req, Status& status)
-      : plan_(plan),
-        req_(req),
+      : env_(plan, req, status),
         status_(status),
-        state_(req.root),
-        store_(state_.oci(), state_.tmp()),
-        ws_(state_),
-        snaps_(NewSnapshotter(state_.snapshots(), ws_.dir())),
-        cache_(state_.cache_index(snaps_->kind()), *snaps_, store_.store()) {
-    store_.store().ReapAbandoned();
+        cache_(env_.state.cache_index(env_.snaps->kind()), *env_.snaps, env_.store.store()) {
     std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
     if (ignore) {
       try {
@@ -90,7 +77,7 @@ class Builder {
     for (const cache::CacheTransferSpec& c : req.cache_from) {
       std::string where = c.type == "registry" ? c.ref : c.dir;
       try {
-        imported_.push_back(std::make_unique<cache::ImportedCache>(c, ws_.NewDir("cache-from-"), req.tls_verify));
+        imported_.push_back(std::make_unique<cache::ImportedCache>(c, env_.ws.NewDir("cache-from-"), req.tls_verify));
       } catch (const std::exception& e) {
         throw BuildError("--cache-from " + where + ": " + e.what());
       }
@@ -98,27 +85,24 @@ class Builder {
       cache_from_notes_.push_back("--cache-from " + where + ": " + std::to_string(imported_.back()->size()) +
                                   " records; layers are fetched as steps use them");
     }
-    int64_t now = req.source_date_epoch.value_or(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-    created_ = layers::Rfc3339(now);
   }
 
   // Stages run as soon as the stages they read are done, several at once (one thread each,
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
     for (const std::string& note : cache_from_notes_) status_.Info(note);
-    const int total = static_cast<int>(plan_.steps.size());
-    unsigned jobs = req_.jobs > 0 ? static_cast<unsigned>(req_.jobs) : std::max(1u, std::thread::hardware_concurrency());
+    const int total = static_cast<int>(env_.plan.steps.size());
+    unsigned jobs = env_.req.jobs > 0 ? static_cast<unsigned>(env_.req.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
     std::vector<std::thread> threads;
-    for (int s : plan_.order) {
+    for (int s : env_.plan.order) {
       threads.emplace_back([this, s, total, &slots] {
         try {
           {
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [&] {
               if (error_) return true;
-              for (int d : plan_.stages[s].depends_on) {
+              for (int d : env_.plan.stages[s].depends_on) {
                 if (!done_.count(d)) return false;
               }
               return true;
@@ -133,10 +117,10 @@ class Builder {
           std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> prefetched = PrefetchInputs(s);
           StageImage img = Base(s);
           bool ran_before = false;  // a step of this stage missed the cache
-          for (frontend::StepId id : plan_.stages[s].steps) {
+          for (frontend::StepId id : env_.plan.stages[s].steps) {
             if (Failed()) return;
-            if (req_.interrupted && req_.interrupted->load()) throw BuildError("interrupted");
-            const PlannedStep& step = plan_.steps[id];
+            if (env_.req.interrupted && env_.req.interrupted->load()) throw BuildError("interrupted");
+            const PlannedStep& step = env_.plan.steps[id];
             int n = ++started_;
             std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
                                 step.keyword + " " + ShownArgs(step);
@@ -155,7 +139,7 @@ class Builder {
                 Report([&] { status_.StepCached(n); });
                 continue;
               }
-              if (req_.explain_cache) {
+              if (env_.req.explain_cache) {
                 std::string why = !UseCache(s)        ? "the cache is off for this stage"
                                   : ran_before        ? "an earlier step of the stage ran"
                                                       : cache_.Explain(key, img.key, step.keyword);
@@ -165,7 +149,7 @@ class Builder {
               ran_before = true;
               ++steps_run_;
               StageImage before = img;
-              img.commit_as = CachedSnapshotName(key.key, ws_.name(), ws_.Next());
+              img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
               detail = Step(step, img, n);
               img.commit_as.clear();
               Record(step, key, before, img);
@@ -192,94 +176,19 @@ class Builder {
       Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
     }
     if (error_) std::rethrow_exception(error_);
-    BuiltImage out = Finish(Done(plan_.target));
+    BuiltImage out = Finish(Done(env_.plan.target));
     out.steps_run = steps_run_;
-    for (const cache::CacheTransferSpec& c : req_.cache_to) ExportTo(c);
+    for (const cache::CacheTransferSpec& c : env_.req.cache_to) ExportTo(c);
     return out;
   }
 
- ~Builder() {
-    // This build's step snapshots go, newest first; base image snapshots (chain-*) stay.
-    for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
-      try {
-        snaps_->Remove(*it);
-      } catch (const std::exception&) {
-        // a later build's reaper removes what is left
-      }
-    }
-  }
-
  private:
-  // A read-only view of a committed snapshot, mounted for as long as it lives.
-  class View {
-   public:
-    View(Snapshotter& s, std::string key, const std::string& parent, const std::string& mountpoint)
-        : s_(s), key_(std::move(key)) {
-      std::vector<Mount> mounts = s_.View(key_, parent);
-      try {
-        guard_.emplace(mounts, mountpoint);
-      } catch (...) {
-        s_.Remove(key_);
-        throw;
-      }
-    }
-    ~View() {
-      guard_.reset();
-      try {
-        s_.Remove(key_);
-      } catch (const std::exception&) {
-      }
-    }
-    const std::string& path() const { return guard_->path(); }
-
-   private:
-    Snapshotter& s_;
-    std::string key_;
-    std::optional<MountGuard> guard_;
-  };
-
-  std::string NewKey(const char* what) { return BuildSnapshotName(ws_.name(), what, ws_.Next()); }
-  void Own(const std::string& key) {
-    std::lock_guard<std::mutex> lock(owned_mu_);
-    owned_.push_back(key);
+  std::string NewKey(const char* what) { return env_.NewKey(what); }
+  void LayerStep(StageImage& img, const std::string& created_by, const Fill& fill) {
+    builder::LayerStep(env_, img, created_by, fill);
   }
-  View MakeView(const std::string& parent) { return View(*snaps_, NewKey("view"), parent, ws_.NewDir("mnt-")); }
-
-  // A new layer: `fill` writes into the mounted root of a writable snapshot on top of the
-  // stage's; the snapshot is committed and its change becomes the layer.
-  void LayerStep(StageImage& img, const std::string& created_by, const std::function<void(const std::string&)>& fill) {
-    ActiveSnapshot active(*snaps_, NewKey("active"), img.snapshot);
-    {
-      MountGuard m(active.mounts(), ws_.NewDir("mnt-"));
-      fill(m.path());
-    }
-    std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
-    if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
-    if (img.commit_as.empty()) Own(committed);  // a cached step's snapshot outlives the build
-    layers::LayerOptions o;
-    o.source_date_epoch = req_.source_date_epoch;
-    layers::LayerResult layer = layers::WriteLayer(snaps_->Changes(committed), o, store_.store());
-    img.layers.push_back(layer.blob);
-    img.config.diff_ids.push_back(layer.diff_id);
-    img.snapshot = committed;
-    History(img, created_by, false);
-  }
-
-  // COPY --link: the layer is made on an empty root, independent of the stage below, then
-  // applied on top of it (BuildKit's rebasing), so its parents are fresh whatever the base holds.
-  void LinkedLayerStep(StageImage& img, const std::string& created_by,
-                       const std::function<void(const std::string&)>& fill) {
-    StageImage alone;
-    LayerStep(alone, created_by, fill);
-    ActiveSnapshot active(*snaps_, NewKey("active"), img.snapshot);
-    std::string committed = img.commit_as.empty() ? NewKey("layer") : img.commit_as;
-    active.Apply(store_.store().BlobPath(alone.layers.back().digest));
-    if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
-    if (img.commit_as.empty()) Own(committed);
-    img.layers.push_back(alone.layers.back());
-    img.config.diff_ids.push_back(alone.config.diff_ids.back());
-    img.snapshot = committed;
-    History(img, created_by, false);
+  void LinkedLayerStep(StageImage& img, const std::string& created_by, const Fill& fill) {
+    builder::LinkedLayerStep(env_, img, created_by, fill);
   }
 
   bool Failed() {
@@ -298,25 +207,22 @@ class Builder {
 
   template <typename F>
   void Report(F&& f) {
-    std::lock_guard<std::mutex> lock(status_mu_);
-    f();
+    env_.Report([&](Status&) { f(); });
   }
 
   std::string StageLabel(int s) const {
-    const std::string& name = plan_.stages[s].name;
+    const std::string& name = env_.plan.stages[s].name;
     return name.empty() ? "stage-" + std::to_string(s) : name;
   }
 
-  [[noreturn]] void Fail(const PlannedStep& step, const std::string& message) {
-    throw BuildError(plan_.program.file + ":" + std::to_string(step.location.line) + ": " + step.keyword + ": " + message);
-  }
+  [[noreturn]] void Fail(const PlannedStep& step, const std::string& message) { env_.Fail(step, message); }
 
   StageImage Base(int s) {
-    const frontend::PlannedStage& ps = plan_.stages[s];
+    const frontend::PlannedStage& ps = env_.plan.stages[s];
     StageImage img;
     switch (ps.base.kind) {
       case frontend::BaseRef::kScratch:
-        img.config.platform = req_.platform;
+        img.config.platform = env_.req.platform;
         img.key = ScratchKey(PlatformText());
         break;
       case frontend::BaseRef::kStage:
@@ -343,10 +249,10 @@ class Builder {
   // A named build context as a base: a directory becomes one layer; an OCI layout is loaded
   // into the local store and used as an image.
   StageImage FromContext(const std::string& name, int s) {
-    const std::string& spec = req_.named_contexts.at(name);
+    const std::string& spec = env_.req.named_contexts.at(name);
     if (!IsDirContext(spec)) return FromStore(LoadContextImage(name), s);
     StageImage img;
-    img.config.platform = req_.platform;
+    img.config.platform = env_.req.platform;
     CopyRequest r;
     r.src_root = spec;
     r.sources = {"."};
@@ -361,7 +267,7 @@ class Builder {
       img.config.history.push_back({hit->created, hit->created_by, "", false});
     } else {
       StageImage before = img;
-      img.commit_as = CachedSnapshotName(key.key, ws_.name(), ws_.Next());
+      img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
       LayerStep(img, "build context " + name, [&](const std::string& root) {
         r.lower_root = root;
         r.upper = root;
@@ -379,53 +285,53 @@ class Builder {
   // Loads oci-layout://PATH[:TAG] into the store once; returns the name it has there. A
   // docker-image://REF context is REF itself (pulled before the build, as FROM images are).
   std::string LoadContextImage(const std::string& name) {
-    const std::string& full = req_.named_contexts.at(name);
+    const std::string& full = env_.req.named_contexts.at(name);
     if (full.rfind(kImageScheme, 0) == 0) return full.substr(std::string(kImageScheme).size());
     std::string store_name = "imgbuild-context/" + name + ":latest";
     std::lock_guard<std::mutex> lock(context_mu_);
     if (loaded_contexts_.insert(name).second) {
-      std::string spec = req_.named_contexts.at(name).substr(std::string(kOciLayoutScheme).size());
+      std::string spec = env_.req.named_contexts.at(name).substr(std::string(kOciLayoutScheme).size());
       std::string path = spec, tag;
       size_t colon = spec.find_last_of(':');
       if (colon != std::string::npos && spec.find('/', colon) == std::string::npos) {
         path = spec.substr(0, colon);
         tag = spec.substr(colon + 1);
       }
-      layers::OciLayout source(path, ws_.NewDir("context-"));
+      layers::OciLayout source(path, env_.ws.NewDir("context-"));
       std::optional<Descriptor> m = tag.empty() ? std::optional<Descriptor>() : source.Find(tag);
       if (!m && tag.empty() && !source.Manifests().empty()) m = source.Manifests().front();
       if (!m) throw BuildError("build context " + name + ": no image " + (tag.empty() ? "" : "tagged " + tag + " ") + "in " + path);
       // Import through a one-image copy of the layout so every layer is checked like `load`.
-      std::string copy = ws_.NewDir("context-layout-") + "/layout";
+      std::string copy = env_.ws.NewDir("context-layout-") + "/layout";
       layers::ExportOptions eo;
       eo.compression = layers::Compression::kUncompressed;
       layers::ExportImage(source, *m, {"latest"}, layers::ExportFormat::kOciDir, copy, eo);
-      layers::ImportImages(store_, copy, store_name, state_.tmp());
+      layers::ImportImages(env_.store, copy, store_name, env_.state.tmp());
     }
     return store_name;
   }
 
   StageImage FromStore(const std::string& ref, int s) {
-    std::optional<Descriptor> m = store_.Find(ref);
+    std::optional<Descriptor> m = env_.store.Find(ref);
     if (!m) {
       std::vector<std::string> stage_names;
-      for (const auto& st : plan_.program.stages) {
+      for (const auto& st : env_.plan.program.stages) {
         if (!st.name.empty()) stage_names.push_back(st.name);
       }
       std::string stage_hint;
       if (auto near = frontend::Suggest(ref, stage_names)) stage_hint = " (did you mean the stage " + *near + "?)";
-      throw BuildError(plan_.program.file + ":" + std::to_string(plan_.program.stages[s].location.line) +
-                       ": FROM " + ref + ": no such image in the local store (" + state_.oci() + ")" + stage_hint +
-                       (req_.pull_errors.count(ref) ? ", and pulling it failed: " + req_.pull_errors.at(ref)
+      throw BuildError(env_.plan.program.file + ":" + std::to_string(env_.plan.program.stages[s].location.line) +
+                       ": FROM " + ref + ": no such image in the local store (" + env_.state.oci() + ")" + stage_hint +
+                       (env_.req.pull_errors.count(ref) ? ", and pulling it failed: " + env_.req.pull_errors.at(ref)
                                                     : "; pull it (--pull=missing), load it with `imgbuild load` or build it first"));
     }
     StageImage img;
     img.base_manifest = *m;
     img.base_name = layers::NormalizeTag(ref);
     img.key = ImageKey(m->digest.str(), PlatformText());
-    nlohmann::json manifest = nlohmann::json::parse(store_.store().ReadBlob(m->digest));
+    nlohmann::json manifest = nlohmann::json::parse(env_.store.store().ReadBlob(m->digest));
     Descriptor config = Descriptor::FromJson(manifest.at("config"));
-    img.config = ImageConfig::FromJson(nlohmann::json::parse(store_.store().ReadBlob(config.digest)));
+    img.config = ImageConfig::FromJson(nlohmann::json::parse(env_.store.store().ReadBlob(config.digest)));
     const auto& layer_list = manifest.at("layers");
     if (layer_list.size() != img.config.diff_ids.size()) {
       throw BuildError("image " + ref + " is inconsistent: " + std::to_string(layer_list.size()) + " layers, " +
@@ -439,10 +345,10 @@ class Builder {
       chain = i == 0 ? diff_id.str() : Digest::OfBytes(chain + " " + diff_id.str()).str();
       std::string key = ChainSnapshotName(chain.substr(7));
       std::lock_guard<std::mutex> lock(apply_mu_);
-      if (!snaps_->Exists(key)) {
+      if (!env_.snaps->Exists(key)) {
         Report([&] { status_.Info("unpacking layer " + d.digest.str() + " of " + ref); });
-        ActiveSnapshot active(*snaps_, NewKey("extract"), parent);
-        active.Apply(store_.store().BlobPath(d.digest));
+        ActiveSnapshot active(*env_.snaps, NewKey("extract"), parent);
+        active.Apply(env_.store.store().BlobPath(d.digest));
         active.Commit(key);  // false: another build unpacked it meanwhile, and this copy goes
       }
       img.layers.push_back(d);
@@ -453,7 +359,7 @@ class Builder {
   }
 
   void History(StageImage& img, const std::string& created_by, bool empty_layer) {
-    img.config.history.push_back({created_, created_by, "", empty_layer});
+    img.History(env_.created, created_by, empty_layer);
   }
 
   std::string Step(const PlannedStep& step, StageImage& img, int n) {
@@ -461,7 +367,7 @@ class Builder {
         [&](const auto& op) -> std::string {
           using T = std::decay_t<decltype(op)>;
           if constexpr (std::is_same_v<T, frontend::MetadataStep>) {
-            ApplyMetadata(step, op, img.config, created_);
+            ApplyMetadata(step, op, img.config, env_.created);
             return "";
           } else if constexpr (std::is_same_v<T, frontend::WorkdirStep>) {
             img.config.config.working_dir = step.workdir;
@@ -478,7 +384,7 @@ class Builder {
   // WORKDIR creates the directory when the image lacks it, as a layer of its own.
   std::string Workdir(const PlannedStep& step, StageImage& img) {
     {
-      View view = MakeView(img.snapshot);
+      SnapshotView view(env_, img.snapshot);
       std::string rel = ResolveInRoot(view.path(), step.workdir);
       struct stat st;
       if (rel.empty() || ::stat((view.path() + "/" + rel).c_str(), &st) == 0) {
@@ -522,13 +428,13 @@ class Builder {
     if (!c.from.empty()) {
       r.src_root = FromRoot(c.from, step.stage, keep);
     } else {
-      r.src_root = req_.context_dir;
+      r.src_root = env_.req.context_dir;
       r.ignore = &ignore_;
     }
     std::string detail;
-    std::optional<View> base_view;  // for --chown names under --link
+    std::optional<SnapshotView> base_view;  // for --chown names under --link
     if (c.link && !r.chown.empty()) {
-      base_view.emplace(*snaps_, NewKey("view"), img.snapshot, ws_.NewDir("mnt-"));
+      base_view.emplace(env_, img.snapshot);
       r.passwd_root = base_view->path();
     }
     auto fill = [&](const std::string& root) {
@@ -575,35 +481,35 @@ class Builder {
 
   // The views a step reads from (COPY --from, RUN --mount from=), mounted while it runs.
   struct SourceRoots {
-    std::vector<std::unique_ptr<View>> views;
+    std::vector<std::unique_ptr<SnapshotView>> views;
   };
 
   // The host directory whose files `from` names: a finished stage's or an image's root (mounted
   // into `keep`), or a named directory context.
   std::string FromRoot(const std::string& from, int stage_index, SourceRoots& keep) {
     std::optional<int> stage = StageNamed(from);
-    auto nc = req_.named_contexts.find(from);
+    auto nc = env_.req.named_contexts.find(from);
     std::string snapshot;
     if (stage && IsDone(*stage)) {
       snapshot = Done(*stage).snapshot;
-    } else if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
+    } else if (nc != env_.req.named_contexts.end() && IsDirContext(nc->second)) {
       return nc->second;  // a named directory context
     } else {
-      snapshot = FromStore(nc != req_.named_contexts.end() ? LoadContextImage(from) : from, stage_index).snapshot;
+      snapshot = FromStore(nc != env_.req.named_contexts.end() ? LoadContextImage(from) : from, stage_index).snapshot;
     }
-    keep.views.push_back(std::make_unique<View>(*snaps_, NewKey("view"), snapshot, ws_.NewDir("mnt-")));
+    keep.views.push_back(std::make_unique<SnapshotView>(env_, snapshot));
     return keep.views.back()->path();
   }
 
   // The build context as RUN --mount sees it: without what .dockerignore excludes (a filtered
   // copy, made once per build, when there is a .dockerignore).
   std::string ContextRoot() {
-    if (ignore_.empty()) return req_.context_dir;
+    if (ignore_.empty()) return env_.req.context_dir;
     std::lock_guard<std::mutex> lock(context_mu_);
     if (filtered_context_.empty()) {
-      std::string dir = ws_.NewDir("context-");
+      std::string dir = env_.ws.NewDir("context-");
       CopyRequest r;
-      r.src_root = req_.context_dir;
+      r.src_root = env_.req.context_dir;
       r.ignore = &ignore_;
       r.sources = {"."};
       r.dest = "/";
@@ -615,7 +521,7 @@ class Builder {
     return filtered_context_;
   }
 
-  bool Interrupted() const { return req_.interrupted && req_.interrupted->load(); }
+  bool Interrupted() const { return env_.Interrupted(); }
 
   // A step's arguments as the progress shows them: exec forms as JSON, like the Buildfile.
   std::string ShownArgs(const PlannedStep& step) const {
@@ -627,9 +533,7 @@ class Builder {
     return shown;
   }
 
-  const frontend::Instruction& Instr(const PlannedStep& step) const {
-    return plan_.program.stages[step.stage].instructions[step.instruction];
-  }
+  const frontend::Instruction& Instr(const PlannedStep& step) const { return env_.Instr(step); }
 
   // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
   static std::string ArgsPrefix(const PlannedStep& step) {
@@ -659,8 +563,8 @@ class Builder {
   std::string LogPath(int n) {
     std::lock_guard<std::mutex> lock(context_mu_);
     if (log_dir_.empty()) {
-      PruneLogs(state_.logs());
-      log_dir_ = state_.logs() + "/" + ws_.name();
+      PruneLogs(env_.state.logs());
+      log_dir_ = env_.state.logs() + "/" + env_.ws.name();
       layers::MakeDirs(log_dir_);
     }
     return log_dir_ + "/step-" + std::to_string(n) + ".log";
@@ -668,19 +572,19 @@ class Builder {
 
   const SandboxEtc& Etc() {
     std::lock_guard<std::mutex> lock(context_mu_);
-    if (!etc_) etc_ = WriteSandboxEtc(ws_.dir() + "/etc", "buildkitsandbox");
+    if (!etc_) etc_ = WriteSandboxEtc(env_.ws.dir() + "/etc", "buildkitsandbox");
     return *etc_;
   }
 
   // The network a RUN gets: its own --network, else the build's.
   std::string EffectiveNetwork(const frontend::RunStep& run) const {
-    return run.network == frontend::NetworkMode::kDefault ? req_.network : frontend::NetworkModeName(run.network);
+    return run.network == frontend::NetworkMode::kDefault ? env_.req.network : frontend::NetworkModeName(run.network);
   }
 
   std::string ExecRun(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
     std::string network = EffectiveNetwork(run);
     bool privileged = run.insecure;
-    if (privileged && !req_.allow_insecure) {
+    if (privileged && !env_.req.allow_insecure) {
       Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
     }
     std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
@@ -694,10 +598,10 @@ class Builder {
       in.run = &run;
       in.config = &img.config;
       in.rootfs = root;
-      in.mounts.cache_dir = state_.cache_mounts();
-      in.mounts.scratch = ws_.dir();
-      in.mounts.secrets = &req_.secrets;
-      in.mounts.ssh = &req_.ssh;
+      in.mounts.cache_dir = env_.state.cache_mounts();
+      in.mounts.scratch = env_.ws.dir();
+      in.mounts.secrets = &env_.req.secrets;
+      in.mounts.ssh = &env_.req.ssh;
       in.mounts.source_root = [&](const std::string& from) {
         return from.empty() ? ContextRoot() : FromRoot(from, step.stage, keep);
       };
@@ -731,12 +635,12 @@ class Builder {
   [[noreturn]] void FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
     std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
                                       : "exit code: " + std::to_string(r.status.exit_code);
-    std::string msg = plan_.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
+    std::string msg = env_.plan.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
                       ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
     int first = step.location.line, last = std::max(first, Instr(step).end_line);
     int line_no = 1;
     size_t pos = 0;
-    const std::string& text = req_.buildfile_text;
+    const std::string& text = env_.req.buildfile_text;
     while (pos <= text.size() && line_no <= last) {
       size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) nl = text.size();
@@ -775,7 +679,7 @@ class Builder {
       if (r.layer) {
         if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
         auto t0 = std::chrono::steady_clock::now();
-        int64_t bytes = imported->FetchLayer(r, store_.store(), state_.compressed());
+        int64_t bytes = imported->FetchLayer(r, env_.store.store(), env_.state.compressed());
         if (bytes > 0) {
           double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           char text[160];
@@ -783,9 +687,9 @@ class Builder {
                         static_cast<double>(bytes) / 1e6, secs);
           Report([&] { status_.Info(text); });
         }
-        ActiveSnapshot active(*snaps_, NewKey("import"), img.snapshot);
-        r.snapshot = CachedSnapshotName(key, ws_.name(), ws_.Next());
-        active.Apply(store_.store().BlobPath(r.layer->digest));
+        ActiveSnapshot active(*env_.snaps, NewKey("import"), img.snapshot);
+        r.snapshot = CachedSnapshotName(key, env_.ws.name(), env_.ws.Next());
+        active.Apply(env_.store.store().BlobPath(r.layer->digest));
         if (!active.Commit(r.snapshot)) throw BuildError("snapshot " + r.snapshot + " exists already");
       }
       cache_.Put(r);
@@ -803,12 +707,12 @@ class Builder {
   void ExportTo(const cache::CacheTransferSpec& spec) {
     std::set<int> stages;
     if (spec.max) {
-      stages.insert(plan_.order.begin(), plan_.order.end());
+      stages.insert(env_.plan.order.begin(), env_.plan.order.end());
     } else {
-      for (int s = plan_.target;;) {
+      for (int s = env_.plan.target;;) {
         stages.insert(s);
-        if (plan_.stages[s].base.kind != frontend::BaseRef::kStage) break;
-        s = plan_.stages[s].base.stage;
+        if (env_.plan.stages[s].base.kind != frontend::BaseRef::kStage) break;
+        s = env_.plan.stages[s].base.stage;
       }
     }
     std::vector<cache::CacheRecord> records;
@@ -820,9 +724,9 @@ class Builder {
     std::string where = spec.type == "registry" ? spec.ref : spec.dir;
     try {
       cache::CacheLayerOptions o;
-      o.compression = req_.export_compression;
-      o.memo_dir = state_.compressed();
-      cache::ExportCache(spec, ws_.NewDir("cache-to-"), records, store_.store(), o, req_.tls_verify);
+      o.compression = env_.req.export_compression;
+      o.memo_dir = env_.state.compressed();
+      cache::ExportCache(spec, env_.ws.NewDir("cache-to-"), records, env_.store.store(), o, env_.req.tls_verify);
     } catch (const std::exception& e) {
       throw BuildError("--cache-to " + where + ": " + e.what());
     }
@@ -832,22 +736,22 @@ class Builder {
   // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes
   // layer bytes and history times, so results made with another value never match).
   std::string PlatformText() const {
-    std::string text = req_.platform.os + "/" + req_.platform.architecture +
-                       (req_.platform.variant.empty() ? "" : "/" + req_.platform.variant);
-    if (req_.source_date_epoch) text += " epoch " + std::to_string(*req_.source_date_epoch);
+    std::string text = env_.req.platform.os + "/" + env_.req.platform.architecture +
+                       (env_.req.platform.variant.empty() ? "" : "/" + env_.req.platform.variant);
+    if (env_.req.source_date_epoch) text += " epoch " + std::to_string(*env_.req.source_date_epoch);
     return text;
   }
 
-  static unsigned Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+  static unsigned Threads() { return BuildEnv::Threads(); }
 
   bool UseCache(int stage) const {
-    if (req_.no_cache) return false;
-    const std::string& name = plan_.stages[stage].name;
-    return !req_.no_cache_stages.count(std::to_string(stage)) && (name.empty() || !req_.no_cache_stages.count(name));
+    if (env_.req.no_cache) return false;
+    const std::string& name = env_.plan.stages[stage].name;
+    return !env_.req.no_cache_stages.count(std::to_string(stage)) && (name.empty() || !env_.req.no_cache_stages.count(name));
   }
 
   std::optional<int> StageNamed(const std::string& from) const {
-    for (const auto& ps : plan_.stages) {
+    for (const auto& ps : env_.plan.stages) {
       if (!ps.name.empty() && ps.name == frontend::AsciiLower(from)) return ps.index;
     }
     if (!from.empty() && from.size() < 6 && from.find_first_not_of("0123456789") == std::string::npos) {
@@ -860,15 +764,15 @@ class Builder {
   // named directory's content.
   std::string FromKey(const std::string& from) {
     if (std::optional<int> st = StageNamed(from); st && IsDone(*st)) return Done(*st).key;
-    auto nc = req_.named_contexts.find(from);
-    if (nc != req_.named_contexts.end() && IsDirContext(nc->second)) {
+    auto nc = env_.req.named_contexts.find(from);
+    if (nc != env_.req.named_contexts.end() && IsDirContext(nc->second)) {
       CopyRequest r;
       r.src_root = nc->second;
       r.sources = {"."};
       return DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), "");
     }
-    std::string ref = nc != req_.named_contexts.end() ? LoadContextImage(from) : from;
-    std::optional<Descriptor> m = store_.Find(ref);
+    std::string ref = nc != env_.req.named_contexts.end() ? LoadContextImage(from) : from;
+    std::optional<Descriptor> m = env_.store.Find(ref);
     return m ? ImageKey(m->digest.str(), PlatformText()) : "missing image " + ref;
   }
 
@@ -876,12 +780,12 @@ class Builder {
   std::optional<cache::InputDigest> CopyInputs(const PlannedStep& step, const frontend::CopyStep& c) {
     CopyRequest r;
     if (!c.from.empty()) {
-      auto nc = req_.named_contexts.find(c.from);
-      bool dir_context = nc != req_.named_contexts.end() && IsDirContext(nc->second) && !StageNamed(c.from);
+      auto nc = env_.req.named_contexts.find(c.from);
+      bool dir_context = nc != env_.req.named_contexts.end() && IsDirContext(nc->second) && !StageNamed(c.from);
       if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
       r.src_root = nc->second;
     } else {
-      r.src_root = req_.context_dir;
+      r.src_root = env_.req.context_dir;
       r.ignore = &ignore_;
     }
     for (const std::string& src : c.sources) {
@@ -902,8 +806,8 @@ class Builder {
   // (they depend on the build context only).
   std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> PrefetchInputs(int stage) {
     std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>> out;
-    for (frontend::StepId id : plan_.stages[stage].steps) {
-      const PlannedStep& step = plan_.steps[id];
+    for (frontend::StepId id : env_.plan.stages[stage].steps) {
+      const PlannedStep& step = env_.plan.steps[id];
       const auto* copy = std::get_if<frontend::CopyStep>(&step.op);
       if (!copy) continue;
       out.emplace(id, std::async(std::launch::async, [this, &step, copy] { return CopyInputs(step, *copy); }));
@@ -928,7 +832,7 @@ class Builder {
           in.from_keys[m.from] = FromKey(m.from);
         } else if (m.type == frontend::MountType::kBind) {
           CopyRequest r;
-          r.src_root = req_.context_dir;
+          r.src_root = env_.req.context_dir;
           r.ignore = &ignore_;
           r.sources = {m.source.empty() ? "." : m.source};
           try {
@@ -971,7 +875,7 @@ class Builder {
       r.created_by = h.created_by;
       r.empty_layer = h.empty_layer;
     } else {
-      r.created = created_;
+      r.created = env_.created;
     }
     if (after.layers.size() > before.layers.size()) {
       r.layer = after.layers.back();
@@ -991,10 +895,10 @@ class Builder {
 
   RemoteOptions Remote() {
     RemoteOptions o;
-    o.cache_dir = state_.remote();
-    o.tmp_dir = ws_.NewDir("remote-");
-    o.network = req_.network != "none";
-    o.tls.verify = req_.tls_verify;
+    o.cache_dir = env_.state.remote();
+    o.tmp_dir = env_.ws.NewDir("remote-");
+    o.network = env_.req.network != "none";
+    o.tls.verify = env_.req.tls_verify;
     return o;
   }
 
@@ -1043,7 +947,7 @@ class Builder {
     r.ignore = nullptr;
     r.heredocs.clear();
     r.excludes.clear();
-    std::string scratch = ws_.NewDir("remote-");
+    std::string scratch = env_.ws.NewDir("remote-");
     try {
       if (res.file) {
         std::string staged = scratch + "/" + res.file->name;
@@ -1100,17 +1004,17 @@ class Builder {
   }
 
   BuiltImage Finish(StageImage img) {
-    for (const auto& [k2, v] : req_.labels) img.config.config.labels[k2] = v;
+    for (const auto& [k2, v] : env_.req.labels) img.config.config.labels[k2] = v;
     // The newest history entry's time: a rebuild whose every step was cached gives the same image.
-    std::string created = created_;
+    std::string created = env_.created;
     if (!img.config.history.empty()) {
       created = img.config.history.front().created;
       for (const auto& h : img.config.history) created = std::max(created, h.created);
     }
     img.config.created = created;
-    img.config.platform = req_.platform;
+    img.config.platform = env_.req.platform;
     BuiltImage out;
-    out.config = store_.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    out.config = env_.store.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out.layers = img.layers;
     std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
     if (img.base_manifest) {
@@ -1118,24 +1022,16 @@ class Builder {
       annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
     }
     std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
-    out.manifest = store_.store().Put(layers::media_type::kImageManifest, manifest);
-    out.manifest.platform = req_.platform;
-    for (const std::string& tag : req_.tags) store_.Tag(tag, out.manifest);
+    out.manifest = env_.store.store().Put(layers::media_type::kImageManifest, manifest);
+    out.manifest.platform = env_.req.platform;
+    for (const std::string& tag : env_.req.tags) env_.store.Tag(tag, out.manifest);
     return out;
   }
 
-  const frontend::Plan& plan_;
-  const BuildRequest& req_;
-  Status& status_;
-  StateDir state_;
-  layers::OciLayout store_;
-  Workspace ws_;
+  BuildEnv env_;
+  Status& status_;  // through Report() only
   frontend::IgnoreMatcher ignore_;
-  std::string created_;
-  std::unique_ptr<Snapshotter> snaps_;
   StepCache cache_;
-  std::mutex owned_mu_;
-  std::vector<std::string> owned_;  // step snapshots of this build
   std::set<std::string> loaded_contexts_;
   std::string filtered_context_, log_dir_;
   std::optional<SandboxEtc> etc_;
@@ -1149,7 +1045,7 @@ class Builder {
   std::vector<std::string> cache_from_notes_;
   std::mutex used_mu_;
   std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
-  std::mutex status_mu_, apply_mu_, context_mu_;
+  std::mutex apply_mu_, context_mu_;
   // ADD's remote sources resolved in this build, by source and checksum.
   struct Resolved {
     std::string id;  // what the key covers

@@ -14,8 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/transfer.h"
-#include "builder/sandbox/run_mounts.h"
+#include "builder/solver/build_request.h"
 #include "builder/progress/status.h"
 #include "frontend/plan.h"
 #include "layers/descriptor.h"
@@ -23,47 +22,6 @@
 #include "layers/layer_writer.h"
 
 namespace imgbuild::builder {
-
-class BuildError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-struct BuildRequest {
-  std::string root;            // state directory
-  std::string context_dir;
-  std::string buildfile_path;  // for <Buildfile>.dockerignore; "-" for standard input
-  std::vector<std::string> tags;
-  std::map<std::string, std::string> labels;  // --label, added to the final image
-  std::optional<int64_t> source_date_epoch;
-  layers::Platform platform;
-  // --build-context NAME=DIR or NAME=oci-layout://PATH[:TAG]
-  std::map<std::string, std::string> named_contexts;
-  std::string buildfile_text;  // for the lines of a failing step
-  std::string network = "default";  // --network: default (the host's), none or host
-  bool allow_insecure = false;      // --allow security.insecure
-  std::map<std::string, SecretSource> secrets;  // --secret
-  SshSources ssh;                               // --ssh
-  int jobs = 0;  // stages built at once; 0: the number of cores
-  bool no_cache = false;                     // --no-cache: run every step (results are still recorded)
-  std::set<std::string> no_cache_stages;     // --no-cache-filter: these stages (names or indexes) run
-  bool explain_cache = false;                // --explain-cache: say why each miss missed
-  std::vector<cache::CacheTransferSpec> cache_to, cache_from;  // --cache-to, --cache-from
-  bool tls_verify = true;  // registries (pulls, pushes, registry cache)
-  // How layers are compressed when they leave the store (exports, pushes, --cache-to).
-  layers::LayerOptions export_compression{layers::Compression::kGzip};
-  std::map<std::string, std::string> pull_errors;  // FROM references whose pull failed, and why
-  // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
-  // any failure.
-  const std::atomic<bool>* interrupted = nullptr;
-};
-
-struct BuiltImage {
-  int steps_run = 0;  // steps that missed the cache
-  layers::Descriptor manifest;
-  layers::Descriptor config;
-  std::vector<layers::Descriptor> layers;
-};
 
 // The configuration the plan needs of a local-store image (for FROM IMAGE), if the store has it.
 std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref);

@@ -1,0 +1,58 @@
+#include "builder/ops/layer_step.h"
+
+#include "builder/snapshot/active_snapshot.h"
+#include "layers/layer_writer.h"
+
+namespace imgbuild::builder {
+
+void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill) {
+  ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
+  {
+    MountGuard m(active.mounts(), env.ws.NewDir("mnt-"));
+    fill(m.path());
+  }
+  std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
+  if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
+  if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
+  layers::LayerOptions o;
+  o.source_date_epoch = env.req.source_date_epoch;
+  layers::LayerResult layer = layers::WriteLayer(env.snaps->Changes(committed), o, env.store.store());
+  img.layers.push_back(layer.blob);
+  img.config.diff_ids.push_back(layer.diff_id);
+  img.snapshot = committed;
+  img.History(env.created, created_by, false);
+}
+
+void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill) {
+  StageImage alone;
+  LayerStep(env, alone, created_by, fill);
+  ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
+  std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
+  active.Apply(env.store.store().BlobPath(alone.layers.back().digest));
+  if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
+  if (img.commit_as.empty()) env.Own(committed);
+  img.layers.push_back(alone.layers.back());
+  img.config.diff_ids.push_back(alone.config.diff_ids.back());
+  img.snapshot = committed;
+  img.History(env.created, created_by, false);
+}
+
+SnapshotView::SnapshotView(BuildEnv& env, const std::string& parent) : snaps_(*env.snaps), key_(env.NewKey("view")) {
+  std::vector<Mount> mounts = snaps_.View(key_, parent);
+  try {
+    guard_.emplace(mounts, env.ws.NewDir("mnt-"));
+  } catch (...) {
+    snaps_.Remove(key_);
+    throw;
+  }
+}
+
+SnapshotView::~SnapshotView() {
+  guard_.reset();
+  try {
+    snaps_.Remove(key_);
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace imgbuild::builder

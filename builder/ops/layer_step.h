@@ -1,0 +1,39 @@
+// How a step makes a layer, and how it reads a committed snapshot:
+// - LayerStep: an active snapshot on the stage's, mounted for `fill` to write into, committed
+//   (under the stage's `commit_as` name, or a scratch name the build owns); its change becomes
+//   the layer and a history entry. Removed if anything fails.
+// - LinkedLayerStep (COPY --link): the layer is made on an empty root, then applied on top of the
+//   stage (BuildKit's rebasing), so directories it creates are fresh whatever the base holds.
+// - SnapshotView: a read-only mount of a committed snapshot for as long as it lives.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "builder/snapshot/snapshotter.h"
+#include "builder/solver/build_env.h"
+#include "builder/solver/stage_state.h"
+
+namespace imgbuild::builder {
+
+using Fill = std::function<void(const std::string& root)>;
+
+void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
+void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
+
+class SnapshotView {
+ public:
+  SnapshotView(BuildEnv& env, const std::string& parent);
+  ~SnapshotView();
+  SnapshotView(const SnapshotView&) = delete;
+  SnapshotView& operator=(const SnapshotView&) = delete;
+  const std::string& path() const { return guard_->path(); }
+
+ private:
+  Snapshotter& snaps_;
+  std::string key_;
+  std::optional<MountGuard> guard_;
+};
+
+}  // namespace imgbuild::builder
