@@ -26,6 +26,7 @@
 #include "builder/rootfs/rootfs_path.h"
 #include "builder/ops/layer_step.h"
 #include "builder/ops/metadata_op.h"
+#include "builder/ops/run_op.h"
 #include "builder/ops/remote_source.h"
 #include "builder/sandbox/run_step.h"
 #include "builder/snapshot/active_snapshot.h"
@@ -60,7 +61,7 @@ constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/s
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-class Builder {
+class Builder : public Sources {
  public:
   Builder(const frontend::Plan& plan, const BuildRequest& req, Status& status)
       : env_(plan, req, status),
@@ -165,6 +166,7 @@ class Builder {
         } catch (...) {
           std::lock_guard<std::mutex> lock(mu_);
           if (!error_) error_ = std::current_exception();
+          env_.MarkFailed();
         }
         cv_.notify_all();
       });
@@ -375,7 +377,7 @@ class Builder {
           } else if constexpr (std::is_same_v<T, frontend::CopyStep>) {
             return ExecCopy(step, op, img);
           } else {
-            return ExecRun(step, op, img, n);
+            return run_op_.Exec(step, op, img, n);
           }
         },
         step.op);
@@ -479,10 +481,9 @@ class Builder {
   }
 
 
-  // The views a step reads from (COPY --from, RUN --mount from=), mounted while it runs.
-  struct SourceRoots {
-    std::vector<std::unique_ptr<SnapshotView>> views;
-  };
+  using SourceRoots = Sources::Keep;
+  std::string Root(const std::string& from, int stage, Keep& keep) override { return FromRoot(from, stage, keep); }
+  std::string FilteredContext() override { return ContextRoot(); }
 
   // The host directory whose files `from` names: a finished stage's or an image's root (mounted
   // into `keep`), or a named directory context.
@@ -534,137 +535,6 @@ class Builder {
   }
 
   const frontend::Instruction& Instr(const PlannedStep& step) const { return env_.Instr(step); }
-
-  // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
-  static std::string ArgsPrefix(const PlannedStep& step) {
-    static const std::set<std::string> kProxy = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-                                                 "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
-    std::vector<std::string> args;
-    if (step.build_args) {
-      for (const std::string& kv : *step.build_args) {
-        if (!kProxy.count(kv.substr(0, kv.find('=')))) args.push_back(kv);
-      }
-    }
-    if (args.empty()) return "";
-    return "|" + std::to_string(args.size()) + " " + Join(args) + " ";
-  }
-
-  // The logs of the last kKeptLogs builds are kept.
-  static constexpr size_t kKeptLogs = 50;
-  static void PruneLogs(const std::string& dir) {
-    std::error_code ec;
-    std::vector<std::pair<fs::file_time_type, fs::path>> builds;
-    for (const auto& e : fs::directory_iterator(dir, ec)) builds.emplace_back(e.last_write_time(ec), e.path());
-    if (builds.size() < kKeptLogs) return;
-    std::sort(builds.begin(), builds.end());
-    for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
-  }
-
-  std::string LogPath(int n) {
-    std::lock_guard<std::mutex> lock(context_mu_);
-    if (log_dir_.empty()) {
-      PruneLogs(env_.state.logs());
-      log_dir_ = env_.state.logs() + "/" + env_.ws.name();
-      layers::MakeDirs(log_dir_);
-    }
-    return log_dir_ + "/step-" + std::to_string(n) + ".log";
-  }
-
-  const SandboxEtc& Etc() {
-    std::lock_guard<std::mutex> lock(context_mu_);
-    if (!etc_) etc_ = WriteSandboxEtc(env_.ws.dir() + "/etc", "buildkitsandbox");
-    return *etc_;
-  }
-
-  // The network a RUN gets: its own --network, else the build's.
-  std::string EffectiveNetwork(const frontend::RunStep& run) const {
-    return run.network == frontend::NetworkMode::kDefault ? env_.req.network : frontend::NetworkModeName(run.network);
-  }
-
-  std::string ExecRun(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
-    std::string network = EffectiveNetwork(run);
-    bool privileged = run.insecure;
-    if (privileged && !env_.req.allow_insecure) {
-      Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
-    }
-    std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
-    std::string created_by = "RUN " + ArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
-    std::string log = LogPath(n);
-    std::string detail;
-    LayerStep(img, created_by, [&](const std::string& root) {
-      SourceRoots keep;
-      RunStepInput in;
-      in.step = &step;
-      in.run = &run;
-      in.config = &img.config;
-      in.rootfs = root;
-      in.mounts.cache_dir = env_.state.cache_mounts();
-      in.mounts.scratch = env_.ws.dir();
-      in.mounts.secrets = &env_.req.secrets;
-      in.mounts.ssh = &env_.req.ssh;
-      in.mounts.source_root = [&](const std::string& from) {
-        return from.empty() ? ContextRoot() : FromRoot(from, step.stage, keep);
-      };
-      in.network = network == "none" ? SandboxNetwork::kNone : SandboxNetwork::kHost;
-      in.privileged = privileged;
-      const SandboxEtc& etc = Etc();
-      in.hosts_file = etc.hosts;
-      in.resolv_file = etc.resolv;
-      in.hostname_file = etc.hostname;
-      in.log_path = log;
-      in.on_output = [&](std::string_view d) { Report([&] { status_.StepOutput(n, d); }); };
-      in.cancelled = [this] { return Failed() || Interrupted(); };
-      RunStepResult result;
-      try {
-        result = ExecuteRun(in);
-      } catch (const RunMountError& e) {
-        Fail(step, e.what());
-      } catch (const OwnerError& e) {
-        Fail(step, e.what());
-      } catch (const layers::SysError& e) {
-        Fail(step, e.what());
-      }
-      if (result.status.cancelled) throw BuildError(Interrupted() ? "interrupted" : "cancelled: another stage failed");
-      if (result.status.exit_code != 0) FailRun(step, result, log);
-      detail = "exit code 0";
-    });
-    return detail;
-  }
-
-  // A failed RUN: the exit code, the step's Buildfile lines and the tail of its output.
-  [[noreturn]] void FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
-    std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
-                                      : "exit code: " + std::to_string(r.status.exit_code);
-    std::string msg = env_.plan.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
-                      ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
-    int first = step.location.line, last = std::max(first, Instr(step).end_line);
-    int line_no = 1;
-    size_t pos = 0;
-    const std::string& text = env_.req.buildfile_text;
-    while (pos <= text.size() && line_no <= last) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      if (line_no >= first) {
-        char num[16];
-        std::snprintf(num, sizeof num, "%5d | ", line_no);
-        msg += num + text.substr(pos, nl - pos) + "\n";
-      }
-      pos = nl + 1;
-      ++line_no;
-    }
-    if (!r.tail.empty()) {
-      msg += "output (last lines):\n";
-      size_t p = 0;
-      while (p < r.tail.size()) {
-        size_t nl = r.tail.find('\n', p);
-        if (nl == std::string::npos) nl = r.tail.size();
-        msg += "  " + r.tail.substr(p, nl - p) + "\n";
-        p = nl + 1;
-      }
-    }
-    msg += "full log: " + log;
-    throw BuildError(msg);
-  }
 
   // --- the build cache ---
 
@@ -825,7 +695,7 @@ class Builder {
       in.copy_inputs = prefetched ? *prefetched : CopyInputs(step, *copy);
       if (copy->add) in.remote_inputs = RemoteInputs(step, *copy);
     } else if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) {
-      in.network = EffectiveNetwork(*run);
+      in.network = run_op_.EffectiveNetwork(*run);
       for (size_t i = 0; i < run->mounts.size(); ++i) {
         const frontend::MountSpec& m = run->mounts[i];
         if (!m.from.empty()) {
@@ -1033,8 +903,8 @@ class Builder {
   frontend::IgnoreMatcher ignore_;
   StepCache cache_;
   std::set<std::string> loaded_contexts_;
-  std::string filtered_context_, log_dir_;
-  std::optional<SandboxEtc> etc_;
+  std::string filtered_context_;
+  RunOp run_op_{env_, *this};
   std::mutex mu_;  // done_ and error_
   std::condition_variable cv_;
   std::map<int, StageImage> done_;

@@ -1,0 +1,27 @@
+// What ops read besides their own stage: other roots (finished stages, images, named contexts),
+// mounted for as long as the step keeps them, and the build context as RUN binds see it. The
+// solver implements it (it knows which stages are done and how images become snapshots).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/ops/layer_step.h"
+
+namespace imgbuild::builder {
+
+class Sources {
+ public:
+  // The views a step reads from (COPY --from, RUN --mount from=), mounted while it runs.
+  struct Keep {
+    std::vector<std::unique_ptr<SnapshotView>> views;
+  };
+  virtual ~Sources() = default;
+  // The host directory holding the files `from` names for a step of `stage`.
+  virtual std::string Root(const std::string& from, int stage, Keep& keep) = 0;
+  // The build context without what .dockerignore excludes.
+  virtual std::string FilteredContext() = 0;
+};
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,152 @@
+#include "builder/ops/run_op.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "builder/ops/metadata_op.h"
+#include "builder/rootfs/file_owner.h"
+#include "builder/sandbox/run_command.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+
+namespace fs = std::filesystem;
+using frontend::PlannedStep;
+
+namespace {
+
+// The logs of the last kKeptLogs builds are kept.
+constexpr size_t kKeptLogs = 50;
+void PruneLogs(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> builds;
+  for (const auto& e : fs::directory_iterator(dir, ec)) builds.emplace_back(e.last_write_time(ec), e.path());
+  if (builds.size() < kKeptLogs) return;
+  std::sort(builds.begin(), builds.end());
+  for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
+}
+
+}  // namespace
+
+// "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
+std::string RunArgsPrefix(const PlannedStep& step) {
+  static const std::set<std::string> kProxy = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+                                               "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+  std::vector<std::string> args;
+  if (step.build_args) {
+    for (const std::string& kv : *step.build_args) {
+      if (!kProxy.count(kv.substr(0, kv.find('=')))) args.push_back(kv);
+    }
+  }
+  if (args.empty()) return "";
+  return "|" + std::to_string(args.size()) + " " + Join(args) + " ";
+}
+
+std::string RunOp::LogPath(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (log_dir_.empty()) {
+    PruneLogs(env_.state.logs());
+    log_dir_ = env_.state.logs() + "/" + env_.ws.name();
+    layers::MakeDirs(log_dir_);
+  }
+  return log_dir_ + "/step-" + std::to_string(n) + ".log";
+}
+
+const SandboxEtc& RunOp::Etc() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!etc_) etc_ = WriteSandboxEtc(env_.ws.dir() + "/etc", "buildkitsandbox");
+  return *etc_;
+}
+
+// The network a RUN gets: its own --network, else the build's.
+std::string RunOp::EffectiveNetwork(const frontend::RunStep& run) const {
+  return run.network == frontend::NetworkMode::kDefault ? env_.req.network : frontend::NetworkModeName(run.network);
+}
+
+std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
+  std::string network = EffectiveNetwork(run);
+  bool privileged = run.insecure;
+  if (privileged && !env_.req.allow_insecure) {
+    env_.Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
+  }
+  std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
+  std::string created_by = "RUN " + RunArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
+  std::string log = LogPath(n);
+  std::string detail;
+  LayerStep(env_, img, created_by, [&](const std::string& root) {
+    Sources::Keep keep;
+    RunStepInput in;
+    in.step = &step;
+    in.run = &run;
+    in.config = &img.config;
+    in.rootfs = root;
+    in.mounts.cache_dir = env_.state.cache_mounts();
+    in.mounts.scratch = env_.ws.dir();
+    in.mounts.secrets = &env_.req.secrets;
+    in.mounts.ssh = &env_.req.ssh;
+    in.mounts.source_root = [&](const std::string& from) {
+      return from.empty() ? sources_.FilteredContext() : sources_.Root(from, step.stage, keep);
+    };
+    in.network = network == "none" ? SandboxNetwork::kNone : SandboxNetwork::kHost;
+    in.privileged = privileged;
+    const SandboxEtc& etc = Etc();
+    in.hosts_file = etc.hosts;
+    in.resolv_file = etc.resolv;
+    in.hostname_file = etc.hostname;
+    in.log_path = log;
+    in.on_output = [&](std::string_view d) { env_.Report([&](Status& s) { s.StepOutput(n, d); }); };
+    in.cancelled = [this] { return env_.Cancelled(); };
+    RunStepResult result;
+    try {
+      result = ExecuteRun(in);
+    } catch (const RunMountError& e) {
+      env_.Fail(step, e.what());
+    } catch (const OwnerError& e) {
+      env_.Fail(step, e.what());
+    } catch (const layers::SysError& e) {
+      env_.Fail(step, e.what());
+    }
+    if (result.status.cancelled) throw BuildError(env_.Interrupted() ? "interrupted" : "cancelled: another stage failed");
+    if (result.status.exit_code != 0) FailRun(step, result, log);
+    detail = "exit code 0";
+  });
+  return detail;
+}
+
+// A failed RUN: the exit code, the step's Buildfile lines and the tail of its output.
+void RunOp::FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
+  std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
+                                    : "exit code: " + std::to_string(r.status.exit_code);
+  std::string msg = env_.plan.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
+                    ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
+  int first = step.location.line, last = std::max(first, env_.Instr(step).end_line);
+  int line_no = 1;
+  size_t pos = 0;
+  const std::string& text = env_.req.buildfile_text;
+  while (pos <= text.size() && line_no <= last) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    if (line_no >= first) {
+      char num[16];
+      std::snprintf(num, sizeof num, "%5d | ", line_no);
+      msg += num + text.substr(pos, nl - pos) + "\n";
+    }
+    pos = nl + 1;
+    ++line_no;
+  }
+  if (!r.tail.empty()) {
+    msg += "output (last lines):\n";
+    size_t p = 0;
+    while (p < r.tail.size()) {
+      size_t nl = r.tail.find('\n', p);
+      if (nl == std::string::npos) nl = r.tail.size();
+      msg += "  " + r.tail.substr(p, nl - p) + "\n";
+      p = nl + 1;
+    }
+  }
+  msg += "full log: " + log;
+  throw BuildError(msg);
+}
+
+}  // namespace imgbuild::builder

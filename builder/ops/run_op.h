@@ -1,0 +1,43 @@
+// RUN: the command in the sandbox on the stage's snapshot, its mounts, its network and
+// security mode, its output streamed to the Status and kept in ROOT/logs/<build>/step-N.log; a
+// failure names the exit code, the step's Buildfile lines and the tail of the output.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "builder/ops/op.h"
+#include "builder/sandbox/run_step.h"
+#include "builder/solver/build_env.h"
+#include "builder/solver/stage_state.h"
+#include "frontend/plan.h"
+
+namespace imgbuild::builder {
+
+class RunOp {
+ public:
+  RunOp(BuildEnv& env, Sources& sources) : env_(env), sources_(sources) {}
+
+  // Runs the step into a new layer of `img`; returns the progress detail ("exit code 0").
+  std::string Exec(const frontend::PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n);
+  // The network a RUN gets: its own --network, else the build's ("default", "none", "host").
+  std::string EffectiveNetwork(const frontend::RunStep& run) const;
+
+ private:
+  [[noreturn]] void FailRun(const frontend::PlannedStep& step, const RunStepResult& r, const std::string& log);
+  std::string LogPath(int n);
+  const SandboxEtc& Etc();
+
+  BuildEnv& env_;
+  Sources& sources_;
+  std::mutex mu_;  // log_dir_, etc_
+  std::string log_dir_;
+  std::optional<SandboxEtc> etc_;
+};
+
+// "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
+std::string RunArgsPrefix(const frontend::PlannedStep& step);
+
+}  // namespace imgbuild::builder
