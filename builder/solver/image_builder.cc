@@ -25,6 +25,7 @@
 #include "builder/sandbox/run_command.h"
 #include "builder/rootfs/rootfs_path.h"
 #include "builder/ops/layer_step.h"
+#include "builder/ops/copy_op.h"
 #include "builder/ops/metadata_op.h"
 #include "builder/ops/run_op.h"
 #include "builder/ops/remote_source.h"
@@ -373,113 +374,15 @@ class Builder : public Sources {
             return "";
           } else if constexpr (std::is_same_v<T, frontend::WorkdirStep>) {
             img.config.config.working_dir = step.workdir;
-            return Workdir(step, img);
+            return ExecWorkdir(env_, step, img);
           } else if constexpr (std::is_same_v<T, frontend::CopyStep>) {
-            return ExecCopy(step, op, img);
+            return copy_op_.Exec(step, op, img);
           } else {
             return run_op_.Exec(step, op, img, n);
           }
         },
         step.op);
   }
-
-  // WORKDIR creates the directory when the image lacks it, as a layer of its own.
-  std::string Workdir(const PlannedStep& step, StageImage& img) {
-    {
-      SnapshotView view(env_, img.snapshot);
-      std::string rel = ResolveInRoot(view.path(), step.workdir);
-      struct stat st;
-      if (rel.empty() || ::stat((view.path() + "/" + rel).c_str(), &st) == 0) {
-        History(img, "WORKDIR " + step.workdir, true);
-        return "exists";
-      }
-    }
-    LayerStep(img, "WORKDIR " + step.workdir, [&](const std::string& root) {
-      CopyRequest r;
-      r.src_root = root;
-      r.lower_root = root;
-      r.upper = root;
-      // An empty copy into the path creates it and its missing parents.
-      r.dest = step.workdir + "/";
-      Copy(r);
-    });
-    return "created";
-  }
-
-  std::string ExecCopy(const PlannedStep& step, const frontend::CopyStep& c, StageImage& img) {
-    CopyRequest r;
-    r.sources = c.sources;
-    r.heredocs = c.heredocs;
-    r.dest = c.dest;
-    r.workdir = step.workdir;
-    r.chown = c.chown;
-    r.chmod = c.chmod;
-    r.excludes = c.excludes;
-    r.parents = c.parents;
-    std::vector<std::string> remote;
-    for (auto it = r.sources.begin(); it != r.sources.end();) {
-      if (ClassifySource(*it) == SourceKind::kLocal) {
-        ++it;
-        continue;
-      }
-      if (!c.add) Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
-      remote.push_back(*it);
-      it = r.sources.erase(it);
-    }
-    SourceRoots keep;
-    if (!c.from.empty()) {
-      r.src_root = FromRoot(c.from, step.stage, keep);
-    } else {
-      r.src_root = env_.req.context_dir;
-      r.ignore = &ignore_;
-    }
-    std::string detail;
-    std::optional<SnapshotView> base_view;  // for --chown names under --link
-    if (c.link && !r.chown.empty()) {
-      base_view.emplace(env_, img.snapshot);
-      r.passwd_root = base_view->path();
-    }
-    auto fill = [&](const std::string& root) {
-      r.lower_root = root;
-      r.upper = root;
-      for (const std::string& src : remote) AddRemote(step, c, src, r);
-      if (!remote.empty() && r.sources.empty() && r.heredocs.empty()) {
-        detail = std::to_string(remote.size()) + " remote source" + (remote.size() > 1 ? "s" : "");
-        return;
-      }
-      if (c.add && c.unpack.value_or(true)) {
-        // Local archives are unpacked (detected by content), everything else is copied.
-        std::vector<std::string> plain;
-        for (const std::string& src : r.sources) {
-          std::string path = r.src_root + "/" + CleanRelative(src);
-          if (IsArchive(path)) {
-            AddArchive(step, path, r);
-          } else {
-            plain.push_back(src);
-          }
-        }
-        r.sources = plain;
-        if (r.sources.empty() && r.heredocs.empty()) {
-          detail = "unpacked";
-          return;
-        }
-      }
-      try {
-        CopyStats stats = Copy(r);
-        detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
-      } catch (const CopyError& e) {
-        Fail(step, e.what());
-      }
-    };
-    std::string created_by = step.keyword + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
-    if (c.link) {
-      LinkedLayerStep(img, created_by, fill);
-    } else {
-      LayerStep(img, created_by, fill);
-    }
-    return detail;
-  }
-
 
   using SourceRoots = Sources::Keep;
   std::string Root(const std::string& from, int stage, Keep& keep) override { return FromRoot(from, stage, keep); }
@@ -693,7 +596,7 @@ class Builder : public Sources {
     if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op)) {
       if (!copy->from.empty()) in.from_keys[copy->from] = FromKey(copy->from);
       in.copy_inputs = prefetched ? *prefetched : CopyInputs(step, *copy);
-      if (copy->add) in.remote_inputs = RemoteInputs(step, *copy);
+      if (copy->add) in.remote_inputs = copy_op_.RemoteInputs(step, *copy);
     } else if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) {
       in.network = run_op_.EffectiveNetwork(*run);
       for (size_t i = 0; i < run->mounts.size(); ++i) {
@@ -763,116 +666,6 @@ class Builder : public Sources {
   }
 
 
-  RemoteOptions Remote() {
-    RemoteOptions o;
-    o.cache_dir = env_.state.remote();
-    o.tmp_dir = env_.ws.NewDir("remote-");
-    o.network = env_.req.network != "none";
-    o.tls.verify = env_.req.tls_verify;
-    return o;
-  }
-
-  // What each of ADD's remote sources resolves to now: the content digest of a URL (fetched, or
-  // found unchanged by a conditional request), the commit of a Git ref. Remembered for the build,
-  // so the step runs with exactly what its key covers.
-  std::vector<std::pair<std::string, std::string>> RemoteInputs(const PlannedStep& step, const frontend::CopyStep& c) {
-    std::vector<std::pair<std::string, std::string>> out;
-    const std::string& checksum = c.checksum;
-    for (const std::string& src : c.sources) {
-      SourceKind kind = ClassifySource(src);
-      if (kind == SourceKind::kLocal) continue;
-      std::lock_guard<std::mutex> lock(remote_mu_);
-      auto it = remote_.find(src + "\n" + checksum);
-      if (it == remote_.end()) {
-        Resolved res;
-        try {
-          if (kind == SourceKind::kHttp) {
-            res.file = FetchHttp(src, checksum, Remote());
-            res.id = res.file->digest.str();
-          } else {
-            res.git = ParseGitSource(src);
-            res.id = "commit " + ResolveGit(*res.git, checksum, Remote());
-          }
-        } catch (const std::exception& e) {
-          Fail(step, e.what());
-        }
-        it = remote_.emplace(src + "\n" + checksum, std::move(res)).first;
-      }
-      out.emplace_back(src, it->second.id);
-    }
-    return out;
-  }
-
-  // One remote source into the step's snapshot, through the ordinary copy (so the destination,
-  // --chown and --chmod rules are COPY's): a URL as one file (mode 0600, mtime from
-  // Last-Modified; an archive unpacked only with --unpack), a Git commit as its tree.
-  void AddRemote(const PlannedStep& step, const frontend::CopyStep& c, const std::string& src, const CopyRequest& base) {
-    const bool unpack = c.unpack.value_or(false);
-    Resolved res;
-    {
-      std::lock_guard<std::mutex> lock(remote_mu_);
-      res = remote_.at(src + "\n" + c.checksum);
-    }
-    CopyRequest r = base;
-    r.ignore = nullptr;
-    r.heredocs.clear();
-    r.excludes.clear();
-    std::string scratch = env_.ws.NewDir("remote-");
-    try {
-      if (res.file) {
-        std::string staged = scratch + "/" + res.file->name;
-        layers::UniqueFd in(::open(res.file->path.c_str(), O_RDONLY | O_CLOEXEC));
-        layers::UniqueFd out(::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!in || !out) throw layers::SysError("copy", res.file->path);
-        layers::ReadChunks(res.file->path, [&](std::string_view b) { layers::WriteAll(out.get(), b.data(), b.size(), staged); });
-        ::fchmod(out.get(), 0600);
-        if (res.file->mtime) {
-          struct timespec t[2] = {{*res.file->mtime, 0}, {*res.file->mtime, 0}};
-          ::futimens(out.get(), t);
-        }
-        if (unpack && IsArchive(staged)) {
-          AddArchive(step, staged, r);
-          return;
-        }
-        r.src_root = scratch;
-        r.sources = {res.file->name};
-      } else {
-        r.src_root = CheckoutGit(*res.git, res.id.substr(7), c.keep_git_dir, scratch, Remote());
-        r.sources = {"."};
-      }
-      Copy(r);
-    } catch (const CopyError& e) {
-      Fail(step, e.what());
-    } catch (const RemoteError& e) {
-      Fail(step, e.what());
-    }
-  }
-
-  static bool IsArchive(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-    return layers::LooksLikeTar(path);
-  }
-
-  void AddArchive(const PlannedStep& step, const std::string& archive, const CopyRequest& r) {
-    std::string dest = r.dest;
-    if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
-    CopyRequest mk = r;
-    mk.sources.clear();
-    mk.heredocs.clear();
-    mk.dest = dest + "/";
-    mk.src_root = r.upper;
-    Copy(mk);  // creates the destination directory
-    std::string rel = ResolveInRoot(r.lower_root, dest);
-    layers::ApplyOptions plain;
-    plain.overlay_format = false;  // an archive's files, not a layer's whiteouts
-    try {
-      layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
-    } catch (const std::exception& e) {
-      Fail(step, "unpacking " + archive + ": " + e.what());
-    }
-  }
-
   BuiltImage Finish(StageImage img) {
     for (const auto& [k2, v] : env_.req.labels) img.config.config.labels[k2] = v;
     // The newest history entry's time: a rebuild whose every step was cached gives the same image.
@@ -905,6 +698,7 @@ class Builder : public Sources {
   std::set<std::string> loaded_contexts_;
   std::string filtered_context_;
   RunOp run_op_{env_, *this};
+  CopyOp copy_op_{env_, *this, ignore_};
   std::mutex mu_;  // done_ and error_
   std::condition_variable cv_;
   std::map<int, StageImage> done_;
@@ -916,14 +710,6 @@ class Builder : public Sources {
   std::mutex used_mu_;
   std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
   std::mutex apply_mu_, context_mu_;
-  // ADD's remote sources resolved in this build, by source and checksum.
-  struct Resolved {
-    std::string id;  // what the key covers
-    std::optional<FetchedFile> file;
-    std::optional<GitSource> git;
-  };
-  std::mutex remote_mu_;
-  std::map<std::string, Resolved> remote_;
 };
 
 }  // namespace
