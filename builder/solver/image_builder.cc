@@ -35,6 +35,7 @@
 #include "builder/solver/step_cache.h"
 #include "builder/solver/step_keys.h"
 #include "builder/solver/build_env.h"
+#include "builder/solver/image_assembly.h"
 #include "builder/solver/stage_state.h"
 #include "builder/state/state_dir.h"
 #include "builder/state/workspace.h"
@@ -67,7 +68,7 @@ class Builder : public Sources {
   Builder(const frontend::Plan& plan, const BuildRequest& req, Status& status)
       : env_(plan, req, status),
         status_(status),
-        cache_(env_.state.cache_index(env_.snaps->kind()), *env_.snaps, env_.store.store()) {
+        cache_(env_) {
     std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
     if (ignore) {
       try {
@@ -76,23 +77,12 @@ class Builder : public Sources {
         throw BuildError(*ignore + ": " + e.what());
       }
     }
-    for (const cache::CacheTransferSpec& c : req.cache_from) {
-      std::string where = c.type == "registry" ? c.ref : c.dir;
-      try {
-        imported_.push_back(std::make_unique<cache::ImportedCache>(c, env_.ws.NewDir("cache-from-"), req.tls_verify));
-      } catch (const std::exception& e) {
-        throw BuildError("--cache-from " + where + ": " + e.what());
-      }
-      // Said when the build starts (the printer exists by then): see Run().
-      cache_from_notes_.push_back("--cache-from " + where + ": " + std::to_string(imported_.back()->size()) +
-                                  " records; layers are fetched as steps use them");
-    }
   }
 
   // Stages run as soon as the stages they read are done, several at once (one thread each,
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
-    for (const std::string& note : cache_from_notes_) status_.Info(note);
+    for (const std::string& note : cache_.notes()) status_.Info(note);
     const int total = static_cast<int>(env_.plan.steps.size());
     unsigned jobs = env_.req.jobs > 0 ? static_cast<unsigned>(env_.req.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
@@ -134,8 +124,8 @@ class Builder : public Sources {
               std::optional<std::optional<cache::InputDigest>> inputs;
               if (auto it = prefetched.find(id); it != prefetched.end()) inputs = it->second.get();
               StepKey key = Key(step, img, inputs);
-              Used(s, key.key);
-              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? Lookup(key.key, img) : std::nullopt) {
+              cache_.Used(s, key.key);
+              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Lookup(key.key, img) : std::nullopt) {
                 ApplyHit(step, img, *hit, n);
                 img.key = key.key;
                 Report([&] { status_.StepCached(n); });
@@ -154,7 +144,7 @@ class Builder : public Sources {
               img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
               detail = Step(step, img, n);
               img.commit_as.clear();
-              Record(step, key, before, img);
+              cache_.Record(step, key, before, img);
               img.key = key.key;
             } catch (const std::exception& e) {
               Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
@@ -179,9 +169,9 @@ class Builder : public Sources {
       Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
     }
     if (error_) std::rethrow_exception(error_);
-    BuiltImage out = Finish(Done(env_.plan.target));
+    BuiltImage out = AssembleImage(env_, Done(env_.plan.target));
     out.steps_run = steps_run_;
-    for (const cache::CacheTransferSpec& c : env_.req.cache_to) ExportTo(c);
+    for (const cache::CacheTransferSpec& c : env_.req.cache_to) cache_.ExportTo(c);
     return out;
   }
 
@@ -262,8 +252,8 @@ class Builder : public Sources {
     r.dest = "/";
     StepKey key;
     key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), Threads()), PlatformText());
-    Used(s, key.key);
-    if (std::optional<cache::CacheRecord> hit = Lookup(key.key, img); hit && hit->layer) {
+    cache_.Used(s, key.key);
+    if (std::optional<cache::CacheRecord> hit = cache_.Lookup(key.key, img); hit && hit->layer) {
       img.layers.push_back(*hit->layer);
       img.config.diff_ids.push_back(Digest::Parse(hit->diff_id));
       img.snapshot = hit->snapshot;
@@ -279,7 +269,7 @@ class Builder : public Sources {
       img.commit_as.clear();
       frontend::PlannedStep base;
       base.keyword = "FROM";
-      Record(base, key, before, img);
+      cache_.Record(base, key, before, img);
     }
     img.key = key.key;
     return img;
@@ -439,73 +429,6 @@ class Builder : public Sources {
 
   const frontend::Instruction& Instr(const PlannedStep& step) const { return env_.Instr(step); }
 
-  // --- the build cache ---
-
-  // A record for `key`: the local cache's, or an imported one made local (its layer unpacked
-  // onto the stage's snapshot).
-  std::optional<cache::CacheRecord> Lookup(const std::string& key, const StageImage& img) {
-    if (std::optional<cache::CacheRecord> r = cache_.Find(key)) return r;
-    for (const auto& imported : imported_) {
-      const cache::CacheRecord* found = imported->Find(key);
-      if (!found) continue;
-      cache::CacheRecord r = *found;
-      if (r.layer) {
-        if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
-        auto t0 = std::chrono::steady_clock::now();
-        int64_t bytes = imported->FetchLayer(r, env_.store.store(), env_.state.compressed());
-        if (bytes > 0) {
-          double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          char text[160];
-          std::snprintf(text, sizeof text, "fetched cache layer %.19s (%.1f MB) in %.1fs", r.diff_id.c_str(),
-                        static_cast<double>(bytes) / 1e6, secs);
-          Report([&] { status_.Info(text); });
-        }
-        ActiveSnapshot active(*env_.snaps, NewKey("import"), img.snapshot);
-        r.snapshot = CachedSnapshotName(key, env_.ws.name(), env_.ws.Next());
-        active.Apply(env_.store.store().BlobPath(r.layer->digest));
-        if (!active.Commit(r.snapshot)) throw BuildError("snapshot " + r.snapshot + " exists already");
-      }
-      cache_.Put(r);
-      return r;
-    }
-    return std::nullopt;
-  }
-
-  void Used(int stage, const std::string& key) {
-    std::lock_guard<std::mutex> lock(used_mu_);
-    used_keys_[stage].push_back(key);
-  }
-
-  // --cache-to: the records of the final image's stages (mode=min) or of every stage (max).
-  void ExportTo(const cache::CacheTransferSpec& spec) {
-    std::set<int> stages;
-    if (spec.max) {
-      stages.insert(env_.plan.order.begin(), env_.plan.order.end());
-    } else {
-      for (int s = env_.plan.target;;) {
-        stages.insert(s);
-        if (env_.plan.stages[s].base.kind != frontend::BaseRef::kStage) break;
-        s = env_.plan.stages[s].base.stage;
-      }
-    }
-    std::vector<cache::CacheRecord> records;
-    for (int s : stages) {
-      for (const std::string& key : used_keys_[s]) {
-        if (std::optional<cache::CacheRecord> r = cache_.Find(key)) records.push_back(std::move(*r));
-      }
-    }
-    std::string where = spec.type == "registry" ? spec.ref : spec.dir;
-    try {
-      cache::CacheLayerOptions o;
-      o.compression = env_.req.export_compression;
-      o.memo_dir = env_.state.compressed();
-      cache::ExportCache(spec, env_.ws.NewDir("cache-to-"), records, env_.store.store(), o, env_.req.tls_verify);
-    } catch (const std::exception& e) {
-      throw BuildError("--cache-to " + where + ": " + e.what());
-    }
-    Report([&] { status_.Info("exported " + std::to_string(records.size()) + " cache records to " + where); });
-  }
-
   // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes
   // layer bytes and history times, so results made with another value never match).
   std::string PlatformText() const {
@@ -636,61 +559,6 @@ class Builder : public Sources {
     if (!img.config.history.empty()) img.config.history.back().created = rec.created;
   }
 
-  void Record(const PlannedStep& step, const StepKey& key, const StageImage& before, const StageImage& after) {
-    cache::CacheRecord r;
-    r.key = key.key;
-    r.parent = before.key;
-    r.kind = step.keyword;
-    r.label = step.keyword + (step.words.empty() ? "" : " " + Join(step.words));
-    if (after.config.history.size() > before.config.history.size()) {
-      const layers::HistoryEntry& h = after.config.history.back();
-      r.created = h.created;
-      r.created_by = h.created_by;
-      r.empty_layer = h.empty_layer;
-    } else {
-      r.created = env_.created;
-    }
-    if (after.layers.size() > before.layers.size()) {
-      r.layer = after.layers.back();
-      r.diff_id = after.config.diff_ids.back().str();
-      r.snapshot = after.snapshot;
-    }
-    r.fields = key.fields;
-    r.files = key.files;
-    if (r.files.empty() && !key.files_path.empty()) r.files = cache::LoadInputFiles(key.files_path);
-    try {
-      cache_.Put(r);
-    } catch (const std::exception& e) {
-      Report([&] { status_.Info(std::string("warning: step not recorded in the build cache: ") + e.what()); });
-    }
-  }
-
-
-  BuiltImage Finish(StageImage img) {
-    for (const auto& [k2, v] : env_.req.labels) img.config.config.labels[k2] = v;
-    // The newest history entry's time: a rebuild whose every step was cached gives the same image.
-    std::string created = env_.created;
-    if (!img.config.history.empty()) {
-      created = img.config.history.front().created;
-      for (const auto& h : img.config.history) created = std::max(created, h.created);
-    }
-    img.config.created = created;
-    img.config.platform = env_.req.platform;
-    BuiltImage out;
-    out.config = env_.store.store().Put(layers::media_type::kImageConfig, img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    out.layers = img.layers;
-    std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
-    if (img.base_manifest) {
-      annotations["org.opencontainers.image.base.name"] = img.base_name;
-      annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
-    }
-    std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
-    out.manifest = env_.store.store().Put(layers::media_type::kImageManifest, manifest);
-    out.manifest.platform = env_.req.platform;
-    for (const std::string& tag : env_.req.tags) env_.store.Tag(tag, out.manifest);
-    return out;
-  }
-
   BuildEnv env_;
   Status& status_;  // through Report() only
   frontend::IgnoreMatcher ignore_;
@@ -705,10 +573,6 @@ class Builder : public Sources {
   std::exception_ptr error_;
   std::atomic<int> started_{0};
   std::atomic<int> steps_run_{0};
-  std::vector<std::unique_ptr<cache::ImportedCache>> imported_;
-  std::vector<std::string> cache_from_notes_;
-  std::mutex used_mu_;
-  std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
   std::mutex apply_mu_, context_mu_;
 };
 

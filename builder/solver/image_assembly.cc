@@ -1,0 +1,34 @@
+#include "builder/solver/image_assembly.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace imgbuild::builder {
+
+BuiltImage AssembleImage(BuildEnv& env, StageImage img) {
+  for (const auto& [k, v] : env.req.labels) img.config.config.labels[k] = v;
+  std::string created = env.created;
+  if (!img.config.history.empty()) {
+    created = img.config.history.front().created;
+    for (const auto& h : img.config.history) created = std::max(created, h.created);
+  }
+  img.config.created = created;
+  img.config.platform = env.req.platform;
+  BuiltImage out;
+  out.config = env.store.store().Put(layers::media_type::kImageConfig,
+                                     img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  out.layers = img.layers;
+  std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
+  if (img.base_manifest) {
+    annotations["org.opencontainers.image.base.name"] = img.base_name;
+    annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();
+  }
+  std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
+  out.manifest = env.store.store().Put(layers::media_type::kImageManifest, manifest);
+  out.manifest.platform = env.req.platform;
+  for (const std::string& tag : env.req.tags) env.store.Tag(tag, out.manifest);
+  return out;
+}
+
+}  // namespace imgbuild::builder
