@@ -11,7 +11,7 @@
 #include "builder/cli/commands.h"
 #include "builder/state/gc.h"
 #include "layers/registry/transfer.h"
-#include "builder/solver/image_builder.h"
+#include "builder/solver/solver.h"
 #include "builder/progress/progress.h"
 #include "builder/ops/remote_source.h"
 #include "builder/sandbox/run_mounts.h"

@@ -60,12 +60,12 @@ const SandboxEtc& RunOp::Etc() {
 }
 
 // The network a RUN gets: its own --network, else the build's.
-std::string RunOp::EffectiveNetwork(const frontend::RunStep& run) const {
-  return run.network == frontend::NetworkMode::kDefault ? env_.req.network : frontend::NetworkModeName(run.network);
+std::string EffectiveNetwork(const BuildRequest& req, const frontend::RunStep& run) {
+  return run.network == frontend::NetworkMode::kDefault ? req.network : frontend::NetworkModeName(run.network);
 }
 
 std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
-  std::string network = EffectiveNetwork(run);
+  std::string network = EffectiveNetwork(env_.req, run);
   bool privileged = run.insecure;
   if (privileged && !env_.req.allow_insecure) {
     env_.Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");

@@ -22,8 +22,6 @@ class RunOp {
 
   // Runs the step into a new layer of `img`; returns the progress detail ("exit code 0").
   std::string Exec(const frontend::PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n);
-  // The network a RUN gets: its own --network, else the build's ("default", "none", "host").
-  std::string EffectiveNetwork(const frontend::RunStep& run) const;
 
  private:
   [[noreturn]] void FailRun(const frontend::PlannedStep& step, const RunStepResult& r, const std::string& log);
@@ -36,6 +34,9 @@ class RunOp {
   std::string log_dir_;
   std::optional<SandboxEtc> etc_;
 };
+
+// The network a RUN gets: its own --network, else the build's ("default", "none", "host").
+std::string EffectiveNetwork(const BuildRequest& req, const frontend::RunStep& run);
 
 // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
 std::string RunArgsPrefix(const frontend::PlannedStep& step);

@@ -46,7 +46,7 @@ struct BuildRequest {
   std::vector<cache::CacheTransferSpec> cache_to, cache_from;  // --cache-to, --cache-from
   bool tls_verify = true;  // registries (pulls, pushes, registry cache)
   // How layers are compressed when they leave the store (exports, pushes, --cache-to).
-  layers::LayerOptions export_compression{layers::Compression::kGzip};
+  layers::LayerOptions export_compression{layers::Compression::kGzip, -1, std::nullopt};
   std::map<std::string, std::string> pull_errors;  // FROM references whose pull failed, and why
   // Set (by a signal handler) to stop the build before its next step; cleanup then runs as for
   // any failure.

@@ -1,8 +1,9 @@
-// Runs a build plan: each needed stage from its base (scratch, an earlier stage, or an image of
-// the local store whose layers are applied into snapshots), each step in order: metadata steps
-// change the image config, COPY/ADD/WORKDIR/RUN write a snapshot whose upper directory becomes a
-// layer (RUN in the sandbox). Independent stages run at once. The result is stored in the local
-// store (ROOT/oci) and tagged. Each RUN's output is kept in ROOT/logs/<build>/step-N.log.
+// The solver: runs a build plan. It schedules (each needed stage on a thread of its own once the
+// stages it reads are done, at most --jobs at once, the first failure cancelling the rest) and
+// drives each step through the same sequence: key (solver/step_inputs), cache lookup
+// (solver/step_cache), on a miss the op of its family (builder/ops/), record. Instruction
+// semantics live in the ops, bases in solver/base_images, the final image in
+// solver/image_assembly.
 #pragma once
 
 #include <atomic>

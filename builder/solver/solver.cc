@@ -1,0 +1,288 @@
+#include "builder/solver/solver.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+#include "builder/ops/copy_op.h"
+#include "builder/ops/metadata_op.h"
+#include "builder/ops/run_op.h"
+#include "builder/solver/base_images.h"
+#include "builder/solver/build_env.h"
+#include "builder/solver/image_assembly.h"
+#include "builder/solver/stage_results.h"
+#include "builder/solver/stage_state.h"
+#include "builder/solver/step_cache.h"
+#include "builder/solver/step_inputs.h"
+#include "builder/solver/step_keys.h"
+#include "frontend/dockerignore.h"
+#include "layers/oci_layout.h"
+
+namespace imgbuild::builder {
+namespace {
+
+using frontend::PlannedStep;
+using layers::Descriptor;
+using layers::Digest;
+using layers::ImageConfig;
+
+constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class Solver {
+ public:
+  Solver(const frontend::Plan& plan, const BuildRequest& req, Status& status)
+      : env_(plan, req, status),
+        status_(status),
+        cache_(env_) {
+    std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
+    if (ignore) {
+      try {
+        ignore_ = frontend::IgnoreMatcher(frontend::ReadIgnoreFile(layers::ReadFile(*ignore)));
+      } catch (const frontend::IgnorePatternError& e) {
+        throw BuildError(*ignore + ": " + e.what());
+      }
+    }
+  }
+
+  // Stages run as soon as the stages they read are done, several at once (one thread each,
+  // at most `jobs` working); the first failure stops the others before their next step.
+  BuiltImage Run() {
+    for (const std::string& note : cache_.notes()) status_.Info(note);
+    const int total = static_cast<int>(env_.plan.steps.size());
+    unsigned jobs = env_.req.jobs > 0 ? static_cast<unsigned>(env_.req.jobs) : std::max(1u, std::thread::hardware_concurrency());
+    std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
+    std::vector<std::thread> threads;
+    for (int s : env_.plan.order) {
+      threads.emplace_back([this, s, total, &slots] {
+        try {
+          {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [&] {
+              if (error_) return true;
+              for (int d : env_.plan.stages[s].depends_on) {
+                if (!stages_.IsDone(d)) return false;
+              }
+              return true;
+            });
+            if (error_) return;
+          }
+          slots.acquire();
+          struct Release {
+            std::counting_semaphore<64>& s;
+            ~Release() { s.release(); }
+          } release{slots};
+          StepInputs::Prefetched prefetched = inputs_.Prefetch(s);
+          StageImage img = Base(s);
+          bool ran_before = false;  // a step of this stage missed the cache
+          for (frontend::StepId id : env_.plan.stages[s].steps) {
+            if (Failed()) return;
+            if (env_.req.interrupted && env_.req.interrupted->load()) throw BuildError("interrupted");
+            const PlannedStep& step = env_.plan.steps[id];
+            int n = ++started_;
+            std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
+                                step.keyword + " " + ShownArgs(step);
+            Report([&] { status_.StepStarted(n, label); });
+            auto t0 = std::chrono::steady_clock::now();
+            auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+            std::string detail;
+            try {
+              std::optional<std::optional<cache::InputDigest>> inputs;
+              if (auto it = prefetched.find(id); it != prefetched.end()) inputs = it->second.get();
+              std::vector<std::pair<std::string, std::string>> remote;
+              if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op); copy && copy->add) {
+                remote = copy_op_.RemoteInputs(step, *copy);
+              }
+              StepKey key = inputs_.Key(step, img, inputs, std::move(remote));
+              cache_.Used(s, key.key);
+              if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Lookup(key.key, img) : std::nullopt) {
+                ApplyHit(step, img, *hit, n);
+                img.key = key.key;
+                Report([&] { status_.StepCached(n); });
+                continue;
+              }
+              if (env_.req.explain_cache) {
+                std::string why = !UseCache(s)        ? "the cache is off for this stage"
+                                  : ran_before        ? "an earlier step of the stage ran"
+                                                      : cache_.Explain(key, img.key, step.keyword);
+                if (why.empty()) why = "no earlier build of this step after the same steps";
+                Report([&] { status_.Info(label + ": " + why); });
+              }
+              ran_before = true;
+              ++steps_run_;
+              StageImage before = img;
+              img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
+              detail = Step(step, img, n);
+              img.commit_as.clear();
+              cache_.Record(step, key, before, img);
+              img.key = key.key;
+            } catch (const std::exception& e) {
+              Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
+              throw;
+            }
+            Report([&] { status_.StepDone(n, elapsed(), detail); });
+          }
+          stages_.Finish(s, std::move(img));
+          std::lock_guard<std::mutex> lock(mu_);  // the waiters check under mu_
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!error_) error_ = std::current_exception();
+          env_.MarkFailed();
+        }
+        cv_.notify_all();
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    try {
+      cache_.Flush();
+    } catch (const std::exception& e) {
+      Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
+    }
+    if (error_) std::rethrow_exception(error_);
+    BuiltImage out = AssembleImage(env_, Done(env_.plan.target));
+    out.steps_run = steps_run_;
+    for (const cache::CacheTransferSpec& c : env_.req.cache_to) cache_.ExportTo(c);
+    return out;
+  }
+
+ private:
+  bool Failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_ != nullptr;
+  }
+
+  StageImage Done(int stage) { return stages_.Done(stage); }
+
+  template <typename F>
+  void Report(F&& f) {
+    env_.Report([&](Status&) { f(); });
+  }
+
+  std::string StageLabel(int s) const {
+    const std::string& name = env_.plan.stages[s].name;
+    return name.empty() ? "stage-" + std::to_string(s) : name;
+  }
+
+  StageImage Base(int s) {
+    const frontend::PlannedStage& ps = env_.plan.stages[s];
+    StageImage img;
+    switch (ps.base.kind) {
+      case frontend::BaseRef::kScratch:
+        img.config.platform = env_.req.platform;
+        img.key = ScratchKey(bases_.PlatformText());
+        break;
+      case frontend::BaseRef::kStage:
+        img = Done(ps.base.stage);
+        img.base_manifest.reset();
+        break;
+      case frontend::BaseRef::kContext:
+        img = bases_.FromContext(ps.base.ref, s);
+        break;
+      case frontend::BaseRef::kImage:
+        img = bases_.FromStore(ps.base.ref, s);
+        img.config.config.on_build.clear();  // triggers run in this build (the plan put them first)
+        break;
+    }
+    if (img.config.config.env.empty()) img.config.config.env.push_back(kDefaultPath);
+    return img;
+  }
+
+  std::string Step(const PlannedStep& step, StageImage& img, int n) {
+    return std::visit(
+        [&](const auto& op) -> std::string {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, frontend::MetadataStep>) {
+            ApplyMetadata(step, op, img.config, env_.created);
+            return "";
+          } else if constexpr (std::is_same_v<T, frontend::WorkdirStep>) {
+            img.config.config.working_dir = step.workdir;
+            return ExecWorkdir(env_, step, img);
+          } else if constexpr (std::is_same_v<T, frontend::CopyStep>) {
+            return copy_op_.Exec(step, op, img);
+          } else {
+            return run_op_.Exec(step, op, img, n);
+          }
+        },
+        step.op);
+  }
+
+  // A step's arguments as the progress shows them: exec forms as JSON, like the Buildfile.
+  std::string ShownArgs(const PlannedStep& step) const {
+    const auto* run = std::get_if<frontend::RunStep>(&step.op);
+    const auto* meta = std::get_if<frontend::MetadataStep>(&step.op);
+    if ((run && run->exec_form) || (meta && meta->exec_form)) return JsonArray(step.words);
+    std::string shown = Join(step.words);
+    if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
+    return shown;
+  }
+
+  bool UseCache(int stage) const {
+    if (env_.req.no_cache) return false;
+    const std::string& name = env_.plan.stages[stage].name;
+    return !env_.req.no_cache_stages.count(std::to_string(stage)) && (name.empty() || !env_.req.no_cache_stages.count(name));
+  }
+
+  // A cached step: its layer and snapshot as recorded; config-only steps are applied again
+  // (cheap and exact) with the recorded history time.
+  void ApplyHit(const PlannedStep& step, StageImage& img, const cache::CacheRecord& rec, int n) {
+    if (!std::holds_alternative<frontend::MetadataStep>(step.op)) {
+      if (std::holds_alternative<frontend::WorkdirStep>(step.op)) img.config.config.working_dir = step.workdir;
+      if (rec.layer) {
+        img.layers.push_back(*rec.layer);
+        img.config.diff_ids.push_back(Digest::Parse(rec.diff_id));
+        img.snapshot = rec.snapshot;
+      }
+      img.config.history.push_back({rec.created, rec.created_by, "", rec.empty_layer});
+      return;
+    }
+    Step(step, img, n);
+    if (!img.config.history.empty()) img.config.history.back().created = rec.created;
+  }
+
+  BuildEnv env_;
+  Status& status_;  // through Report() only
+  frontend::IgnoreMatcher ignore_;
+  StepCache cache_;
+  BaseImages bases_{env_, cache_};
+  StageResults stages_;
+  StepInputs inputs_{env_, cache_, bases_, stages_, ignore_};
+  RunOp run_op_{env_, inputs_};
+  CopyOp copy_op_{env_, inputs_, ignore_};
+  std::mutex mu_;  // error_, and the wait for stages to finish
+  std::condition_variable cv_;
+  std::exception_ptr error_;
+  std::atomic<int> started_{0};
+  std::atomic<int> steps_run_{0};
+};
+
+}  // namespace
+
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref) {
+  StateDir state(root);
+  layers::OciLayout store(state.oci(), state.tmp());
+  std::optional<Descriptor> m = store.Find(ref);
+  if (!m) return std::nullopt;
+  nlohmann::json manifest = nlohmann::json::parse(store.store().ReadBlob(m->digest));
+  Descriptor config = Descriptor::FromJson(manifest.at("config"));
+  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+  frontend::BaseImageInfo info;
+  info.env = ic.config.env;
+  info.workdir = ic.config.working_dir;
+  info.user = ic.config.user;
+  info.shell = ic.config.shell;
+  info.on_build = ic.config.on_build;
+  return info;
+}
+
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status) {
+  return Solver(plan, request, status).Run();
+}
+
+}  // namespace imgbuild::builder
