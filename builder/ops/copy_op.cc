@@ -23,9 +23,15 @@ bool IsArchive(const std::string& path) {
 
 }  // namespace
 
-std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, StageImage& img) {
+CopyRequest LocalCopyRequest(const PlannedStep& step, const frontend::CopyStep& c, const std::string& src_root,
+                             const frontend::IgnoreMatcher* ignore) {
   CopyRequest r;
-  r.sources = c.sources;
+  r.src_root = src_root;
+  r.ignore = ignore;
+  for (const std::string& src : c.sources) {
+    // Remote sources are fetched apart (and count in keys by what they resolve to).
+    if (ClassifySource(src) == SourceKind::kLocal) r.sources.push_back(src);
+  }
   r.heredocs = c.heredocs;
   r.dest = c.dest;
   r.workdir = step.workdir;
@@ -33,23 +39,19 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   r.chmod = c.chmod;
   r.excludes = c.excludes;
   r.parents = c.parents;
+  return r;
+}
+
+std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, StageImage& img) {
   std::vector<std::string> remote;
-  for (auto it = r.sources.begin(); it != r.sources.end();) {
-    if (ClassifySource(*it) == SourceKind::kLocal) {
-      ++it;
-      continue;
-    }
-    if (!c.add) env_.Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + *it);
-    remote.push_back(*it);
-    it = r.sources.erase(it);
+  for (const std::string& src : c.sources) {
+    if (ClassifySource(src) == SourceKind::kLocal) continue;
+    if (!c.add) env_.Fail(step, "source can't be a URL or a Git repository for COPY (use ADD): " + src);
+    remote.push_back(src);
   }
   Sources::Keep keep;
-  if (!c.from.empty()) {
-    r.src_root = sources_.Root(c.from, step.stage, keep);
-  } else {
-    r.src_root = env_.req.context_dir;
-    r.ignore = &ignore_;
-  }
+  CopyRequest r = c.from.empty() ? LocalCopyRequest(step, c, env_.req.context_dir, &ignore_)
+                                 : LocalCopyRequest(step, c, sources_.Root(c.from, step.stage, keep), nullptr);
   std::string detail;
   std::optional<SnapshotView> base_view;  // for --chown names under --link
   if (c.link && !r.chown.empty()) {

@@ -50,6 +50,12 @@ class CopyOp {
   std::map<std::string, Resolved> remote_;  // by source and checksum
 };
 
+// The copy a COPY/ADD step makes of its local sources (remote ones left out), from `src_root`
+// (with `.dockerignore` when it is the build context): what its cache key hashes and what it
+// then copies are one request, so the two cannot disagree.
+CopyRequest LocalCopyRequest(const frontend::PlannedStep& step, const frontend::CopyStep& c, const std::string& src_root,
+                             const frontend::IgnoreMatcher* ignore);
+
 // WORKDIR: the directory is created (with its missing parents) as a layer of its own when the
 // image lacks it; returns "exists" or "created".
 std::string ExecWorkdir(BuildEnv& env, const frontend::PlannedStep& step, StageImage& img);

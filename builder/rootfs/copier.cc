@@ -42,13 +42,6 @@ std::string JoinRel(const std::string& a, const std::string& b) {
 class Copier {
  public:
   explicit Copier(const CopyRequest& r) : r_(r) {
-    if (!r.chown.empty()) {
-      try {
-        owner_ = ResolveOwner(r.chown, r.passwd_root.empty() ? r.lower_root : r.passwd_root);
-      } catch (const OwnerError& e) {
-        throw CopyError(e.what());
-      }
-    }
     if (!r.excludes.empty()) {
       std::vector<std::string> patterns;
       for (const std::string& e : r.excludes) patterns.push_back(frontend::CleanSlashPath(e));
@@ -98,6 +91,14 @@ class Copier {
   }
 
   CopyStats Run() {
+    // --chown names are looked up in the image being written (selecting inputs needs none).
+    if (!r_.chown.empty()) {
+      try {
+        owner_ = ResolveOwner(r_.chown, r_.passwd_root.empty() ? r_.lower_root : r_.passwd_root);
+      } catch (const OwnerError& e) {
+        throw CopyError(e.what());
+      }
+    }
     std::vector<std::string> items = Items();
     const size_t count = items.size() + r_.heredocs.size();
     std::string dest = r_.dest;

@@ -1,6 +1,7 @@
 #include "builder/solver/step_inputs.h"
 
 #include "builder/ops/remote_source.h"
+#include "builder/ops/copy_op.h"
 #include "builder/ops/run_op.h"
 #include "builder/rootfs/copier.h"
 #include "frontend/words.h"
@@ -80,18 +81,11 @@ std::optional<cache::InputDigest> StepInputs::CopyInputs(const PlannedStep& step
     auto nc = env_.req.named_contexts.find(c.from);
     bool dir_context = nc != env_.req.named_contexts.end() && BaseImages::IsDirContext(nc->second) && !StageNamed(c.from);
     if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
-    r.src_root = nc->second;
+    r = LocalCopyRequest(step, c, nc->second, nullptr);
   } else {
-    r.src_root = env_.req.context_dir;
-    r.ignore = &ignore_;
-  }
-  for (const std::string& src : c.sources) {
-    // Remote sources count by what they resolve to (RemoteInputs), not as context files.
-    if (ClassifySource(src) == SourceKind::kLocal) r.sources.push_back(src);
+    r = LocalCopyRequest(step, c, env_.req.context_dir, &ignore_);
   }
   if (r.sources.empty()) return std::nullopt;
-  r.excludes = c.excludes;
-  r.parents = c.parents;
   try {
     return cache_.Digest(SelectCopyInputs(r), BuildEnv::Threads());
   } catch (const CopyError& e) {
