@@ -42,34 +42,6 @@ void CopyBlob(layers::ContentStore& from, layers::ContentStore& to, const layers
 
 }  // namespace
 
-CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
-  CacheTransferSpec spec;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string kv = text.substr(start, comma - start);
-    size_t eq = kv.find('=');
-    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "type") spec.type = v;
-    else if (k == (for_export ? "dest" : "src")) spec.dir = v;
-    else if (k == "ref") spec.ref = v;
-    else if (k == "mode" && for_export && (v == "min" || v == "max")) spec.max = v == "max";
-    else if (!kv.empty()) throw std::invalid_argument("unknown or bad option \"" + kv + "\" in " + text);
-    start = comma + 1;
-  }
-  if (spec.type == "registry") {
-    if (spec.ref.empty()) throw std::invalid_argument(text + " needs ref=REF");
-    layers::registry::Reference::Parse(spec.ref);  // throws ReferenceError (an invalid_argument)
-    return spec;
-  }
-  if (spec.type != "local") {
-    throw std::invalid_argument("cache type \"" + spec.type + "\" is not supported (use type=local or type=registry)");
-  }
-  if (spec.dir.empty()) throw std::invalid_argument(text + " needs " + (for_export ? "dest=DIR" : "src=DIR"));
-  return spec;
-}
-
 namespace {
 
 // The cache artifact of `records`: its config (the records, each with the compressed blob of its

@@ -28,10 +28,6 @@ struct CacheTransferSpec {
   bool max = false;  // mode=max
 };
 
-// "type=local,dest=DIR,mode=max" / "type=registry,ref=REF,mode=max" (export) or
-// "type=local,src=DIR" / "type=registry,ref=REF" (import); throws std::invalid_argument.
-CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export);
-
 // How layers travel in a cache: compressed as exports and pushes compress them (the same blobs,
 // so a cache pushed beside its image uploads no layer twice), remembered in `memo_dir`.
 struct CacheLayerOptions {

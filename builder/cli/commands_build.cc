@@ -9,6 +9,7 @@
 
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/flags.h"
 #include "builder/state/gc.h"
 #include "layers/registry/transfer.h"
 #include "builder/solver/solver.h"
@@ -32,44 +33,6 @@ std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted.store(true); }
 
 using namespace imgbuild::frontend;
-
-struct OutputSpec {
-  std::string type;
-  std::string dest;
-  bool tar = true;
-  std::string name;   // type=image
-  bool push = false;  // type=image
-};
-
-OutputSpec ParseOutput(const std::string& spec) {
-  OutputSpec o;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t comma = spec.find(',', start);
-    if (comma == std::string::npos) comma = spec.size();
-    std::string kv = spec.substr(start, comma - start);
-    size_t eq = kv.find('=');
-    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "type") o.type = v;
-    else if (k == "dest") o.dest = v;
-    else if (k == "tar") o.tar = v != "false";
-    else if (k == "name") o.name = v;
-    else if (k == "push") o.push = v == "true";
-    else if (!kv.empty()) throw std::invalid_argument("unknown output option \"" + k + "\" in " + spec);
-    start = comma + 1;
-  }
-  if (o.type == "image" || o.type == "registry") {
-    if (o.name.empty()) throw std::invalid_argument("output " + spec + " needs name=REF");
-    if (o.type == "registry") o.push = true;
-    o.type = "image";
-    return o;
-  }
-  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar") {
-    throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local, tar, image or registry)");
-  }
-  if (o.dest.empty()) throw std::invalid_argument("output " + spec + " needs dest=PATH");
-  return o;
-}
 
 // The build cache's size bound: when it is over, the least recently used records go. Skipped
 // when another command holds the store (the next build applies it).
@@ -117,7 +80,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   }
   std::vector<OutputSpec> outputs;
   try {
-    for (const std::string& o : options.outputs) outputs.push_back(ParseOutput(o));
+    for (const std::string& o : options.outputs) outputs.push_back(ParseOutputSpec(o));
   } catch (const std::invalid_argument& e) {
     err << "error: -o: " << e.what() << "\n";
     return 2;
@@ -160,8 +123,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     req.allow_insecure = true;
   }
   try {
-    for (const std::string& s : options.secrets) req.secrets.insert(RunMounts::ParseSecretFlag(s));
-    for (const std::string& s : options.ssh) req.ssh.insert(RunMounts::ParseSshFlag(s));
+    for (const std::string& s : options.secrets) req.secrets.insert(ParseSecretFlag(s));
+    for (const std::string& s : options.ssh) req.ssh.insert(ParseSshFlag(s));
   } catch (const std::invalid_argument& e) {
     err << "error: " << e.what() << "\n";
     return 2;
@@ -173,8 +136,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   req.jobs = options.jobs;
   req.no_cache = options.no_cache;
   try {
-    for (const std::string& c : options.cache_to) req.cache_to.push_back(cache::ParseCacheSpec(c, true));
-    for (const std::string& c : options.cache_from) req.cache_from.push_back(cache::ParseCacheSpec(c, false));
+    for (const std::string& c : options.cache_to) req.cache_to.push_back(ParseCacheSpec(c, true));
+    for (const std::string& c : options.cache_from) req.cache_from.push_back(ParseCacheSpec(c, false));
   } catch (const std::invalid_argument& e) {
     err << "error: " << e.what() << "\n";
     return 2;

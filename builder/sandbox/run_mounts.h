@@ -60,12 +60,6 @@ class RunMounts {
   // Adds a read-only file with `content` at `target`, kept in memory (a tmpfs) while the step runs.
   void AddFile(const std::string& target, const std::string& content, mode_t mode, uid_t uid, gid_t gid);
 
-  // Parses "--secret id=ID,src=FILE" / "id=ID,env=VAR" / "id=ID" (an environment variable of the
-  // same name, else a file); throws std::invalid_argument.
-  static std::pair<std::string, SecretSource> ParseSecretFlag(const std::string& flag);
-  // Parses "--ssh ID[=PATH,...]" ("default" without paths means $SSH_AUTH_SOCK).
-  static std::pair<std::string, std::vector<std::string>> ParseSshFlag(const std::string& flag);
-
  private:
   void AddBind(const frontend::MountSpec& m, const std::string& target);
   void AddCache(const frontend::MountSpec& m, const std::string& target);

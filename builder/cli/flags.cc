@@ -1,0 +1,113 @@
+#include "builder/cli/flags.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "layers/registry/reference.h"
+
+namespace imgbuild::builder {
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> SplitKeyValues(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& kv : SplitList(text)) {
+    size_t eq = kv.find('=');
+    out.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+  }
+  return out;
+}
+
+OutputSpec ParseOutputSpec(const std::string& text) {
+  OutputSpec o;
+  for (const auto& [k, v] : SplitKeyValues(text)) {
+    if (k == "type") o.type = v;
+    else if (k == "dest") o.dest = v;
+    else if (k == "tar") o.tar = v != "false";
+    else if (k == "name") o.name = v;
+    else if (k == "push") o.push = v == "true";
+    else throw std::invalid_argument("unknown output option \"" + k + "\" in " + text);
+  }
+  if (o.type == "image" || o.type == "registry") {
+    if (o.name.empty()) throw std::invalid_argument("output " + text + " needs name=REF");
+    if (o.type == "registry") o.push = true;
+    o.type = "image";
+    return o;
+  }
+  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar") {
+    throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local, tar, image or registry)");
+  }
+  if (o.dest.empty()) throw std::invalid_argument("output " + text + " needs dest=PATH");
+  return o;
+}
+
+cache::CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
+  cache::CacheTransferSpec spec;
+  for (const auto& [k, v] : SplitKeyValues(text)) {
+    if (k == "type") spec.type = v;
+    else if (k == (for_export ? "dest" : "src")) spec.dir = v;
+    else if (k == "ref") spec.ref = v;
+    else if (k == "mode" && for_export && (v == "min" || v == "max")) spec.max = v == "max";
+    else throw std::invalid_argument("unknown or bad option \"" + k + (v.empty() ? "" : "=" + v) + "\" in " + text);
+  }
+  if (spec.type == "registry") {
+    if (spec.ref.empty()) throw std::invalid_argument(text + " needs ref=REF");
+    layers::registry::Reference::Parse(spec.ref);  // throws ReferenceError (an invalid_argument)
+    return spec;
+  }
+  if (spec.type != "local") {
+    throw std::invalid_argument("cache type \"" + spec.type + "\" is not supported (use type=local or type=registry)");
+  }
+  if (spec.dir.empty()) throw std::invalid_argument(text + " needs " + (for_export ? "dest=DIR" : "src=DIR"));
+  return spec;
+}
+
+std::pair<std::string, SecretSource> ParseSecretFlag(const std::string& text) {
+  std::string id, type;
+  SecretSource src;
+  for (const auto& [k, v] : SplitKeyValues(text)) {
+    if (k == "id") id = v;
+    else if (k == "src" || k == "source") src.file = v;
+    else if (k == "env") src.env = v;
+    else if (k == "type") type = v;
+    else throw std::invalid_argument("unknown --secret option \"" + k + "\"");
+  }
+  if (id.empty()) throw std::invalid_argument("--secret needs id=ID");
+  if (!src.file.empty() && !src.env.empty()) throw std::invalid_argument("--secret " + id + ": give src= or env=, not both");
+  if (src.file.empty() && src.env.empty()) {
+    if (type == "file" || (type.empty() && !std::getenv(id.c_str()))) {
+      src.file = id;
+    } else {
+      src.env = id;
+    }
+  }
+  return {id, src};
+}
+
+std::pair<std::string, std::vector<std::string>> ParseSshFlag(const std::string& text) {
+  size_t eq = text.find('=');
+  std::string id = text.substr(0, eq);
+  std::vector<std::string> paths;
+  if (eq != std::string::npos) {
+    paths = SplitList(text.substr(eq + 1));
+  }
+  if (id.empty()) throw std::invalid_argument("--ssh needs ID[=SOCKET|KEY,...]");
+  if (paths.empty()) {
+    const char* sock = std::getenv("SSH_AUTH_SOCK");
+    if (!sock || !*sock) throw std::invalid_argument("--ssh " + id + ": no path given and SSH_AUTH_SOCK is not set");
+    paths.push_back(sock);
+  }
+  return {id, paths};
+}
+
+}  // namespace imgbuild::builder

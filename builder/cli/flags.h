@@ -1,0 +1,40 @@
+// The command line's structured flag values, each parsed once, before anything runs, into a
+// typed spec by one splitter: `-o type=oci,dest=x`, `--cache-to/--cache-from type=...`,
+// `--secret id=...,src=...`, `--ssh ID=PATH,...`. Errors are std::invalid_argument naming the
+// flag and the offending part.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "builder/sandbox/run_mounts.h"
+#include "cache/transfer.h"
+
+namespace imgbuild::builder {
+
+// "a,b,,c" -> {"a","b","c"} (empty parts skipped).
+std::vector<std::string> SplitList(const std::string& text);
+// "k=v,k2=v2" -> {{"k","v"},{"k2","v2"}}; a part without '=' has an empty value.
+std::vector<std::pair<std::string, std::string>> SplitKeyValues(const std::string& text);
+
+struct OutputSpec {
+  std::string type;  // oci, docker, local, tar, image
+  std::string dest;
+  bool tar = true;
+  std::string name;   // type=image
+  bool push = false;  // type=image (type=registry is image with push)
+};
+OutputSpec ParseOutputSpec(const std::string& text);
+
+// "type=local,dest=DIR,mode=max" / "type=registry,ref=REF" (export: dest=; import: src=).
+cache::CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export);
+
+// --secret id=ID[,src=FILE|env=VAR][,type=file|env] (as buildx: without a source, an environment
+// variable of that name, else a file of that name).
+std::pair<std::string, SecretSource> ParseSecretFlag(const std::string& text);
+
+// --ssh ID[=SOCKET|KEY[,KEY...]] (default: $SSH_AUTH_SOCK).
+std::pair<std::string, std::vector<std::string>> ParseSshFlag(const std::string& text);
+
+}  // namespace imgbuild::builder
