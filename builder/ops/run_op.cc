@@ -99,7 +99,7 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
     in.cancelled = [this] { return env_.Cancelled(); };
     RunStepResult result;
     try {
-      result = ExecuteRun(in);
+      result = executor_.Run(in);
     } catch (const RunMountError& e) {
       env_.Fail(step, e.what());
     } catch (const OwnerError& e) {

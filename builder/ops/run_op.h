@@ -9,6 +9,7 @@
 #include <string>
 
 #include "builder/ops/op.h"
+#include "builder/sandbox/executor.h"
 #include "builder/sandbox/run_step.h"
 #include "builder/solver/build_env.h"
 #include "builder/solver/stage_state.h"
@@ -18,7 +19,7 @@ namespace imgbuild::builder {
 
 class RunOp {
  public:
-  RunOp(BuildEnv& env, Sources& sources) : env_(env), sources_(sources) {}
+  RunOp(BuildEnv& env, Sources& sources, Executor& executor) : env_(env), sources_(sources), executor_(executor) {}
 
   // Runs the step into a new layer of `img`; returns the progress detail ("exit code 0").
   std::string Exec(const frontend::PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n);
@@ -30,6 +31,7 @@ class RunOp {
 
   BuildEnv& env_;
   Sources& sources_;
+  Executor& executor_;
   std::mutex mu_;  // log_dir_, etc_
   std::string log_dir_;
   std::optional<SandboxEtc> etc_;

@@ -1,5 +1,7 @@
 #include "builder/sandbox/run_step.h"
 
+#include "builder/sandbox/executor.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,5 +100,16 @@ SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) 
   layers::WriteFileAtomic(etc.hostname, hostname + "\n");
   return etc;
 }
+
+namespace {
+
+class SandboxExecutor : public Executor {
+ public:
+  RunStepResult Run(const RunStepInput& in) override { return ExecuteRun(in); }
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> NewSandboxExecutor() { return std::make_unique<SandboxExecutor>(); }
 
 }  // namespace imgbuild::builder

@@ -38,8 +38,9 @@ std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 
 class Solver {
  public:
-  Solver(const frontend::Plan& plan, const BuildRequest& req, Status& status)
-      : env_(plan, req, status),
+  Solver(const frontend::Plan& plan, const BuildRequest& req, Status& status, Executor& executor)
+      : executor_(executor),
+        env_(plan, req, status),
         status_(status),
         cache_(env_) {
     std::optional<std::string> ignore = frontend::FindIgnoreFile(req.buildfile_path, req.context_dir);
@@ -246,6 +247,7 @@ class Solver {
     if (!img.config.history.empty()) img.config.history.back().created = rec.created;
   }
 
+  Executor& executor_;
   BuildEnv env_;
   Status& status_;  // through Report() only
   frontend::IgnoreMatcher ignore_;
@@ -253,7 +255,7 @@ class Solver {
   BaseImages bases_{env_, cache_};
   StageResults stages_;
   StepInputs inputs_{env_, cache_, bases_, stages_, ignore_};
-  RunOp run_op_{env_, inputs_};
+  RunOp run_op_{env_, inputs_, executor_};
   CopyOp copy_op_{env_, inputs_, ignore_};
   std::mutex mu_;  // error_, and the wait for stages to finish
   std::condition_variable cv_;
@@ -281,8 +283,13 @@ std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, 
   return info;
 }
 
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status, Executor& executor) {
+  return Solver(plan, request, status, executor).Run();
+}
+
 BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status) {
-  return Solver(plan, request, status).Run();
+  std::unique_ptr<Executor> sandbox = NewSandboxExecutor();
+  return BuildImage(plan, request, status, *sandbox);
 }
 
 }  // namespace imgbuild::builder

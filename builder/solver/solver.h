@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/sandbox/executor.h"
 #include "builder/solver/build_request.h"
 #include "builder/progress/status.h"
 #include "frontend/plan.h"
@@ -28,5 +29,7 @@ namespace imgbuild::builder {
 std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref);
 
 BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status);
+// The same with RUN commands executed by `executor` (the sandbox's stand-in in tests).
+BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status, Executor& executor);
 
 }  // namespace imgbuild::builder
