@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "frontend/checks.h"
+#include "frontend/detail/step_typing.h"
 #include "frontend/dockerignore.h"
 #include "frontend/lower.h"
 #include "frontend/shell/lexer.h"
@@ -12,10 +13,6 @@
 #include "frontend/words.h"
 
 namespace imgbuild::frontend {
-
-std::string NetworkModeName(NetworkMode m) {
-  return m == NetworkMode::kNone ? "none" : m == NetworkMode::kHost ? "host" : "default";
-}
 
 
 namespace {
@@ -59,21 +56,6 @@ struct StageState {
     arg_list.reset();
   }
 };
-
-// The config-only instruction a keyword names (every keyword the plan meets that is not FROM,
-// WORKDIR, COPY, ADD or RUN).
-MetadataKind MetadataKindOf(const std::string& kw) {
-  static const std::map<std::string, MetadataKind> kKinds = {
-      {"ENV", MetadataKind::kEnv},         {"LABEL", MetadataKind::kLabel},
-      {"ARG", MetadataKind::kArg},         {"USER", MetadataKind::kUser},
-      {"CMD", MetadataKind::kCmd},         {"ENTRYPOINT", MetadataKind::kEntrypoint},
-      {"SHELL", MetadataKind::kShell},     {"EXPOSE", MetadataKind::kExpose},
-      {"VOLUME", MetadataKind::kVolume},   {"STOPSIGNAL", MetadataKind::kStopSignal},
-      {"MAINTAINER", MetadataKind::kMaintainer}, {"ONBUILD", MetadataKind::kOnbuild},
-      {"HEALTHCHECK", MetadataKind::kHealthcheck}};
-  auto it = kKinds.find(kw);
-  return it == kKinds.end() ? MetadataKind::kArg : it->second;
-}
 
 class Planner {
  public:
@@ -374,7 +356,7 @@ class Planner {
       }
     };
     const std::string& kw = instr.keyword;
-    step.op = MetadataStep{MetadataKindOf(kw)};
+    step.op = MetadataStep{detail::MetadataKindOf(kw)};
 
     if (kw == "ENV" || kw == "LABEL") {
       const auto& kv = std::get<KeyValuesInstr>(instr.op);
@@ -428,38 +410,18 @@ class Planner {
       for (const std::string& w : std::get<WordsInstr>(instr.op).words) step.words.push_back(expand(w));
     } else if (kw == "COPY" || kw == "ADD") {
       const auto& c = std::get<CopyInstr>(instr.op);
-      CopyStep copy;
-      copy.add = c.is_add;
-      copy.link = c.link;
-      copy.parents = c.parents;
-      copy.keep_git_dir = c.keep_git_dir;
-      copy.unpack = c.unpack;
-      for (const CopySource& s : c.sources) {
-        step.words.push_back(s.heredoc ? s.path : expand(s.path));
-        if (!s.heredoc) {
-          copy.sources.push_back(step.words.back());
-          continue;
+      auto heredoc = [&](const CopySource& s) {
+        if (!s.heredoc->expand) return s.heredoc->content;
+        try {
+          shell::LexOptions o;
+          o.raw_quotes = true;
+          return shell::Expand(s.heredoc->content, lookup, o).word;
+        } catch (const shell::ExpandError& e) {
+          Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
         }
-        std::string content = s.heredoc->content;
-        if (s.heredoc->expand) {
-          try {
-            shell::LexOptions o;
-            o.raw_quotes = true;
-            content = shell::Expand(content, lookup, o).word;
-          } catch (const shell::ExpandError& e) {
-            Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
-          }
-        }
-        copy.heredocs.emplace_back(s.path, std::move(content));
-      }
-      step.words.push_back(expand(c.dest));
-      copy.dest = step.words.back();
-      if (!c.chown.empty()) copy.chown = expand(c.chown);
-      if (!c.chmod.empty()) copy.chmod = expand(c.chmod);
-      if (!c.checksum.empty()) copy.checksum = expand(c.checksum);
-      for (const std::string& e : c.excludes) copy.excludes.push_back(expand(e));
+      };
+      CopyStep copy = detail::TypeCopy(c, expand, heredoc, step.words);
       if (!c.from.empty()) {
-        copy.from = expand(c.from);
         AddSource(copy.from, stage, instr, step, ps, "COPY --from");
       } else {
         bool only_heredocs = std::all_of(c.sources.begin(), c.sources.end(), [](auto& s) { return s.heredoc.has_value(); });
@@ -469,12 +431,7 @@ class Planner {
     } else if (kw == "RUN") {
       const auto& r = std::get<RunInstr>(instr.op);
       step.words = r.cmd;
-      RunStep run;
-      run.cmd = r.cmd;
-      run.exec_form = r.exec_form;
-      run.heredocs = r.heredocs;
-      run.network = r.network == "none" ? NetworkMode::kNone : r.network == "host" ? NetworkMode::kHost : NetworkMode::kDefault;
-      run.insecure = r.security == "insecure";
+      RunStep run = detail::TypeRun(r);
       for (const std::string& m : r.mounts) {
         MountSpec spec;
         try {
@@ -493,20 +450,7 @@ class Planner {
       }
       step.op = std::move(run);
     } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
-      auto& meta = std::get<MetadataStep>(step.op);
-      if (const auto* c = std::get_if<CmdInstr>(&instr.op)) {
-        step.words = c->cmd;
-        meta.exec_form = c->exec_form;
-      }
-      if (const auto* h = std::get_if<HealthcheckInstr>(&instr.op)) {
-        step.words = h->test;
-        meta.interval_ns = h->interval_ns.value_or(0);
-        meta.timeout_ns = h->timeout_ns.value_or(0);
-        meta.start_period_ns = h->start_period_ns.value_or(0);
-        meta.start_interval_ns = h->start_interval_ns.value_or(0);
-        meta.retries = h->retries.value_or(0);
-      }
-      if (const auto* o = std::get_if<OnbuildInstr>(&instr.op)) step.words = {o->expression};
+      step.op = detail::TypeUnexpanded(instr, step.words);
     }
 
     if (kw == "ARG") st.arg_list.reset();

@@ -48,6 +48,10 @@ Digest Digest::Parse(std::string_view text) {
   return Digest(std::string(text));
 }
 
+Digest ChainId(const Digest* parent, const Digest& diff_id) {
+  return parent ? Digest::OfBytes(parent->str() + " " + diff_id.str()) : diff_id;
+}
+
 Digest Digest::OfBytes(std::string_view bytes) {
   Sha256 h;
   h.Update(bytes);

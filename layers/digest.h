@@ -25,6 +25,10 @@ class Digest {
   std::string text_;
 };
 
+// The OCI chain ID of a layer stack: the first layer's diff_id, then
+// sha256(parent chain ID + " " + diff_id) for each layer on top. `parent` is null for the first.
+Digest ChainId(const Digest* parent, const Digest& diff_id);
+
 // Incremental sha256.
 class Sha256 {
  public:

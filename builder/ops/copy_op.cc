@@ -129,7 +129,8 @@ std::vector<std::pair<std::string, std::string>> CopyOp::RemoteInputs(const Plan
           res.id = res.file->digest.str();
         } else {
           res.git = ParseGitSource(src);
-          res.id = "commit " + ResolveGit(*res.git, checksum, Remote());
+          res.commit = ResolveGit(*res.git, checksum, Remote());
+          res.id = "commit " + res.commit;
         }
       } catch (const std::exception& e) {
         env_.Fail(step, e.what());
@@ -176,7 +177,7 @@ void CopyOp::AddRemote(const PlannedStep& step, const frontend::CopyStep& c, con
       r.src_root = scratch;
       r.sources = {res.file->name};
     } else {
-      r.src_root = CheckoutGit(*res.git, res.id.substr(7), c.keep_git_dir, scratch, Remote());
+      r.src_root = CheckoutGit(*res.git, res.commit, c.keep_git_dir, scratch, Remote());
       r.sources = {"."};
     }
     Copy(r);

@@ -37,6 +37,7 @@ class CopyOp {
     std::string id;  // what the key covers
     std::optional<FetchedFile> file;
     std::optional<GitSource> git;
+    std::string commit;  // of `git`
   };
   RemoteOptions Remote();
   void AddRemote(const frontend::PlannedStep& step, const frontend::CopyStep& c, const std::string& src,

@@ -145,9 +145,8 @@ void RunMounts::AddBind(const MountSpec& m, const std::string& target) {
   } else if (S_ISDIR(st.st_mode)) {
     // Writable, but the writes are thrown away: an overlay with a scratch upper directory.
     std::string dir = ctx_.scratch + "/rwbind-" + std::to_string(overlays_.size()) + "-" +
-                      layers::Digest::OfBytes(target + std::to_string(::getpid()) + std::to_string(mounts_.size()))
-                          .str()
-                          .substr(7, 8);
+                      std::string(layers::Digest::OfBytes(target + std::to_string(::getpid()) +
+                                                          std::to_string(mounts_.size())).hex().substr(0, 8));
     for (const char* sub : {"/upper", "/work", "/merged"}) layers::MakeDirs(dir + sub);
     if (source.find_first_of(",:") != std::string::npos) {
       throw RunMountError("bind source path " + source + " holds ',' or ':', which overlay cannot take");
@@ -166,7 +165,7 @@ void RunMounts::AddBind(const MountSpec& m, const std::string& target) {
 }
 
 void RunMounts::AddCache(const MountSpec& m, const std::string& target) {
-  std::string dir = ctx_.cache_dir + "/" + layers::Digest::OfBytes(m.id).str().substr(7, 32);
+  std::string dir = ctx_.cache_dir + "/" + std::string(layers::Digest::OfBytes(m.id).hex().substr(0, 32));
   layers::MakeDirs(dir);
   layers::WriteFileAtomic(dir + "/id", m.id + "\n");
   std::string name = "data";
@@ -248,7 +247,7 @@ void RunMounts::AddSecret(const MountSpec& m) {
 void RunMounts::AddFile(const std::string& target, const std::string& content, mode_t mode, uid_t uid, gid_t gid) {
   if (!files_) {
     std::string dir = ctx_.scratch + "/files-" + std::to_string(::getpid()) + "-" +
-                      layers::Digest::OfBytes(target + std::to_string(reinterpret_cast<uintptr_t>(this))).str().substr(7, 8);
+                      std::string(layers::Digest::OfBytes(target + std::to_string(reinterpret_cast<uintptr_t>(this))).hex().substr(0, 8));
     layers::MakeDirs(dir, 0700);
     files_ = std::make_unique<MountGuard>(std::vector<Mount>{{"tmpfs", "tmpfs", {"mode=0700", "size=64m"}}}, dir);
   }

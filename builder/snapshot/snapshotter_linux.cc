@@ -264,7 +264,7 @@ class OverlaySnapshotter : public DirSnapshotter {
   // DIR/l/<16 hex of the key's hash>: a short name for a snapshot's fs directory, as docker's
   // overlay2 keeps, so that deep stacks fit in one page of mount options (see MountGuard).
   std::string LinkPath(const std::string& key) const {
-    return dir_ + "/l/" + layers::Digest::OfBytes(key).str().substr(7, 16);
+    return dir_ + "/l/" + std::string(layers::Digest::OfBytes(key).hex().substr(0, 16));
   }
 
   std::vector<std::string> Short(const std::vector<std::string>& chain) {

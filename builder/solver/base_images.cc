@@ -108,12 +108,13 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
                      std::to_string(img.config.diff_ids.size()) + " diff_ids");
   }
   // Each layer becomes a committed snapshot named by its chain ID, shared by every build.
-  std::string chain, parent;
+  std::optional<Digest> chain;
+  std::string parent;
   for (size_t i = 0; i < layer_list.size(); ++i) {
     Descriptor d = Descriptor::FromJson(layer_list[i]);
     const Digest& diff_id = img.config.diff_ids[i];
-    chain = i == 0 ? diff_id.str() : Digest::OfBytes(chain + " " + diff_id.str()).str();
-    std::string key = ChainSnapshotName(chain.substr(7));
+    chain = layers::ChainId(chain ? &*chain : nullptr, diff_id);
+    std::string key = ChainSnapshotName(std::string(chain->hex()));
     std::lock_guard<std::mutex> lock(apply_mu_);
     if (!env_.snaps->Exists(key)) {
       env_.Report([&](Status& st) { st.Info("unpacking layer " + d.digest.str() + " of " + ref); });

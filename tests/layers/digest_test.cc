@@ -27,4 +27,13 @@ TEST(Digest, ParseRejectsMalformed) {
 }
 
 }  // namespace
+// OCI chain IDs: the first layer's diff_id, then sha256 of "parent diff_id" per layer.
+TEST(DigestTest, ChainIds) {
+  Digest a = Digest::OfBytes("a"), b = Digest::OfBytes("b");
+  EXPECT_EQ(ChainId(nullptr, a), a);
+  Digest ab = ChainId(&a, b);
+  EXPECT_EQ(ab, Digest::OfBytes(a.str() + " " + b.str()));
+  EXPECT_NE(ChainId(&b, a), ab);
+}
+
 }  // namespace imgbuild::layers

@@ -178,8 +178,12 @@ TEST_F(LayerWriterTest, NamesAreBytesThroughWriterAndApplier) {
   std::set<std::string> paths;
   for (const auto& e : ReadTar(tar)) {
     paths.insert(e.path);
-    if (e.path == dir + "/" + nfd) EXPECT_EQ(e.link, latin1);
-    if (e.path == latin1) EXPECT_EQ(e.hardlink, dir + "/" + nfc);  // the first one written is the file
+    if (e.path == dir + "/" + nfd) {
+      EXPECT_EQ(e.link, latin1);
+    }
+    if (e.path == latin1) {
+      EXPECT_EQ(e.hardlink, dir + "/" + nfc);  // the first one written is the file
+    }
   }
   EXPECT_EQ(paths, (std::set<std::string>{nfc, nfd, latin1, dir + "/", dir + "/" + nfc, dir + "/" + nfd}));
   EXPECT_NE(tar.find("path=" + nfd + "\n"), std::string::npos);
