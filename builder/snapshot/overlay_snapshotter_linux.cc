@@ -1,0 +1,182 @@
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+
+#include <thread>
+
+#include "builder/snapshot/dir_snapshotter.h"
+
+namespace imgbuild::builder {
+namespace {
+
+using namespace detail;  // NOLINT: the shared snapshotter pieces
+
+std::string JoinColon(const std::vector<std::string>& dirs) {
+  std::string out;
+  for (const std::string& d : dirs) out += (out.empty() ? "" : ":") + d;
+  return out;
+}
+
+// Extended attributes of a path, without overlayfs's own (trusted.overlay.*).
+std::map<std::string, std::string> UserXattrs(const std::string& path) {
+  std::map<std::string, std::string> out;
+  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  if (len <= 0) return out;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    if (n.rfind("trusted.overlay.", 0) == 0) continue;
+    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
+    std::string v(static_cast<size_t>(std::max<ssize_t>(vlen, 0)), '\0');
+    if (vlen > 0) vlen = ::lgetxattr(path.c_str(), n.c_str(), v.data(), v.size());
+    out[n] = v.substr(0, static_cast<size_t>(std::max<ssize_t>(vlen, 0)));
+  }
+  return out;
+}
+
+bool IsOpaque(const std::string& path) {
+  char v[2] = {};
+  return ::lgetxattr(path.c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+}
+
+// The stat of `rel` as the stack of lower directories (top first) shows it, if it is there.
+std::optional<struct stat> LowerStat(const std::vector<std::string>& lowers, const std::string& rel, std::string* where) {
+  for (const std::string& lower : lowers) {
+    struct stat st;
+    if (::lstat((lower + "/" + rel).c_str(), &st) == 0) {
+      if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return std::nullopt;  // a whiteout
+      *where = lower + "/" + rel;
+      return st;
+    }
+    // Not here: the layers below count only if no parent in this one hides them.
+    for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      std::string parent = lower + "/" + rel.substr(0, slash);
+      if (::lstat(parent.c_str(), &st) != 0) break;
+      if (!S_ISDIR(st.st_mode) || IsOpaque(parent)) return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// Overlay copies a directory up when anything inside it is created, even if that is removed
+// again (the sandbox's mount stubs). An upper directory that is empty, not opaque, and has the
+// lower one's metadata changes nothing: it is removed so it does not reach the layer.
+void PruneCopiedUpDirs(const std::string& upper, const std::string& rel, const std::vector<std::string>& lowers) {
+  std::string path = rel.empty() ? upper : upper + "/" + rel;
+  std::vector<std::string> names = layers::ListDir(path);
+  size_t left = names.size();
+  for (const std::string& n : names) {
+    std::string child_rel = rel.empty() ? n : rel + "/" + n;
+    struct stat st;
+    if (::lstat((upper + "/" + child_rel).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    PruneCopiedUpDirs(upper, child_rel, lowers);
+    if (::lstat((upper + "/" + child_rel).c_str(), &st) != 0) --left;
+  }
+  if (rel.empty() || left > 0 || IsOpaque(path)) return;
+  struct stat up;
+  std::string lower_path;
+  std::optional<struct stat> low = LowerStat(lowers, rel, &lower_path);
+  if (!low || ::lstat(path.c_str(), &up) != 0 || !S_ISDIR(low->st_mode)) return;
+  if (up.st_mode != low->st_mode || up.st_uid != low->st_uid || up.st_gid != low->st_gid ||
+      up.st_mtim.tv_sec != low->st_mtim.tv_sec || up.st_mtim.tv_nsec != low->st_mtim.tv_nsec) {
+    return;
+  }
+  if (UserXattrs(path) != UserXattrs(lower_path)) return;
+  ::rmdir(path.c_str());
+}
+
+class OverlaySnapshotter : public DirSnapshotter {
+ public:
+  using DirSnapshotter::DirSnapshotter;
+  std::string kind() const override { return "overlay"; }
+
+  bool Commit(const std::string& name, const std::string& key) override {
+    Meta m = ReadMeta(key);
+    if (m.kind == "active" && !m.parent.empty()) {
+      std::vector<std::string> lowers;
+      for (std::string p = m.parent; !p.empty(); p = ReadMeta(p).parent) lowers.push_back(Fs(p));
+      PruneCopiedUpDirs(Fs(key), "", lowers);
+    }
+    return DirSnapshotter::Commit(name, key);
+  }
+
+  void Remove(const std::string& key) override {
+    DirSnapshotter::Remove(key);
+    ::unlink(LinkPath(key).c_str());
+  }
+
+  std::vector<Mount> Prepare(const std::string& key, const std::string& parent) override {
+    std::vector<std::string> chain = Short(Create(key, parent, "active"));
+    if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
+    layers::MakeDirs(Path(key) + "/work");
+    // index/redirect_dir/metacopy off: the upper directory alone must describe the change.
+    return {{"overlay", "overlay",
+             {"lowerdir=" + JoinColon(chain), "upperdir=" + Fs(key), "workdir=" + Path(key) + "/work", "index=off",
+              "redirect_dir=off", "metacopy=off"}}};
+  }
+
+  std::vector<Mount> View(const std::string& key, const std::string& parent) override {
+    std::vector<std::string> chain = Short(Create(key, parent, "view"));
+    if (chain.empty()) return {{"bind", Fs(key), {"rbind", "ro"}}};
+    if (chain.size() == 1) return {{"bind", chain[0], {"rbind", "ro"}}};
+    return {{"overlay", "overlay", {"lowerdir=" + JoinColon(chain), "ro"}}};
+  }
+
+  void Apply(const std::string& key, const std::string& blob) override {
+    if (ReadMeta(key).kind != "active") throw SnapshotError("cannot apply a layer to " + key + ": not active");
+    layers::ApplyLayer(blob, Fs(key));  // overlay format: whiteouts stay whiteouts
+  }
+
+  std::string Changes(const std::string& key) override {
+    ReadMeta(key);
+    return Fs(key);
+  }
+
+ private:
+  // DIR/l/<16 hex of the key's hash>: a short name for a snapshot's fs directory, as docker's
+  // overlay2 keeps, so that deep stacks fit in one page of mount options (see MountGuard).
+  std::string LinkPath(const std::string& key) const {
+    return dir_ + "/l/" + std::string(layers::Digest::OfBytes(key).hex().substr(0, 16));
+  }
+
+  std::vector<std::string> Short(const std::vector<std::string>& chain) {
+    size_t total = 0;
+    for (const std::string& c : chain) total += c.size() + 1;
+    if (total < 3000) return chain;
+    layers::MakeDirs(dir_ + "/l");
+    std::vector<std::string> out;
+    for (const std::string& fs_dir : chain) {
+      std::string key = fs_dir.substr(dir_.size() + 1, fs_dir.size() - dir_.size() - 4);  // DIR/KEY/fs
+      std::string link = LinkPath(key);
+      if (::symlink(("../" + key + "/fs").c_str(), link.c_str()) != 0 && errno != EEXIST) {
+        throw SysError("symlink", link);
+      }
+      out.push_back(link);
+    }
+    return out;
+  }
+};
+
+
+}  // namespace
+
+std::unique_ptr<Snapshotter> NewOverlaySnapshotter(const std::string& dir) {
+  return std::make_unique<OverlaySnapshotter>(dir);
+}
+
+bool detail::OverlayWorks(const std::string& scratch) {
+  std::string probe = scratch + "/overlay-probe";
+  for (const char* sub : {"/l", "/u", "/w", "/m"}) layers::MakeDirs(probe + sub);
+  std::string options = "lowerdir=" + probe + "/l,upperdir=" + probe + "/u,workdir=" + probe +
+                        "/w,index=off,redirect_dir=off,metacopy=off";
+  bool ok = ::mount("overlay", (probe + "/m").c_str(), "overlay", 0, options.c_str()) == 0;
+  if (ok) ::umount2((probe + "/m").c_str(), MNT_DETACH);
+  std::error_code ec;
+  fs::remove_all(probe, ec);
+  return ok;
+}
+
+
+}  // namespace imgbuild::builder
