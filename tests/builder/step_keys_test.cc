@@ -61,18 +61,5 @@ TEST(StepKeysTest, DomainsAndParentsSeparateKeys) {
   EXPECT_NE(ScratchKey("linux/amd64"), ScratchKey("linux/arm64"));
 }
 
-TEST(StepKeysTest, Explanations) {
-  StepKey now;
-  now.fields = {{"env VERSION", "1.3"}, {"command", "make"}, {"content", "sha256:b"}};
-  now.files = {{"src/main.c", "2"}, {"src/new.c", "3"}};
-  EXPECT_EQ(ExplainMiss(now, {{"env VERSION", "1.2"}, {"command", "make"}, {"content", "sha256:b"}}, {}),
-            "env VERSION changed 1.2 -> 1.3");
-  EXPECT_EQ(ExplainMiss(now, {{"env VERSION", "1.3"}, {"command", "make"}, {"content", "sha256:a"}},
-                        {{"src/main.c", "1"}, {"src/old.c", "9"}}),
-            "content of src/main.c changed; src/new.c added; src/old.c removed");
-  EXPECT_EQ(ExplainMiss(now, {{"command", "make"}, {"content", "sha256:b"}, {"user", "app"}}, {}),
-            "env VERSION added (1.3); user removed (was app)");
-}
-
 }  // namespace
 }  // namespace imgbuild::builder
