@@ -1,0 +1,148 @@
+#include "builder/cli/build_flags.h"
+
+#include <cstdlib>
+
+#include "builder/ops/remote_source.h"
+#include "builder/state/gc.h"
+#include "builder/state/state_dir.h"
+#include "frontend/words.h"
+
+namespace imgbuild::builder {
+
+using namespace imgbuild::frontend;
+
+int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostream& err) {
+  BuildRequest& req = inv.req;
+  const FrontendOptions& fo = options.frontend;
+  if (!ParseBuildArgs(fo.build_args, inv.plan_options.build_args, err)) return 2;
+  inv.plan_options.target = fo.target;
+  req.platform = layers::Platform::Host();
+  if (!fo.platform.empty()) {
+    try {
+      PlatformSpec p = PlatformSpec::Parse(fo.platform);
+      inv.plan_options.target_platform = p;
+      req.platform = {p.os, p.arch, p.variant};
+    } catch (const std::invalid_argument& e) {
+      err << "error: --platform: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  try {
+    inv.export_options.compression = layers::ParseCompression(options.compression);
+  } catch (const std::invalid_argument& e) {
+    err << "error: --compression: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    for (const std::string& o : options.outputs) inv.outputs.push_back(ParseOutputSpec(o));
+  } catch (const std::invalid_argument& e) {
+    err << "error: -o: " << e.what() << "\n";
+    return 2;
+  }
+  for (const std::string& kv : options.labels) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      err << "error: --label needs KEY=VALUE, got \"" << kv << "\"\n";
+      return 2;
+    }
+    req.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const std::string& kv : options.build_contexts) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size()) {
+      err << "error: --build-context needs NAME=DIR or NAME=oci-layout://PATH[:TAG], got \"" << kv
+          << "\"\n";
+      return 2;
+    }
+    std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+    bool remote = ClassifySource(value) != SourceKind::kLocal;
+    if (value.find("://") != std::string::npos && value.rfind("oci-layout://", 0) != 0 &&
+        value.rfind("docker-image://", 0) != 0 && !remote) {
+      err << "error: --build-context " << name
+          << ": use a directory, oci-layout://PATH[:TAG], docker-image://REF, an http(s) URL of a "
+             "tar archive or a Git URL\n";
+      return 2;
+    }
+    req.named_contexts[name] = value;
+    inv.plan_options.named_contexts.insert(name);
+  }
+  if (options.network != "default" && options.network != "none" && options.network != "host") {
+    err << "error: --network: unknown mode \"" << options.network
+        << "\" (use default, none or host)\n";
+    return 2;
+  }
+  req.network = options.network;
+  for (const std::string& a : options.allow) {
+    if (a != "security.insecure") {
+      err << "error: --allow: unknown entitlement \"" << a
+          << "\" (imgbuild knows security.insecure)\n";
+      return 2;
+    }
+    req.allow_insecure = true;
+  }
+  try {
+    for (const std::string& s : options.secrets) req.secrets.insert(ParseSecretFlag(s));
+    for (const std::string& s : options.ssh) req.ssh.insert(ParseSshFlag(s));
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (options.jobs < 0) {
+    err << "error: --jobs must be 0 (the number of cores) or more\n";
+    return 2;
+  }
+  req.jobs = options.jobs;
+  req.no_cache = options.no_cache;
+  try {
+    for (const std::string& c : options.cache_to) req.cache_to.push_back(ParseCacheSpec(c, true));
+    for (const std::string& c : options.cache_from)
+      req.cache_from.push_back(ParseCacheSpec(c, false));
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  req.explain_cache = options.explain_cache;
+  inv.export_options.level = options.compression_level;
+  req.export_compression.compression = inv.export_options.compression;
+  req.export_compression.level = options.compression_level;
+  for (const std::string& st : options.no_cache_filter)
+    req.no_cache_stages.insert(frontend::AsciiLower(st));
+  if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
+      options.progress != "rawjson") {
+    err << "error: --progress: unknown mode \"" << options.progress
+        << "\" (use auto, plain, tty or rawjson)\n";
+    return 2;
+  }
+  req.root = StateDir::Resolve(options.root).root();
+  try {
+    const char* env_limit = std::getenv("IMGBUILD_CACHE_LIMIT");
+    std::string limit = !options.cache_limit.empty() ? options.cache_limit
+                        : env_limit && *env_limit    ? env_limit
+                                                     : "10%";
+    inv.cache_limit = ParseSize(limit, req.root);
+  } catch (const std::exception& e) {
+    err << "error: --cache-limit: " << e.what() << "\n";
+    return 2;
+  }
+  if (options.pull != "missing" && options.pull != "always" && options.pull != "never") {
+    err << "error: --pull: unknown policy \"" << options.pull
+        << "\" (use missing, always or never)\n";
+    return 2;
+  }
+  inv.registry_options.tls_verify = options.tls_verify;
+  req.tls_verify = options.tls_verify;
+  inv.export_options.memo_dir = StateDir(req.root).compressed();
+  req.context_dir = fo.context;
+  req.tags = options.tags;
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    try {
+      req.source_date_epoch = std::stoll(epoch);
+    } catch (...) {
+      err << "error: SOURCE_DATE_EPOCH must be a number of seconds, got \"" << epoch << "\"\n";
+      return 2;
+    }
+  }
+  return 0;
+}
+
+}  // namespace imgbuild::builder
