@@ -1,5 +1,7 @@
 #include "frontend/diagnostics.h"
 
+#include <cstdio>
+
 namespace imgbuild::frontend {
 
 std::string FormatDiagnostic(std::string_view file, Location loc, std::string_view message,
@@ -36,5 +38,25 @@ ParseError::ParseError(std::string file, Location loc, std::string message,
       loc_(loc),
       message_(std::move(message)),
       source_line_(std::move(source_line)) {}
+
+std::string FormatSourceLines(std::string_view text, int first, int last) {
+  std::string out;
+  int line_no = 1;
+  size_t pos = 0;
+  while (pos <= text.size() && line_no <= last) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (line_no >= first) {
+      char num[16];
+      std::snprintf(num, sizeof num, "%5d | ", line_no);
+      out += num;
+      out += text.substr(pos, nl - pos);
+      out += "\n";
+    }
+    pos = nl + 1;
+    ++line_no;
+  }
+  return out;
+}
 
 }  // namespace imgbuild::frontend

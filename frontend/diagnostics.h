@@ -36,6 +36,10 @@ class ParseError : public std::runtime_error {
 std::string FormatDiagnostic(std::string_view file, Location loc, std::string_view message,
                              std::string_view source_line);
 
+// Lines `first`..`last` (1-based) of `text`, each as "%5d | line\n": how a failing step's
+// instructions are shown under its error.
+std::string FormatSourceLines(std::string_view text, int first, int last);
+
 struct Warning {
   std::string rule;     // BuildKit build-check rule name, e.g. "JSONArgsRecommended"
   std::string message;  // one sentence

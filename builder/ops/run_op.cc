@@ -7,6 +7,7 @@
 #include "builder/ops/metadata_op.h"
 #include "builder/rootfs/file_owner.h"
 #include "builder/sandbox/run_command.h"
+#include "frontend/diagnostics.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -120,21 +121,8 @@ void RunOp::FailRun(const PlannedStep& step, const RunStepResult& r, const std::
                                     : "exit code: " + std::to_string(r.status.exit_code);
   std::string msg = env_.plan.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
                     ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
-  int first = step.location.line, last = std::max(first, env_.Instr(step).end_line);
-  int line_no = 1;
-  size_t pos = 0;
-  const std::string& text = env_.req.buildfile_text;
-  while (pos <= text.size() && line_no <= last) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (line_no >= first) {
-      char num[16];
-      std::snprintf(num, sizeof num, "%5d | ", line_no);
-      msg += num + text.substr(pos, nl - pos) + "\n";
-    }
-    pos = nl + 1;
-    ++line_no;
-  }
+  int first = step.location.line;
+  msg += frontend::FormatSourceLines(env_.req.buildfile_text, first, std::max(first, env_.Instr(step).end_line));
   if (!r.tail.empty()) {
     msg += "output (last lines):\n";
     size_t p = 0;

@@ -78,6 +78,7 @@ class PlainProgress : public Progress {
     err_ << "#" << step << " ERROR: " << error << "\n\n";
   }
   void Info(const std::string& message) override { err_ << message << "\n"; }
+  void Warning(const std::string& message) override { err_ << "warning: " << message << "\n"; }
   void Finish() override { err_.flush(); }
 
  private:
@@ -107,6 +108,7 @@ class JsonProgress : public Progress {
     Emit({{"event", "error"}, {"step", step}, {"seconds", seconds}, {"error", error}});
   }
   void Info(const std::string& message) override { Emit({{"event", "info"}, {"message", message}}); }
+  void Warning(const std::string& message) override { Emit({{"event", "warning"}, {"message", message}}); }
   void Finish() override { err_.flush(); }
 
  private:
@@ -167,6 +169,7 @@ class TtyProgress : public Progress {
     std::lock_guard<std::mutex> lock(mu_);
     final_.push_back(message);
   }
+  void Warning(const std::string& message) override { Info("warning: " + message); }
   void Finish() override {
     {
       std::lock_guard<std::mutex> lock(mu_);

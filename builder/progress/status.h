@@ -20,6 +20,8 @@ class Status {
   virtual void StepCached(int step) = 0;
   virtual void StepFailed(int step, double seconds, const std::string& error) = 0;
   virtual void Info(const std::string& message) = 0;
+  // Something the user should know that does not stop the build.
+  virtual void Warning(const std::string& message) = 0;
 };
 
 class NullStatus : public Status {
@@ -30,6 +32,7 @@ class NullStatus : public Status {
   void StepCached(int) override {}
   void StepFailed(int, double, const std::string&) override {}
   void Info(const std::string&) override {}
+  void Warning(const std::string&) override {}
 };
 
 }  // namespace imgbuild::builder

@@ -144,7 +144,7 @@ class Solver {
     try {
       cache_.Flush();
     } catch (const std::exception& e) {
-      Report([&] { status_.Info(std::string("warning: the file-digest memo was not saved: ") + e.what()); });
+      Report([&] { status_.Warning(std::string("the file-digest memo was not saved: ") + e.what()); });
     }
     if (error_) std::rethrow_exception(error_);
     BuiltImage out = AssembleImage(env_, Done(env_.plan.target));

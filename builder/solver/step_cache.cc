@@ -141,7 +141,7 @@ void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, co
   try {
     Put(r);
   } catch (const std::exception& e) {
-    env_.Report([&](Status& s) { s.Info(std::string("warning: step not recorded in the build cache: ") + e.what()); });
+    env_.Report([&](Status& s) { s.Warning(std::string("step not recorded in the build cache: ") + e.what()); });
   }
 }
 

@@ -17,6 +17,7 @@ class RecordingStatus : public builder::Status {
   void StepCached(int) override { Add("cached"); }
   void StepFailed(int, double, const std::string& error) override { Add("failed " + error); }
   void Info(const std::string& message) override { Add("info " + message); }
+  void Warning(const std::string& message) override { Add("warning " + message); }
 
   std::vector<std::string> events() const {
     std::lock_guard<std::mutex> lock(mu_);
