@@ -126,11 +126,10 @@ ImportedCache::ImportedCache(const CacheTransferSpec& spec, const std::string& t
     }
     remote_->scratch = std::make_unique<layers::OciLayout>(tmp + "/layout", tmp);
     try {
-      auto manifest = nlohmann::json::parse(m.bytes);
-      auto cfg = layers::Descriptor::FromJson(manifest.at("config"));
+      layers::Descriptor cfg = layers::Manifest::Parse(m.bytes).config;
       remote_->client->FetchBlob(remote_->ref.repository, cfg, remote_->scratch->store());
       config_bytes = remote_->scratch->store().ReadBlob(cfg.digest);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::invalid_argument& e) {
       throw std::runtime_error("--cache-from " + where + ": not a cache imgbuild wrote: " + e.what());
     }
   } else {
@@ -138,8 +137,7 @@ ImportedCache::ImportedCache(const CacheTransferSpec& spec, const std::string& t
     std::optional<layers::Descriptor> m = layout_->Find(kTag);
     if (!m) return;  // an empty cache (a first run of the CI job)
     try {
-      auto manifest = nlohmann::json::parse(layout_->store().ReadBlob(m->digest));
-      config_bytes = layout_->store().ReadBlob(layers::Descriptor::FromJson(manifest.at("config")).digest);
+      config_bytes = layout_->store().ReadBlob(layers::Manifest::Parse(layout_->store().ReadBlob(m->digest)).config.digest);
     } catch (const std::exception& e) {
       throw std::runtime_error("--cache-from " + where + ": not a cache imgbuild wrote: " + e.what());
     }

@@ -142,4 +142,25 @@ Json ManifestJson(const Descriptor& config, const std::vector<Descriptor>& layer
   return j;
 }
 
+Manifest Manifest::Parse(std::string_view bytes) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(bytes);
+    Manifest m;
+    m.config = Descriptor::FromJson(j.at("config"));
+    for (const auto& l : j.at("layers")) m.layers.push_back(Descriptor::FromJson(l));
+    if (j.contains("annotations")) {
+      for (const auto& [k, v] : j["annotations"].items()) m.annotations[k] = v.get<std::string>();
+    }
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("not an image manifest: ") + e.what());
+  }
+}
+
+std::vector<Descriptor> Manifest::Blobs() const {
+  std::vector<Descriptor> out = {config};
+  out.insert(out.end(), layers.begin(), layers.end());
+  return out;
+}
+
 }  // namespace imgbuild::layers

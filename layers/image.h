@@ -55,6 +55,18 @@ struct ImageConfig {
 nlohmann::ordered_json ManifestJson(const Descriptor& config, const std::vector<Descriptor>& layers,
                                     const std::map<std::string, std::string>& annotations = {});
 
+// An image manifest as read: its config and layer descriptors and its annotations.
+struct Manifest {
+  Descriptor config;
+  std::vector<Descriptor> layers;
+  std::map<std::string, std::string> annotations;
+
+  // Parses a manifest's JSON. Throws std::invalid_argument naming what is missing or wrong.
+  static Manifest Parse(std::string_view bytes);
+  // Every blob it names: the config, then the layers.
+  std::vector<Descriptor> Blobs() const;
+};
+
 // "2024-01-02T03:04:05Z" for a Unix time.
 std::string Rfc3339(int64_t unix_seconds);
 

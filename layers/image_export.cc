@@ -79,12 +79,11 @@ Descriptor CompressedManifest(OciLayout& from, const Descriptor& source_manifest
   LayerOptions lo;
   lo.compression = options.compression;
   lo.level = options.level;
-  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(source_manifest.digest));
-  Descriptor config = Descriptor::FromJson(m.at("config"));
+  Manifest m = Manifest::Parse(from.store().ReadBlob(source_manifest.digest));
+  const Descriptor& config = m.config;
   std::vector<Descriptor> layer_descs;
   bool changed = false;
-  for (const auto& l : m.at("layers")) {
-    Descriptor d = Descriptor::FromJson(l);
+  for (Descriptor d : m.layers) {
     if (d.media_type == media_type::kLayer && options.compression != Compression::kUncompressed) {
       d = CompressLayer(from.store(), d, lo, options.memo_dir);
       changed = true;
@@ -92,9 +91,7 @@ Descriptor CompressedManifest(OciLayout& from, const Descriptor& source_manifest
     layer_descs.push_back(d);
   }
   if (!changed) return source_manifest;
-  std::map<std::string, std::string> annotations;
-  if (m.contains("annotations")) annotations = m["annotations"].get<std::map<std::string, std::string>>();
-  Descriptor manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, annotations).dump());
+  Descriptor manifest = from.store().Put(media_type::kImageManifest, ManifestJson(config, layer_descs, m.annotations).dump());
   manifest.platform = source_manifest.platform;
   return manifest;
 }
@@ -121,10 +118,9 @@ std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportIt
     const Descriptor& source_manifest = image.manifest;
     const std::vector<std::string>& refs = image.refs;
     Descriptor manifest = CompressedManifest(from, source_manifest, options);
-    nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
-    Descriptor config = Descriptor::FromJson(m.at("config"));
-    std::vector<Descriptor> layer_descs;
-    for (const auto& l : m.at("layers")) layer_descs.push_back(Descriptor::FromJson(l));
+    Manifest m = Manifest::Parse(from.store().ReadBlob(manifest.digest));
+    const Descriptor& config = m.config;
+    const std::vector<Descriptor>& layer_descs = m.layers;
     CopyBlob(from.store(), out.store(), config.digest);
     for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
     CopyBlob(from.store(), out.store(), manifest.digest);
@@ -172,11 +168,9 @@ Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::v
 
 void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir) {
   MakeDirs(dest_dir);
-  nlohmann::json m = nlohmann::json::parse(from.store().ReadBlob(manifest.digest));
   ApplyOptions options;
   options.overlay_format = false;
-  for (const auto& l : m.at("layers")) {
-    Descriptor d = Descriptor::FromJson(l);
+  for (const Descriptor& d : Manifest::Parse(from.store().ReadBlob(manifest.digest)).layers) {
     ApplyLayer(from.store().BlobPath(d.digest), dest_dir, options);
   }
 }

@@ -95,17 +95,16 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
       pick->annotations = d.annotations;
       d = *pick;
     }
-    nlohmann::json manifest = nlohmann::json::parse(ReadFile(BlobFile(dir, d.digest)));
-    Descriptor config = Descriptor::FromJson(manifest.at("config"));
+    Manifest manifest = Manifest::Parse(ReadFile(BlobFile(dir, d.digest)));
+    const Descriptor& config = manifest.config;
     ImportBlob(store.store(), BlobFile(dir, config.digest), config.media_type, config.digest, config.size);
     ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
-    const auto& layer_list = manifest.at("layers");
+    const std::vector<Descriptor>& layer_list = manifest.layers;
     if (layer_list.size() != ic.diff_ids.size()) {
       throw std::runtime_error("image " + d.digest.str() + ": " + std::to_string(layer_list.size()) +
                                " layers but " + std::to_string(ic.diff_ids.size()) + " diff_ids");
     }
-    for (const auto& l : layer_list) {
-      Descriptor ld = Descriptor::FromJson(l);
+    for (const Descriptor& ld : layer_list) {
       std::string path = BlobFile(dir, ld.digest);
       CheckLayer(path, tmp);
       ImportBlob(store.store(), path, ld.media_type, ld.digest, ld.size);

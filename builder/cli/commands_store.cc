@@ -8,6 +8,7 @@
 #include "builder/state/state_dir.h"
 #include "layers/image_export.h"
 #include "layers/image_import.h"
+#include "layers/image.h"
 #include "layers/oci_layout.h"
 
 namespace imgbuild::builder {
@@ -47,9 +48,9 @@ int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err)
       auto name = d.annotations.count(layers::kRefNameAnnotation)
                       ? d.annotations.at(layers::kRefNameAnnotation)
                       : "<none>";
-      nlohmann::json m = nlohmann::json::parse(store.store().ReadBlob(d.digest));
-      int64_t size = d.size + m["config"].value("size", int64_t{0});
-      for (const auto& l : m["layers"]) size += l.value("size", int64_t{0});
+      layers::Manifest m = layers::Manifest::Parse(store.store().ReadBlob(d.digest));
+      int64_t size = d.size + m.config.size;
+      for (const layers::Descriptor& l : m.layers) size += l.size;
       if (options.json) {
         list.push_back({{"name", name}, {"digest", d.digest.str()}, {"size", size}});
       } else {
@@ -67,7 +68,7 @@ int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
     nlohmann::ordered_json m = nlohmann::ordered_json::parse(store.store().ReadBlob(d->digest));
-    layers::Descriptor config = layers::Descriptor::FromJson(m["config"]);
+    layers::Descriptor config = layers::Manifest::Parse(store.store().ReadBlob(d->digest)).config;
     nlohmann::ordered_json doc = {
         {"name", layers::NormalizeTag(options.name)},
         {"digest", d->digest.str()},

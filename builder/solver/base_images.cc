@@ -99,10 +99,9 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
   img.base_manifest = *m;
   img.base_name = layers::NormalizeTag(ref);
   img.key = ImageKey(m->digest.str(), PlatformText());
-  nlohmann::json manifest = nlohmann::json::parse(env_.store.store().ReadBlob(m->digest));
-  Descriptor config = Descriptor::FromJson(manifest.at("config"));
-  img.config = ImageConfig::FromJson(nlohmann::json::parse(env_.store.store().ReadBlob(config.digest)));
-  const auto& layer_list = manifest.at("layers");
+  layers::Manifest manifest = layers::Manifest::Parse(env_.store.store().ReadBlob(m->digest));
+  img.config = ImageConfig::FromJson(nlohmann::json::parse(env_.store.store().ReadBlob(manifest.config.digest)));
+  const std::vector<Descriptor>& layer_list = manifest.layers;
   if (layer_list.size() != img.config.diff_ids.size()) {
     throw BuildError("image " + ref + " is inconsistent: " + std::to_string(layer_list.size()) + " layers, " +
                      std::to_string(img.config.diff_ids.size()) + " diff_ids");
@@ -111,7 +110,7 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
   std::optional<Digest> chain;
   std::string parent;
   for (size_t i = 0; i < layer_list.size(); ++i) {
-    Descriptor d = Descriptor::FromJson(layer_list[i]);
+    const Descriptor& d = layer_list[i];
     const Digest& diff_id = img.config.diff_ids[i];
     chain = layers::ChainId(chain ? &*chain : nullptr, diff_id);
     std::string key = ChainSnapshotName(std::string(chain->hex()));

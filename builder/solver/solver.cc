@@ -271,9 +271,8 @@ std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, 
   layers::OciLayout store(state.oci(), state.tmp());
   std::optional<Descriptor> m = store.Find(ref);
   if (!m) return std::nullopt;
-  nlohmann::json manifest = nlohmann::json::parse(store.store().ReadBlob(m->digest));
-  Descriptor config = Descriptor::FromJson(manifest.at("config"));
-  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+  layers::Manifest manifest = layers::Manifest::Parse(store.store().ReadBlob(m->digest));
+  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(manifest.config.digest)));
   frontend::BaseImageInfo info;
   info.env = ic.config.env;
   info.workdir = ic.config.working_dir;

@@ -1,5 +1,7 @@
 #include "layers/registry/transfer.h"
 
+#include "layers/image.h"
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -78,9 +80,7 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
   // Blobs stream into the store, each verified against its digest and size as it is committed;
   // nothing is tagged until all are there. Layers are checked by the applier when a build unpacks
   // them (hostile ones are refused there, as for any layer).
-  auto manifest = nlohmann::json::parse(m.bytes);
-  std::vector<Descriptor> blobs = {Descriptor::FromJson(manifest.at("config"))};
-  for (const auto& l : manifest.at("layers")) blobs.push_back(Descriptor::FromJson(l));
+  std::vector<Descriptor> blobs = Manifest::Parse(m.bytes).Blobs();
   std::mutex note_mu;
   auto say = [&](const std::string& text) {
     std::lock_guard<std::mutex> lock(note_mu);
@@ -128,10 +128,9 @@ PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& mani
   Descriptor exported = CompressedManifest(store, manifest, export_options);
   OciLayout& layout = store;
   std::string bytes = layout.store().ReadBlob(exported.digest);
-  auto m = nlohmann::json::parse(bytes);
-  std::vector<Descriptor> blobs;
-  for (const auto& l : m.at("layers")) blobs.push_back(Descriptor::FromJson(l));
-  blobs.push_back(Descriptor::FromJson(m.at("config")));
+  Manifest parsed = Manifest::Parse(bytes);
+  std::vector<Descriptor> blobs = parsed.layers;
+  blobs.push_back(parsed.config);
   // Blobs of images the store has from the same registry can be mounted from their repository.
   std::map<std::string, std::string> origin;  // digest -> repository
   for (const Descriptor& d : store.Manifests()) {
@@ -159,7 +158,7 @@ PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& mani
     else if (how == "mounted") ++result.mounted;
     else ++result.existed;
   });
-  std::string media_type = m.value("mediaType", std::string(media_type::kImageManifest));
+  std::string media_type = exported.media_type.empty() ? std::string(media_type::kImageManifest) : exported.media_type;
   client.PutManifest(dest.repository, dest.digest.empty() ? dest.tag : exported.digest.str(), bytes, media_type);
   result.manifest = exported;
   return result;

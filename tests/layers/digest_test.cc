@@ -1,4 +1,5 @@
 #include "layers/digest.h"
+#include "layers/image.h"
 
 #include <gtest/gtest.h>
 
@@ -34,6 +35,25 @@ TEST(DigestTest, ChainIds) {
   Digest ab = ChainId(&a, b);
   EXPECT_EQ(ab, Digest::OfBytes(a.str() + " " + b.str()));
   EXPECT_NE(ChainId(&b, a), ab);
+}
+
+// The Manifest type reads what ManifestJson writes, and refuses what is not a manifest.
+TEST(DigestTest, ManifestRoundTrip) {
+  Descriptor config, layer;
+  config.media_type = media_type::kImageConfig;
+  config.digest = Digest::OfBytes("config");
+  config.size = 6;
+  layer.media_type = media_type::kLayerGzip;
+  layer.digest = Digest::OfBytes("layer");
+  layer.size = 5;
+  Manifest m = Manifest::Parse(ManifestJson(config, {layer}, {{"k", "v"}}).dump());
+  EXPECT_EQ(m.config.digest, config.digest);
+  ASSERT_EQ(m.layers.size(), 1u);
+  EXPECT_EQ(m.layers[0].media_type, media_type::kLayerGzip);
+  EXPECT_EQ(m.annotations.at("k"), "v");
+  EXPECT_EQ(m.Blobs().size(), 2u);
+  EXPECT_THROW(Manifest::Parse("{\"layers\": []}"), std::invalid_argument);
+  EXPECT_THROW(Manifest::Parse("not json"), std::invalid_argument);
 }
 
 }  // namespace imgbuild::layers
