@@ -14,7 +14,6 @@ namespace {
 
 constexpr int kVersion = 1;
 
-std::string Hex(const std::string& key) { return key.rfind("sha256:", 0) == 0 ? key.substr(7) : key; }
 
 bool ValidHex(const std::string& h) {
   return h.size() == 64 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -23,7 +22,7 @@ bool ValidHex(const std::string& h) {
 }  // namespace
 
 nlohmann::ordered_json RecordToJson(const CacheRecord& r) {
-  nlohmann::ordered_json j = {{"key", r.key},     {"parent", r.parent},         {"kind", r.kind},
+  nlohmann::ordered_json j = {{"key", r.key.str()}, {"parent", r.parent ? r.parent->str() : ""}, {"kind", r.kind},
                               {"label", layers::BytesToJsonString(r.label)}, {"created", r.created},
                               {"created_by", layers::BytesToJsonString(r.created_by)},
                               {"empty_layer", r.empty_layer}};
@@ -40,9 +39,8 @@ nlohmann::ordered_json RecordToJson(const CacheRecord& r) {
 
 CacheRecord RecordFromJson(const nlohmann::json& j) {
   CacheRecord r;
-  r.key = j.at("key").get<std::string>();
-  layers::Digest::Parse(r.key);  // a well-formed key, or it throws
-  r.parent = j.value("parent", "");
+  r.key = CacheKey::Parse(j.at("key").get<std::string>());  // a well-formed key, or it throws
+  if (std::string parent = j.value("parent", ""); !parent.empty()) r.parent = CacheKey::Parse(parent);
   r.kind = j.value("kind", "");
   r.label = layers::BytesFromJsonString(j.value("label", ""));
   r.created = j.at("created").get<std::string>();
@@ -65,11 +63,10 @@ CacheIndex::CacheIndex(std::string dir) : dir_(std::move(dir)) {
   layers::MakeDirs(dir_ + "/children");
 }
 
-std::string CacheIndex::RecordPath(const std::string& key) const { return dir_ + "/records/" + Hex(key) + ".json"; }
-std::string CacheIndex::FilesPath(const std::string& key) const { return dir_ + "/records/" + Hex(key) + ".files"; }
+std::string CacheIndex::RecordPath(const CacheKey& key) const { return dir_ + "/records/" + std::string(key.hex()) + ".json"; }
+std::string CacheIndex::FilesPath(const CacheKey& key) const { return dir_ + "/records/" + std::string(key.hex()) + ".files"; }
 
-std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
-  if (!ValidHex(Hex(key))) return std::nullopt;
+std::optional<CacheRecord> CacheIndex::Read(const CacheKey& key) {
   std::string path = RecordPath(key);
   std::string text;
   struct stat st;
@@ -81,7 +78,7 @@ std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
   }
   try {
     auto j = nlohmann::json::parse(text);
-    if (j.at("version").get<int>() != kVersion || j.at("key").get<std::string>() != key) throw std::runtime_error("");
+    if (j.at("version").get<int>() != kVersion || j.at("key").get<std::string>() != key.str()) throw std::runtime_error("");
     CacheRecord r = RecordFromJson(j);
     r.snapshot = j.value("snapshot", "");
     r.last_used = st.st_mtim.tv_sec;
@@ -93,7 +90,7 @@ std::optional<CacheRecord> CacheIndex::Read(const std::string& key) {
   }
 }
 
-std::optional<CacheRecord> CacheIndex::Find(const std::string& key,
+std::optional<CacheRecord> CacheIndex::Find(const CacheKey& key,
                                             const std::function<bool(const CacheRecord&)>& usable) {
   std::optional<CacheRecord> r = Read(key);
   if (!r) return std::nullopt;
@@ -118,17 +115,16 @@ void CacheIndex::Put(const CacheRecord& r) {
     j["files"] = true;
   }
   layers::WriteFileAtomic(RecordPath(r.key), j.dump());
-  if (!r.parent.empty() && ValidHex(Hex(r.parent))) {
-    std::string dir = dir_ + "/children/" + Hex(r.parent);
+  if (r.parent) {
+    std::string dir = dir_ + "/children/" + std::string(r.parent->hex());
     layers::MakeDirs(dir);
-    layers::UniqueFd fd(::open((dir + "/" + Hex(r.key)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    layers::UniqueFd fd(::open((dir + "/" + std::string(r.key.hex())).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   }
 }
 
-std::vector<CacheRecord> CacheIndex::Children(const std::string& parent) {
+std::vector<CacheRecord> CacheIndex::Children(const CacheKey& parent) {
   std::vector<CacheRecord> out;
-  if (!ValidHex(Hex(parent))) return out;
-  std::string dir = dir_ + "/children/" + Hex(parent);
+  std::string dir = dir_ + "/children/" + std::string(parent.hex());
   std::vector<std::string> names;
   try {
     names = layers::ListDir(dir);
@@ -136,7 +132,9 @@ std::vector<CacheRecord> CacheIndex::Children(const std::string& parent) {
     return out;
   }
   for (const std::string& n : names) {
-    if (auto r = Read("sha256:" + n)) {
+    std::optional<CacheRecord> r;
+    if (ValidHex(n)) r = Read(CacheKey::Parse("sha256:" + n));
+    if (r) {
       try {
         for (const auto& f : nlohmann::json::parse(layers::ReadFile(FilesPath(r->key)))) {
           r->files.emplace_back(layers::BytesFromJsonString(f.at(0).get<std::string>()), f.at(1));
@@ -156,12 +154,13 @@ std::vector<CacheRecord> CacheIndex::All() {
   std::vector<CacheRecord> out;
   for (const std::string& n : layers::ListDir(dir_ + "/records")) {
     if (n.size() != 69 || n.compare(64, 5, ".json") != 0) continue;
-    if (auto r = Read("sha256:" + n.substr(0, 64))) out.push_back(std::move(*r));
+    if (!ValidHex(n.substr(0, 64))) continue;
+    if (auto r = Read(CacheKey::Parse("sha256:" + n.substr(0, 64)))) out.push_back(std::move(*r));
   }
   return out;
 }
 
-void CacheIndex::Remove(const std::string& key) noexcept {
+void CacheIndex::Remove(const CacheKey& key) noexcept {
   ::unlink(RecordPath(key).c_str());
   ::unlink(FilesPath(key).c_str());
 }

@@ -20,8 +20,8 @@
 namespace imgbuild::cache {
 
 struct CacheRecord {
-  std::string key;     // "sha256:..."
-  std::string parent;  // the previous step's key ("" for a stage's first)
+  CacheKey key{layers::Digest::OfBytes("")};
+  std::optional<CacheKey> parent;  // the previous step's key (none for a stage's base)
   std::string kind;    // instruction keyword
   std::string label;   // "COPY src/ /app/", for explanations
   // The history entry the step added.
@@ -46,17 +46,17 @@ class CacheIndex {
  public:
   explicit CacheIndex(std::string dir);
 
-  std::optional<CacheRecord> Find(const std::string& key, const std::function<bool(const CacheRecord&)>& usable);
+  std::optional<CacheRecord> Find(const CacheKey& key, const std::function<bool(const CacheRecord&)>& usable);
   void Put(const CacheRecord& r);  // throws SysError
-  std::vector<CacheRecord> Children(const std::string& parent);
+  std::vector<CacheRecord> Children(const CacheKey& parent);
   std::vector<CacheRecord> All();
-  void Remove(const std::string& key) noexcept;
+  void Remove(const CacheKey& key) noexcept;
   const std::string& dir() const { return dir_; }
 
  private:
-  std::optional<CacheRecord> Read(const std::string& key);
-  std::string RecordPath(const std::string& key) const;
-  std::string FilesPath(const std::string& key) const;
+  std::optional<CacheRecord> Read(const CacheKey& key);
+  std::string RecordPath(const CacheKey& key) const;
+  std::string FilesPath(const CacheKey& key) const;
   std::string dir_;
 };
 

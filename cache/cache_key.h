@@ -13,8 +13,13 @@ namespace imgbuild::cache {
 class CacheKey {
  public:
   explicit CacheKey(layers::Digest d) : digest_(std::move(d)) {}
+  // "sha256:<64 hex>"; throws std::invalid_argument.
+  static CacheKey Parse(std::string_view text) { return CacheKey(layers::Digest::Parse(text)); }
   const layers::Digest& digest() const { return digest_; }
+  const std::string& str() const { return digest_.str(); }
+  std::string_view hex() const { return digest_.hex(); }
   friend bool operator==(const CacheKey&, const CacheKey&) = default;
+  friend auto operator<=>(const CacheKey&, const CacheKey&) = default;
 
  private:
   layers::Digest digest_;

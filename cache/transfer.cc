@@ -158,7 +158,7 @@ ImportedCache::ImportedCache(const CacheTransferSpec& spec, const std::string& t
 
 ImportedCache::~ImportedCache() = default;
 
-const CacheRecord* ImportedCache::Find(const std::string& key) const {
+const CacheRecord* ImportedCache::Find(const CacheKey& key) const {
   auto it = records_.find(key);
   if (it == records_.end()) return nullptr;
   if (it->second.layer && layout_ && !layout_->store().Has(blobs_.at(key).digest)) return nullptr;

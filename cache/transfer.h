@@ -47,7 +47,7 @@ class ImportedCache {
   // An empty cache when `spec` names none yet (a first run of the CI job).
   ImportedCache(const CacheTransferSpec& spec, const std::string& tmp, bool tls_verify);
   ~ImportedCache();
-  const CacheRecord* Find(const std::string& key) const;
+  const CacheRecord* Find(const CacheKey& key) const;
   // Makes the record's uncompressed layer present in `to` (fetching and decompressing its blob,
   // verified against the diff_id). Returns the bytes fetched (0 when the store had it).
   int64_t FetchLayer(const CacheRecord& r, layers::ContentStore& to, const std::string& memo_dir) const;
@@ -57,8 +57,8 @@ class ImportedCache {
   struct Remote;
   std::unique_ptr<layers::OciLayout> layout_;  // type=local
   std::unique_ptr<Remote> remote_;             // type=registry
-  std::map<std::string, CacheRecord> records_;
-  std::map<std::string, layers::Descriptor> blobs_;  // key -> the blob that holds its layer
+  std::map<CacheKey, CacheRecord> records_;
+  std::map<CacheKey, layers::Descriptor> blobs_;  // key -> the blob that holds its layer
 };
 
 }  // namespace imgbuild::cache

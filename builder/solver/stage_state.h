@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_key.h"
 #include "layers/descriptor.h"
 #include "layers/image.h"
 
 namespace imgbuild::builder {
 
 struct StageImage {
-  std::string key;        // cache key of the stage so far
+  std::optional<cache::CacheKey> key;  // cache key of the stage so far
   std::string commit_as;  // the name the current step's snapshot is committed under ("": a temporary one)
   layers::ImageConfig config;
   std::vector<layers::Descriptor> layers;

@@ -34,17 +34,19 @@ StepCache::StepCache(BuildEnv& env)
   }
 }
 
-std::optional<cache::CacheRecord> StepCache::Find(const std::string& key) {
+std::optional<cache::CacheRecord> StepCache::Find(const cache::CacheKey& key) {
   return index_.Find(key, [&](const cache::CacheRecord& r) {
     if (!r.layer) return true;
     return !r.snapshot.empty() && env_.snaps->Exists(r.snapshot) && env_.store.store().Has(r.layer->digest);
   });
 }
 
-std::string StepCache::Explain(const StepKey& now, const std::string& parent, const std::string& kind) {
+std::string StepCache::Explain(const StepKey& now, const std::optional<cache::CacheKey>& parent,
+                               const std::string& kind) {
   std::string best;
+  if (!parent) return best;
   size_t best_len = 0;
-  for (const cache::CacheRecord& r : index_.Children(parent)) {
+  for (const cache::CacheRecord& r : index_.Children(*parent)) {
     if (r.kind != kind) continue;
     std::string why = ExplainMiss(now, r.fields, r.files);
     // The nearest record is the one with the fewest differences.
@@ -87,7 +89,7 @@ cache::InputDigest StepCache::Digest(std::vector<cache::InputFile> files, unsign
   return d;
 }
 
-std::optional<cache::CacheRecord> StepCache::Lookup(const std::string& key, const StageImage& img) {
+std::optional<cache::CacheRecord> StepCache::Lookup(const cache::CacheKey& key, const StageImage& img) {
   if (std::optional<cache::CacheRecord> r = Find(key)) return r;
   for (const auto& imported : imported_) {
     const cache::CacheRecord* found = imported->Find(key);
@@ -145,7 +147,7 @@ void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, co
   }
 }
 
-void StepCache::Used(int stage, const std::string& key) {
+void StepCache::Used(int stage, const cache::CacheKey& key) {
   std::lock_guard<std::mutex> lock(used_mu_);
   used_keys_[stage].push_back(key);
 }
@@ -164,7 +166,7 @@ void StepCache::ExportTo(const cache::CacheTransferSpec& spec) {
   }
   std::vector<cache::CacheRecord> records;
   for (int s : stages) {
-    for (const std::string& key : used_keys_[s]) {
+    for (const cache::CacheKey& key : used_keys_[s]) {
       if (std::optional<cache::CacheRecord> r = Find(key)) records.push_back(std::move(*r));
     }
   }

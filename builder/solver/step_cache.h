@@ -32,21 +32,21 @@ class StepCache {
   // read, no layer yet).
   explicit StepCache(BuildEnv& env);
 
-  std::optional<cache::CacheRecord> Find(const std::string& key);
+  std::optional<cache::CacheRecord> Find(const cache::CacheKey& key);
   void Put(const cache::CacheRecord& r) { index_.Put(r); }
   // A record for `key`: the local cache's, or an imported one made local (its layer fetched,
   // verified and unpacked onto `img`'s snapshot).
-  std::optional<cache::CacheRecord> Lookup(const std::string& key, const StageImage& img);
+  std::optional<cache::CacheRecord> Lookup(const cache::CacheKey& key, const StageImage& img);
   // Records what `step` (keyed `key`) did: `before` -> `after`. A failure to record only warns.
   void Record(const frontend::PlannedStep& step, const StepKey& key, const StageImage& before,
               const StageImage& after);
   // The keys stage `stage` used, and --cache-to of the stages that `spec` asks for.
-  void Used(int stage, const std::string& key);
+  void Used(int stage, const cache::CacheKey& key);
   void ExportTo(const cache::CacheTransferSpec& spec);
   // What --cache-from said when opened ("N records; ...").
   const std::vector<std::string>& notes() const { return notes_; }
   // Why `now` (a step of kind `kind` after `parent`) missed, or "" when nothing earlier compares.
-  std::string Explain(const StepKey& now, const std::string& parent, const std::string& kind);
+  std::string Explain(const StepKey& now, const std::optional<cache::CacheKey>& parent, const std::string& kind);
   cache::InputDigest Digest(std::vector<cache::InputFile> files, unsigned threads);
   void Flush() { memo_.Flush(); }
 
@@ -58,7 +58,7 @@ class StepCache {
   std::vector<std::unique_ptr<cache::ImportedCache>> imported_;
   std::vector<std::string> notes_;
   std::mutex used_mu_;
-  std::map<int, std::vector<std::string>> used_keys_;  // per stage, in order
+  std::map<int, std::vector<cache::CacheKey>> used_keys_;  // per stage, in order
 };
 
 }  // namespace imgbuild::builder

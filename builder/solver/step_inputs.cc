@@ -61,17 +61,20 @@ std::optional<int> StepInputs::StageNamed(const std::string& from) const {
 // What identifies the files a `from` names: a stage's key, an image's manifest digest, a
 // named directory's content.
 std::string StepInputs::FromKey(const std::string& from) {
-  if (std::optional<int> st = StageNamed(from); st && stages_.IsDone(*st)) return stages_.Done(*st).key;
+  if (std::optional<int> st = StageNamed(from); st && stages_.IsDone(*st)) {
+    std::optional<cache::CacheKey> key = stages_.Done(*st).key;
+    return key ? key->str() : "";
+  }
   auto nc = env_.req.named_contexts.find(from);
   if (nc != env_.req.named_contexts.end() && BaseImages::IsDirContext(nc->second)) {
     CopyRequest r;
     r.src_root = nc->second;
     r.sources = {"."};
-    return DirectoryKey(cache_.Digest(SelectCopyInputs(r), BuildEnv::Threads()), "");
+    return DirectoryKey(cache_.Digest(SelectCopyInputs(r), BuildEnv::Threads()), "").str();
   }
   std::string ref = nc != env_.req.named_contexts.end() ? bases_.LoadContextImage(from) : from;
   std::optional<Descriptor> m = env_.store.Find(ref);
-  return m ? ImageKey(m->digest.str(), bases_.PlatformText()) : "missing image " + ref;
+  return m ? ImageKey(m->digest.str(), bases_.PlatformText()).str() : "missing image " + ref;
 }
 
 // The files a COPY/ADD reads from a directory (the build context or a named one), hashed.

@@ -48,17 +48,16 @@ std::string MountText(const frontend::MountSpec& m) {
 
 }  // namespace
 
-std::string ScratchKey(const std::string& platform) {
-  return cache::KeyBuilder("from-scratch").Field("platform", platform).Build().digest().str();
+cache::CacheKey ScratchKey(const std::string& platform) {
+  return cache::KeyBuilder("from-scratch").Field("platform", platform).Build();
 }
 
-std::string ImageKey(const std::string& manifest_digest, const std::string& platform) {
-  return cache::KeyBuilder("from-image").Field("manifest", manifest_digest).Field("platform", platform).Build().digest().str();
+cache::CacheKey ImageKey(const std::string& manifest_digest, const std::string& platform) {
+  return cache::KeyBuilder("from-image").Field("manifest", manifest_digest).Field("platform", platform).Build();
 }
 
-std::string DirectoryKey(const cache::InputDigest& content, const std::string& platform) {
-  return cache::KeyBuilder("from-directory").Field("content", content.digest.str()).Field("platform", platform)
-      .Build().digest().str();
+cache::CacheKey DirectoryKey(const cache::InputDigest& content, const std::string& platform) {
+  return cache::KeyBuilder("from-directory").Field("content", content.digest.str()).Field("platform", platform).Build();
 }
 
 StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in) {
@@ -145,9 +144,9 @@ StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in) 
       },
       step.op);
   cache::KeyBuilder b(k);
-  b.Field("parent", in.parent);
+  b.Field("parent", in.parent ? in.parent->str() : "");
   for (const auto& [name, value] : f) b.Field(name, value);
-  out.key = b.Build().digest().str();
+  out.key = b.Build();
   return out;
 }
 

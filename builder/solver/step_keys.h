@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/cache_key.h"
 #include "cache/input_digest.h"
 #include "frontend/plan.h"
 #include "layers/image.h"
@@ -20,7 +21,7 @@ namespace imgbuild::builder {
 using KeyFields = std::vector<std::pair<std::string, std::string>>;
 
 struct StepKey {
-  std::string key;  // "sha256:..."
+  cache::CacheKey key{layers::Digest::OfBytes("")};
   KeyFields fields;
   std::vector<std::pair<std::string, std::string>> files;  // input files, for explanations
   std::string files_path;  // or where they are (cache::LoadInputFiles)
@@ -28,7 +29,7 @@ struct StepKey {
 
 // What a step's key needs besides the plan: resolved inputs.
 struct StepKeyInputs {
-  std::string parent;                  // the previous step's key (or the stage base's)
+  std::optional<cache::CacheKey> parent;  // the previous step's key (or the stage base's)
   const layers::ImageConfig* config = nullptr;  // the stage's image before the step
   // The key or digest of each `from` the step reads (COPY --from, RUN --mount from=), by name.
   std::map<std::string, std::string> from_keys;
@@ -42,9 +43,9 @@ struct StepKeyInputs {
 StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in);
 
 // Keys of stage bases.
-std::string ScratchKey(const std::string& platform);
-std::string ImageKey(const std::string& manifest_digest, const std::string& platform);
-std::string DirectoryKey(const cache::InputDigest& content, const std::string& platform);
+cache::CacheKey ScratchKey(const std::string& platform);
+cache::CacheKey ImageKey(const std::string& manifest_digest, const std::string& platform);
+cache::CacheKey DirectoryKey(const cache::InputDigest& content, const std::string& platform);
 
 // Why `now` missed, against the nearest earlier record of the same step ("" when none is
 // comparable): "env VERSION changed 1.2 -> 1.3", "content of src/main.c changed", ...

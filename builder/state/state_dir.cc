@@ -25,9 +25,8 @@ std::string StateDir::cache_index(const std::string& kind) const {
 
 std::string ChainSnapshotName(const std::string& chain_id_hex) { return "chain-" + chain_id_hex; }
 
-std::string CachedSnapshotName(const std::string& key, const std::string& build, int n) {
-  std::string hex = key.rfind("sha256:", 0) == 0 ? key.substr(7) : key;
-  return "c-" + hex.substr(0, 16) + "-" + build + "-" + std::to_string(n);
+std::string CachedSnapshotName(const cache::CacheKey& key, const std::string& build, int n) {
+  return "c-" + std::string(key.hex().substr(0, 16)) + "-" + build + "-" + std::to_string(n);
 }
 
 std::string BuildSnapshotName(const std::string& build, const std::string& what, int n) {

@@ -12,6 +12,8 @@
 
 #include <string>
 
+#include "cache/cache_key.h"
+
 namespace imgbuild::builder {
 
 class StateDir {
@@ -39,7 +41,7 @@ class StateDir {
 
 // Snapshot names, as above.
 std::string ChainSnapshotName(const std::string& chain_id_hex);
-std::string CachedSnapshotName(const std::string& key, const std::string& build, int n);  // key "sha256:..."
+std::string CachedSnapshotName(const cache::CacheKey& key, const std::string& build, int n);
 std::string BuildSnapshotName(const std::string& build, const std::string& what, int n);
 bool IsChainSnapshot(const std::string& name);
 // What every scratch snapshot of `build` starts with.

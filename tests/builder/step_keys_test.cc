@@ -25,7 +25,7 @@ Planned PlanOf(const std::string& text, std::map<std::string, std::string> args 
 StepKey KeyOf(const Planned& p, size_t step) {
   const frontend::PlannedStep& s = p.plan.steps.at(step);
   StepKeyInputs in;
-  in.parent = "sha256:" + std::string(64, '0');
+  in.parent = cache::CacheKey::Parse("sha256:" + std::string(64, '0'));
   in.config = &p.config;
   in.network = "none";
   return MakeStepKey(s, in);
@@ -56,7 +56,7 @@ TEST(StepKeysTest, DomainsAndParentsSeparateKeys) {
   const frontend::PlannedStep& s = p.plan.steps[0];
   StepKeyInputs in;
   in.config = &p.config;
-  in.parent = "sha256:" + std::string(64, '1');
+  in.parent = cache::CacheKey::Parse("sha256:" + std::string(64, '1'));
   EXPECT_NE(MakeStepKey(s, in).key, KeyOf(p, 0).key);
   EXPECT_NE(ScratchKey("linux/amd64"), ScratchKey("linux/arm64"));
 }

@@ -19,9 +19,9 @@ class CacheIndexTest : public ::testing::Test {
     dir_ = mkdtemp(t);
   }
   void TearDown() override { fs::remove_all(dir_); }
-  static CacheRecord Record(const std::string& seed, const std::string& parent = "") {
+  static CacheRecord Record(const std::string& seed, std::optional<CacheKey> parent = std::nullopt) {
     CacheRecord r;
-    r.key = layers::Digest::OfBytes(seed).str();
+    r.key = CacheKey(layers::Digest::OfBytes(seed));
     r.parent = parent;
     r.kind = "RUN";
     r.label = "RUN " + seed;
@@ -54,8 +54,8 @@ TEST_F(CacheIndexTest, PutFindRoundTrip) {
   sibling.key = Record("sibling").key;
   sibling.parent = Record("parent").key;
   index.Put(sibling);
-  ASSERT_EQ(index.Children(sibling.parent).size(), 1u);
-  EXPECT_EQ(index.Children(sibling.parent)[0].files, r.files);
+  ASSERT_EQ(index.Children(*sibling.parent).size(), 1u);
+  EXPECT_EQ(index.Children(*sibling.parent)[0].files, r.files);
   EXPECT_FALSE(got->empty_layer);
   EXPECT_FALSE(index.Find(Record("other").key, nullptr));
 }
@@ -68,7 +68,7 @@ TEST_F(CacheIndexTest, UnusableAndDamagedRecordsAreDropped) {
   EXPECT_FALSE(index.Find(r.key, nullptr));                                    // and it stays gone
   CacheRecord torn = Record("torn");
   index.Put(torn);
-  std::string path = dir_ + "/records/" + torn.key.substr(7) + ".json";
+  std::string path = dir_ + "/records/" + std::string(torn.key.hex()) + ".json";
   std::string text;
   {
     std::ifstream in(path);
@@ -77,7 +77,7 @@ TEST_F(CacheIndexTest, UnusableAndDamagedRecordsAreDropped) {
   std::ofstream(path) << text.substr(0, text.size() / 2);  // a torn write (never happens: rename)
   EXPECT_FALSE(index.Find(torn.key, nullptr));
   EXPECT_FALSE(fs::exists(path));
-  EXPECT_FALSE(index.Find("sha256:../../etc/passwd", nullptr));
+  EXPECT_THROW(CacheKey::Parse("sha256:../../etc/passwd"), std::invalid_argument);  // never a path
 }
 
 TEST_F(CacheIndexTest, ChildrenAndAll) {
