@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.h"
+
 namespace imgbuild::cache {
 namespace {
 
@@ -15,10 +17,7 @@ namespace fs = std::filesystem;
 class CacheIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char t[] = "/tmp/imgbuild-index-XXXXXX";
-    dir_ = mkdtemp(t);
   }
-  void TearDown() override { fs::remove_all(dir_); }
   static CacheRecord Record(const std::string& seed, std::optional<CacheKey> parent = std::nullopt) {
     CacheRecord r;
     r.key = CacheKey(layers::Digest::OfBytes(seed));
@@ -30,7 +29,8 @@ class CacheIndexTest : public ::testing::Test {
     r.fields = {{"command", seed}};
     return r;
   }
-  std::string dir_;
+  testing::TempDir tmp_{"imgbuild-index"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(CacheIndexTest, PutFindRoundTrip) {

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/temp_dir.h"
+
 namespace imgbuild::cache {
 namespace {
 
@@ -19,15 +21,12 @@ namespace fs = std::filesystem;
 class InputDigestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char t[] = "/tmp/imgbuild-inputs-XXXXXX";
-    dir_ = mkdtemp(t);
     std::ofstream(dir_ + "/a.txt") << "alpha";
     std::ofstream(dir_ + "/b.txt") << "beta";
     fs::create_symlink("a.txt", dir_ + "/link");
     // Old enough to be remembered by the memo.
     std::system(("touch -d '2020-01-01' " + dir_ + "/a.txt " + dir_ + "/b.txt").c_str());
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::vector<InputFile> Files() {
     std::vector<InputFile> out;
     for (const char* n : {"a.txt", "b.txt", "link"}) {
@@ -43,7 +42,8 @@ class InputDigestTest : public ::testing::Test {
     FileDigestMemo memo("");
     return DigestInputs(Files(), memo, 2).digest;
   }
-  std::string dir_;
+  testing::TempDir tmp_{"imgbuild-inputs"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(InputDigestTest, WhatCounts) {

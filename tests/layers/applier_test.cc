@@ -13,6 +13,8 @@
 
 #include "tar_maker.h"
 
+#include "../support/temp_dir.h"
+
 namespace imgbuild::layers {
 namespace {
 
@@ -22,12 +24,9 @@ using imgbuild::testing::TarMaker;
 class ApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char t[] = "/tmp/imgbuild-apply-XXXXXX";
-    dir_ = mkdtemp(t);
     fs::create_directories(dir_ + "/sandbox/target");
     target_ = dir_ + "/sandbox/target";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string Tar(const std::function<void(TarMaker&)>& fill, bool gzip = false) {
     std::string path = dir_ + "/layer" + std::to_string(n_++) + ".tar";
@@ -52,7 +51,9 @@ class ApplierTest : public ::testing::Test {
     return "applied";
   }
 
-  std::string dir_, target_;
+  testing::TempDir tmp_{"imgbuild-apply"};
+  std::string dir_ = tmp_.path();
+  std::string target_;
   int n_ = 0;
 };
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "../support/temp_dir.h"
+
 namespace imgbuild::layers {
 namespace {
 
@@ -14,11 +16,9 @@ namespace fs = std::filesystem;
 class ContentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char t[] = "/tmp/imgbuild-cs-XXXXXX";
-    root_ = mkdtemp(t);
   }
-  void TearDown() override { fs::remove_all(root_); }
-  std::string root_;
+  testing::TempDir tmp_{"imgbuild-cs"};
+  std::string root_ = tmp_.path();
 };
 
 TEST_F(ContentStoreTest, PutAndRead) {

@@ -15,6 +15,8 @@
 #include "layers/applier.h"
 #include "layers/tar_names.h"
 
+#include "../support/temp_dir.h"
+
 namespace imgbuild::layers {
 namespace {
 
@@ -62,8 +64,6 @@ std::vector<TarEntry> ReadTar(const std::string& bytes) {
 class LayerWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char t[] = "/tmp/imgbuild-lw-XXXXXX";
-    root_ = mkdtemp(t);
     snap_ = root_ + "/snap";
     fs::create_directories(snap_ + "/b/sub");
     fs::create_directories(snap_ + "/a");
@@ -74,10 +74,11 @@ class LayerWriterTest : public ::testing::Test {
     ::link((snap_ + "/a/file.txt").c_str(), (snap_ + "/b/hard").c_str());
     ::setxattr((snap_ + "/b/sub/z").c_str(), "user.note", "v", 1, 0);
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   ContentStore Store() { return ContentStore(root_ + "/oci", root_ + "/tmp"); }
-  std::string root_, snap_;
+  testing::TempDir tmp_{"imgbuild-lw"};
+  std::string root_ = tmp_.path();
+  std::string snap_;
 };
 
 TEST_F(LayerWriterTest, DeterministicSortedTar) {
