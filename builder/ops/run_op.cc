@@ -119,10 +119,9 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
 void RunOp::FailRun(const PlannedStep& step, const RunStepResult& r, const std::string& log) {
   std::string how = r.status.signal ? "killed by signal " + std::to_string(r.status.signal)
                                     : "exit code: " + std::to_string(r.status.exit_code);
-  std::string msg = env_.plan.program.file + ":" + std::to_string(step.location.line) + ": RUN: process \"" +
-                    ShowCommand(r.argv) + "\" did not complete successfully: " + how + "\n";
+  std::string message = "process \"" + ShowCommand(r.argv) + "\" did not complete successfully: " + how;
   int first = step.location.line;
-  msg += frontend::FormatSourceLines(env_.req.buildfile_text, first, std::max(first, env_.Instr(step).end_line));
+  std::string msg = frontend::FormatSourceLines(env_.req.buildfile_text, first, std::max(first, env_.Instr(step).end_line));
   if (!r.tail.empty()) {
     msg += "output (last lines):\n";
     size_t p = 0;
@@ -134,7 +133,7 @@ void RunOp::FailRun(const PlannedStep& step, const RunStepResult& r, const std::
     }
   }
   msg += "full log: " + log;
-  throw BuildError(msg);
+  throw StepError(env_.plan.program.file, step.location.line, "RUN", message, msg);
 }
 
 }  // namespace imgbuild::builder

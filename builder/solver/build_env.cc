@@ -42,7 +42,7 @@ void BuildEnv::Own(const std::string& key) {
 }
 
 void BuildEnv::Fail(const frontend::PlannedStep& step, const std::string& message) const {
-  throw BuildError(plan.program.file + ":" + std::to_string(step.location.line) + ": " + step.keyword + ": " + message);
+  throw StepError(plan.program.file, step.location.line, step.keyword, message);
 }
 
 unsigned BuildEnv::Threads() { return std::max(1u, std::thread::hardware_concurrency()); }

@@ -24,6 +24,28 @@ class BuildError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A step that failed, with where it is in the Buildfile: "FILE:LINE: KEYWORD: MESSAGE", then the
+// detail (for RUN: the step's lines, the tail of its output, the log's path) on lines below.
+class StepError : public BuildError {
+ public:
+  StepError(std::string file, int line, std::string keyword, std::string message, std::string detail = "")
+      : BuildError(file + ":" + std::to_string(line) + ": " + keyword + ": " + message +
+                   (detail.empty() ? "" : "\n" + detail)),
+        file_(std::move(file)),
+        line_(line),
+        keyword_(std::move(keyword)),
+        message_(std::move(message)) {}
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  const std::string& keyword() const { return keyword_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string file_;
+  int line_;
+  std::string keyword_, message_;
+};
+
 struct BuildRequest {
   std::string root;            // state directory
   std::string context_dir;

@@ -99,7 +99,9 @@ TEST_F(SolverTest, AFailingRunFailsTheBuildWithItsExitCodeAndLines) {
   try {
     Build("FROM scratch\nRUN make && \\\n  fail now\n", status);
     FAIL() << "the build should have failed";
-  } catch (const BuildError& e) {
+  } catch (const StepError& e) {
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_EQ(e.keyword(), "RUN");
     std::string what = e.what();
     EXPECT_NE(what.find("Buildfile:2: RUN: process \"/bin/sh -c make &&   fail now\" did not complete successfully: "
                         "exit code: 3"),
