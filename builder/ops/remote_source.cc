@@ -198,7 +198,7 @@ std::string UrlFileName(const std::string& url) {
   while (!path.empty() && path.back() == '/') path.pop_back();
   size_t slash = path.find_last_of('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  return base == "." ? "" : base;
+  return base == "." || base == ".." ? "" : base;  // never a name that leaves its directory
 }
 
 FetchedFile FetchHttp(const std::string& url, const std::string& checksum, const RemoteOptions& options) {

@@ -19,18 +19,6 @@
 
 namespace imgbuild::testing {
 
-// Runs a shell command; returns its output (stdout and stderr) and sets `code`.
-inline std::string Sh(const std::string& cmd, int* code = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 // A TCP port on 127.0.0.1 that nothing listens on now (for servers a test starts).
 inline int FreePort() {
   int s = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -43,6 +43,18 @@ inline RunResult RunImgbuild(const std::string& args, const std::string& stdin_t
   return r;
 }
 
+// Runs a shell command; returns its output (stdout and stderr) and sets `code`.
+inline std::string Sh(const std::string& cmd, int* code = nullptr) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
 // How many times `needle` occurs in `text`.
 inline size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;

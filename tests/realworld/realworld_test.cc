@@ -17,17 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Sh(const std::string& cmd, int* code = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (code) *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 struct FileCheck {
   std::string path;
   std::string owner;  // "uid:gid", or "" to check existence only
