@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "frontend/checks.h"
+#include "frontend/detail/planner.h"
 #include "frontend/detail/step_typing.h"
 #include "frontend/dockerignore.h"
 #include "frontend/lower.h"
@@ -13,658 +14,425 @@
 #include "frontend/words.h"
 
 namespace imgbuild::frontend {
-
-
+namespace detail {
 namespace {
 
-
 bool IsProxyArg(const std::string& name) {
-  static const std::set<std::string> kProxy = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
-                                               "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
-                                               "ALL_PROXY",  "all_proxy"};
+  static const std::set<std::string> kProxy = {
+      "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+      "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
   return kProxy.count(name) != 0;
 }
 
-// The state a stage's instructions see and change.
-struct StageState {
-  std::vector<std::pair<std::string, std::string>> env;
-  std::vector<std::pair<std::string, std::optional<std::string>>> args;  // declared in this stage
-  std::string workdir = "/";
-  std::string user;
-  std::vector<std::string> shell = {"/bin/sh", "-c"};
-  std::map<std::string, size_t> env_index;  // name -> position in env
-  std::map<std::string, size_t> arg_use;    // ARG name -> its declaration's entry in Plan::args
-  bool env_known = true;                    // false: an image base whose ENV the plan cannot see
-  EnvList env_list, arg_list;  // snapshots, rebuilt after ENV or ARG changes them
+}  // namespace
 
-  void SetEnv(const std::string& name, const std::string& value) {
-    auto [it, added] = env_index.emplace(name, env.size());
-    if (added) {
-      env.emplace_back(name, value);
-    } else {
-      env[it->second].second = value;
+Plan Planner::Run() {
+  PlatformArgs();
+  MetaArgs();
+  const auto& stages = plan_.program.stages;
+  plan_.stages.resize(stages.size());
+  states_.resize(stages.size());
+  stage_steps_.resize(stages.size());
+  errors_.resize(stages.size());
+  for (const Stage& s : stages) ResolveBase(s);
+  plan_.target = ResolveTarget();
+  std::vector<int> base_order = BaseOrder();
+  for (int i : base_order) WalkStage(i);
+  MarkNeeded();
+  CheckCycles();
+  Finish();
+  return std::move(plan_);
+}
+
+void Planner::Fail(Location loc, const std::string& message) {
+  throw ParseError(plan_.program.file, loc, message, SourceLine(loc.line));
+}
+
+std::string Planner::SourceLine(int line) const {
+  // The plan keeps no source text; the caret line is the instruction's original text when the
+  // location is an instruction's first line.
+  for (const Stage& s : plan_.program.stages) {
+    if (s.location.line == line) return s.original;
+    for (const Instruction& i : s.instructions) {
+      if (i.location.line == line && i.location.column == 1) return i.original;
     }
-    env_list.reset();
-    arg_list.reset();
   }
-  const std::string* FindEnv(std::string_view name) const {
-    auto it = env_index.find(std::string(name));
-    return it == env_index.end() ? nullptr : &env[it->second].second;
-  }
-  void Invalidate() {
-    env_list.reset();
-    arg_list.reset();
-  }
-};
+  return {};
+}
 
-class Planner {
- public:
-  Planner(Program program, const PlanOptions& options)
-      : options_(options), target_platform_(options.target_platform.value_or(options.build_platform)) {
-    plan_.program = std::move(program);
-  }
+void Planner::PlatformArgs() {
+  const PlatformSpec& t = target_platform_;
+  const PlatformSpec& b = options_.build_platform;
+  platform_args_ = {{"TARGETPLATFORM", t.ToString()},
+                    {"TARGETOS", t.os},
+                    {"TARGETARCH", t.arch},
+                    {"TARGETVARIANT", t.variant},
+                    {"BUILDPLATFORM", b.ToString()},
+                    {"BUILDOS", b.os},
+                    {"BUILDARCH", b.arch},
+                    {"BUILDVARIANT", b.variant}};
+}
 
-  Plan Run() {
-    PlatformArgs();
-    MetaArgs();
-    const auto& stages = plan_.program.stages;
-    plan_.stages.resize(stages.size());
-    states_.resize(stages.size());
-    stage_steps_.resize(stages.size());
-    errors_.resize(stages.size());
-    for (const Stage& s : stages) ResolveBase(s);
-    plan_.target = ResolveTarget();
-    std::vector<int> base_order = BaseOrder();
-    for (int i : base_order) WalkStage(i);
-    MarkNeeded();
-    CheckCycles();
-    Finish();
-    return std::move(plan_);
+std::string Planner::Expand(const std::string& word, const shell::Lookup& lookup, Location loc,
+                            std::set<std::string>* read) {
+  try {
+    shell::LexOptions o;
+    o.escape = plan_.program.directives.escape;
+    shell::Expansion e = shell::Expand(word, lookup, o);
+    if (read) {
+      read->insert(e.matched.begin(), e.matched.end());
+      read->insert(e.unmatched.begin(), e.unmatched.end());
+    }
+    return e.word;
+  } catch (const shell::ExpandError& e) {
+    Fail(loc, e.what());
   }
+}
 
- private:
-  [[noreturn]] void Fail(Location loc, const std::string& message) {
-    throw ParseError(plan_.program.file, loc, message, SourceLine(loc.line));
+shell::Lookup Planner::GlobalLookup() {
+  return [this](std::string_view name) -> std::optional<std::string> {
+    auto it = meta_values_.find(std::string(name));
+    if (it != meta_values_.end()) return it->second;
+    auto p = platform_args_.find(std::string(name));
+    if (p != platform_args_.end()) return p->second;
+    return std::nullopt;
+  };
+}
+
+void Planner::MetaArgs() {
+  for (const MetaArg& a : plan_.program.meta_args) {
+    ArgUse use;
+    use.name = a.decl.name;
+    use.default_value = a.decl.default_value;
+    use.global = true;
+    use.location = a.location;
+    auto given = options_.build_args.find(a.decl.name);
+    std::optional<std::string> value;
+    if (given != options_.build_args.end()) {
+      value = given->second;
+    } else if (a.decl.default_value) {
+      value = Expand(*a.decl.default_value, GlobalLookup(), a.location);
+    } else if (auto p = platform_args_.find(a.decl.name); p != platform_args_.end()) {
+      value = p->second;
+    }
+    if (value) {
+      meta_values_[a.decl.name] = *value;
+    } else {
+      meta_values_.erase(a.decl.name);
+    }
+    declared_meta_.insert(a.decl.name);
+    use.value = value;
+    meta_use_[a.decl.name] = AddArgUse(std::move(use));
   }
+}
 
-  std::string SourceLine(int line) const {
-    // The plan keeps no source text; the caret line is the instruction's original text when the
-    // location is an instruction's first line.
-    for (const Stage& s : plan_.program.stages) {
-      if (s.location.line == line) return s.original;
-      for (const Instruction& i : s.instructions) {
-        if (i.location.line == line && i.location.column == 1) return i.original;
+// Records a declaration; returns its index in plan_.args.
+size_t Planner::AddArgUse(ArgUse use) {
+  plan_.args.push_back(std::move(use));
+  return plan_.args.size() - 1;
+}
+
+// Marks `line` as a use of the declaration of `name` in `scope` (name -> index in plan_.args).
+void Planner::UseArg(const std::map<std::string, size_t>& scope, const std::string& name,
+                     int line) {
+  auto it = scope.find(name);
+  if (it == scope.end()) return;
+  std::vector<int>& lines = plan_.args[it->second].used_on_lines;
+  if (lines.empty() || lines.back() != line) lines.push_back(line);
+}
+
+void Planner::WalkStage(int index) {
+  const Stage& stage = plan_.program.stages[index];
+  PlannedStage& ps = plan_.stages[index];
+  StageState& st = states_[index];
+  if (ps.base.kind == BaseRef::kStage) {
+    st = states_[ps.base.stage];
+    st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
+    st.arg_use.clear();
+    st.Invalidate();
+  }
+  if (ps.base.kind == BaseRef::kImage || ps.base.kind == BaseRef::kContext) st.env_known = false;
+  try {
+    if (ps.base.kind == BaseRef::kImage && options_.base_image) BaseImage(index, st, ps);
+    for (size_t k = 0; k < stage.instructions.size(); ++k) {
+      WalkInstruction(stage, static_cast<int>(k), st, ps);
+    }
+  } catch (const ParseError& e) {
+    errors_[index] = e;  // reported only if the target needs this stage
+  }
+}
+
+// Starts the stage from the image's configuration and puts its ONBUILD triggers first.
+void Planner::BaseImage(int index, StageState& st, PlannedStage& ps) {
+  std::optional<BaseImageInfo> info = options_.base_image(ps.base.ref);
+  if (!info) return;
+  st.env_known = true;
+  for (const std::string& kv : info->env) {
+    size_t eq = kv.find('=');
+    st.SetEnv(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+  }
+  if (!info->workdir.empty()) st.workdir = info->workdir;
+  st.user = info->user;
+  if (info->shell && !info->shell->empty()) st.shell = *info->shell;
+  Stage& stage = plan_.program.stages[index];
+  std::vector<Instruction> triggers;
+  for (const std::string& expr : info->on_build) {
+    try {
+      Program p = ParseProgram("FROM scratch\n" + expr + "\n", "ONBUILD trigger of " + ps.base.ref);
+      if (p.stages.size() != 1 || p.stages[0].instructions.size() != 1) {
+        throw ParseError("", {}, "\"" + expr + "\" is not one instruction");
+      }
+      for (Instruction& i : p.stages.at(0).instructions) {
+        i.location = stage.location;  // reported at the FROM that ran it
+        triggers.push_back(std::move(i));
+      }
+    } catch (const ParseError& e) {
+      Fail(stage.location,
+           std::string("ONBUILD trigger of ") + ps.base.ref + " is invalid: " + e.message());
+    }
+  }
+  ps.triggers = static_cast<int>(triggers.size());
+  stage.instructions.insert(stage.instructions.begin(), triggers.begin(), triggers.end());
+}
+
+shell::Lookup Planner::StageLookup(const StageState& st, std::set<std::string>* arg_reads) {
+  return [&st, arg_reads](std::string_view name) -> std::optional<std::string> {
+    if (const std::string* v = st.FindEnv(name)) return *v;
+    for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
+      if (it->first == name) {
+        if (arg_reads) arg_reads->insert(std::string(name));
+        return it->second;
       }
     }
-    return {};
-  }
+    return std::nullopt;
+  };
+}
 
-  void PlatformArgs() {
-    const PlatformSpec& t = target_platform_;
-    const PlatformSpec& b = options_.build_platform;
-    platform_args_ = {{"TARGETPLATFORM", t.ToString()}, {"TARGETOS", t.os},
-                      {"TARGETARCH", t.arch},           {"TARGETVARIANT", t.variant},
-                      {"BUILDPLATFORM", b.ToString()},  {"BUILDOS", b.os},
-                      {"BUILDARCH", b.arch},            {"BUILDVARIANT", b.variant}};
-  }
-
-  std::string Expand(const std::string& word, const shell::Lookup& lookup, Location loc,
-                     std::set<std::string>* read = nullptr) {
+void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, PlannedStage& ps) {
+  const Instruction& instr = stage.instructions[k];
+  PlannedStep step;
+  step.stage = stage.index;
+  step.instruction = k;
+  step.keyword = instr.keyword;
+  step.location = instr.location;
+  std::set<std::string> reads;
+  shell::Lookup lookup = StageLookup(st, &reads);
+  std::set<std::string> unset_reads;
+  auto expand = [&](const std::string& w) {
     try {
       shell::LexOptions o;
       o.escape = plan_.program.directives.escape;
-      shell::Expansion e = shell::Expand(word, lookup, o);
-      if (read) {
-        read->insert(e.matched.begin(), e.matched.end());
-        read->insert(e.unmatched.begin(), e.unmatched.end());
+      shell::Expansion e = shell::Expand(w, lookup, o);
+      for (const std::string& n : e.unmatched) {
+        // Only plain $NAME / ${NAME} uses: ${NAME:-default} and friends handle the unset case.
+        if (w.find("$" + n) != std::string::npos || w.find("${" + n + "}") != std::string::npos) {
+          unset_reads.insert(n);
+        }
       }
       return e.word;
     } catch (const shell::ExpandError& e) {
-      Fail(loc, e.what());
+      Fail(instr.location, e.what());
     }
-  }
+  };
+  const std::string& kw = instr.keyword;
+  step.op = MetadataStep{detail::MetadataKindOf(kw)};
 
-  shell::Lookup GlobalLookup() {
-    return [this](std::string_view name) -> std::optional<std::string> {
-      auto it = meta_values_.find(std::string(name));
-      if (it != meta_values_.end()) return it->second;
-      auto p = platform_args_.find(std::string(name));
-      if (p != platform_args_.end()) return p->second;
-      return std::nullopt;
-    };
-  }
-
-  void MetaArgs() {
-    for (const MetaArg& a : plan_.program.meta_args) {
-      ArgUse use;
-      use.name = a.decl.name;
-      use.default_value = a.decl.default_value;
-      use.global = true;
-      use.location = a.location;
-      auto given = options_.build_args.find(a.decl.name);
+  if (kw == "ENV" || kw == "LABEL") {
+    const auto& kv = std::get<KeyValuesInstr>(instr.op);
+    std::vector<std::pair<std::string, std::string>> expanded;
+    for (const ast::KeyValue& p : kv.pairs) expanded.emplace_back(expand(p.key), expand(p.value));
+    for (const auto& kv_pair : expanded) {
+      const std::string& key = kv_pair.first;
+      const std::string& value = kv_pair.second;
+      step.words.push_back(key + "=" + value);
+      if (kw == "ENV") st.SetEnv(key, value);
+    }
+  } else if (kw == "ARG") {
+    for (const ArgDecl& d : std::get<ArgInstr>(instr.op).args) {
       std::optional<std::string> value;
+      auto given = options_.build_args.find(d.name);
       if (given != options_.build_args.end()) {
         value = given->second;
-      } else if (a.decl.default_value) {
-        value = Expand(*a.decl.default_value, GlobalLookup(), a.location);
-      } else if (auto p = platform_args_.find(a.decl.name); p != platform_args_.end()) {
+      } else if (d.default_value) {
+        value = expand(*d.default_value);
+      } else if (auto m = meta_values_.find(d.name); m != meta_values_.end()) {
+        value = m->second;
+      } else if (auto p = platform_args_.find(d.name); p != platform_args_.end()) {
         value = p->second;
       }
-      if (value) {
-        meta_values_[a.decl.name] = *value;
-      } else {
-        meta_values_.erase(a.decl.name);
-      }
-      declared_meta_.insert(a.decl.name);
+      st.args.emplace_back(d.name, value);
+      declared_.insert(d.name);
+      step.words.push_back(value ? d.name + "=" + *value : d.name);
+      ArgUse use;
+      use.name = d.name;
+      use.default_value = d.default_value;
       use.value = value;
-      meta_use_[a.decl.name] = AddArgUse(std::move(use));
+      use.location = instr.location;
+      st.arg_use[d.name] = AddArgUse(std::move(use));
     }
-  }
-
-  std::optional<int> FindStage(const std::string& name, int before) const {
-    std::string lower = AsciiLower(name);
-    for (const Stage& s : plan_.program.stages) {
-      if (!s.name.empty() && s.name == lower) return s.index;
-    }
-    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit) && name.size() < 6) {
-      int index = std::stoi(name);
-      if (index < before) return index;
-    }
-    return std::nullopt;
-  }
-
-  void ResolveBase(const Stage& s) {
-    PlannedStage& ps = plan_.stages[s.index];
-    ps.index = s.index;
-    ps.name = s.name;
-    std::set<std::string> read;
-    std::string base = Expand(s.base, GlobalLookup(), s.location, &read);
-    for (const std::string& n : read) UseArg(meta_use_, n, s.location.line);
-    if (base.empty()) {
-      Fail(s.location, "the base image of this stage is empty after expanding \"" + s.base +
-                           "\": give the ARG a default or pass --build-arg");
-    }
-    ps.platform = s.platform.empty() ? "" : Expand(s.platform, GlobalLookup(), s.location);
-    if (AsciiLower(base) == "scratch") {
-      ps.base.kind = BaseRef::kScratch;
-    } else if (auto st = FindStage(base, s.index); st) {
-      if (*st == s.index) Fail(s.location, "stage \"" + base + "\" cannot be built FROM itself");
-      ps.base.kind = BaseRef::kStage;
-      ps.base.stage = *st;
-      ps.depends_on.insert(*st);
-    } else if (options_.named_contexts.count(base)) {
-      ps.base.kind = BaseRef::kContext;
-      ps.base.ref = base;
-    } else {
-      ps.base.kind = BaseRef::kImage;
-      ps.base.ref = base;
-    }
-  }
-
-  int ResolveTarget() {
-    const auto& stages = plan_.program.stages;
-    if (options_.target.empty()) return static_cast<int>(stages.size()) - 1;
-    if (auto st = FindStage(options_.target, static_cast<int>(stages.size()))) return *st;
-    std::vector<std::string> names;
-    for (const Stage& s : stages) {
-      if (!s.name.empty()) names.push_back(s.name);
-    }
-    std::string known;
-    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
-    throw ParseError(plan_.program.file, {}, "target stage \"" + options_.target +
-                                                 "\" could not be found" + DidYouMean(options_.target, names) +
-                                                 (known.empty() ? "; the Buildfile names no stages"
-                                                                : "; stages: " + known));
-  }
-
-  // Stages ordered so that every stage comes after the stage it is built FROM.
-  std::vector<int> BaseOrder() {
-    const size_t n = plan_.stages.size();
-    std::vector<int> order, mark(n, 0);
-    std::function<void(int, std::vector<int>&)> visit = [&](int i, std::vector<int>& path) {
-      if (mark[i] == 2) return;
-      path.push_back(i);
-      if (mark[i] == 1) CycleError(path);
-      mark[i] = 1;
-      if (plan_.stages[i].base.kind == BaseRef::kStage) visit(plan_.stages[i].base.stage, path);
-      mark[i] = 2;
-      path.pop_back();
-      order.push_back(i);
-    };
-    for (size_t i = 0; i < n; ++i) {
-      std::vector<int> path;
-      visit(static_cast<int>(i), path);
-    }
-    return order;
-  }
-
-  [[noreturn]] void CycleError(const std::vector<int>& path) {
-    int start = path.back();
-    auto first = std::find(path.begin(), path.end(), start);
-    std::string chain;
-    for (auto it = first; it != path.end(); ++it) {
-      const Stage& s = plan_.program.stages[*it];
-      chain += (chain.empty() ? "" : " -> ") + (s.name.empty() ? std::to_string(s.index) : s.name);
-    }
-    Fail(plan_.program.stages[start].location, "circular dependency between stages: " + chain);
-  }
-
-  // Records a declaration; returns its index in plan_.args.
-  size_t AddArgUse(ArgUse use) {
-    plan_.args.push_back(std::move(use));
-    return plan_.args.size() - 1;
-  }
-
-  // Marks `line` as a use of the declaration of `name` in `scope` (name -> index in plan_.args).
-  void UseArg(const std::map<std::string, size_t>& scope, const std::string& name, int line) {
-    auto it = scope.find(name);
-    if (it == scope.end()) return;
-    std::vector<int>& lines = plan_.args[it->second].used_on_lines;
-    if (lines.empty() || lines.back() != line) lines.push_back(line);
-  }
-
-  void WalkStage(int index) {
-    const Stage& stage = plan_.program.stages[index];
-    PlannedStage& ps = plan_.stages[index];
-    StageState& st = states_[index];
-    if (ps.base.kind == BaseRef::kStage) {
-      st = states_[ps.base.stage];
-      st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
-      st.arg_use.clear();
-      st.Invalidate();
-    }
-    if (ps.base.kind == BaseRef::kImage || ps.base.kind == BaseRef::kContext) st.env_known = false;
-    try {
-      if (ps.base.kind == BaseRef::kImage && options_.base_image) BaseImage(index, st, ps);
-      for (size_t k = 0; k < stage.instructions.size(); ++k) {
-        WalkInstruction(stage, static_cast<int>(k), st, ps);
-      }
-    } catch (const ParseError& e) {
-      errors_[index] = e;  // reported only if the target needs this stage
-    }
-  }
-
-  // Starts the stage from the image's configuration and puts its ONBUILD triggers first.
-  void BaseImage(int index, StageState& st, PlannedStage& ps) {
-    std::optional<BaseImageInfo> info = options_.base_image(ps.base.ref);
-    if (!info) return;
-    st.env_known = true;
-    for (const std::string& kv : info->env) {
-      size_t eq = kv.find('=');
-      st.SetEnv(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
-    }
-    if (!info->workdir.empty()) st.workdir = info->workdir;
-    st.user = info->user;
-    if (info->shell && !info->shell->empty()) st.shell = *info->shell;
-    Stage& stage = plan_.program.stages[index];
-    std::vector<Instruction> triggers;
-    for (const std::string& expr : info->on_build) {
-      try {
-        Program p = ParseProgram("FROM scratch\n" + expr + "\n", "ONBUILD trigger of " + ps.base.ref);
-        if (p.stages.size() != 1 || p.stages[0].instructions.size() != 1) {
-          throw ParseError("", {}, "\"" + expr + "\" is not one instruction");
-        }
-        for (Instruction& i : p.stages.at(0).instructions) {
-          i.location = stage.location;  // reported at the FROM that ran it
-          triggers.push_back(std::move(i));
-        }
-      } catch (const ParseError& e) {
-        Fail(stage.location, std::string("ONBUILD trigger of ") + ps.base.ref + " is invalid: " + e.message());
-      }
-    }
-    ps.triggers = static_cast<int>(triggers.size());
-    stage.instructions.insert(stage.instructions.begin(), triggers.begin(), triggers.end());
-  }
-
-  shell::Lookup StageLookup(const StageState& st, std::set<std::string>* arg_reads) {
-    return [&st, arg_reads](std::string_view name) -> std::optional<std::string> {
-      if (const std::string* v = st.FindEnv(name)) return *v;
-      for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
-        if (it->first == name) {
-          if (arg_reads) arg_reads->insert(std::string(name));
-          return it->second;
-        }
-      }
-      return std::nullopt;
-    };
-  }
-
-  void WalkInstruction(const Stage& stage, int k, StageState& st, PlannedStage& ps) {
-    const Instruction& instr = stage.instructions[k];
-    PlannedStep step;
-    step.stage = stage.index;
-    step.instruction = k;
-    step.keyword = instr.keyword;
-    step.location = instr.location;
-    std::set<std::string> reads;
-    shell::Lookup lookup = StageLookup(st, &reads);
-    std::set<std::string> unset_reads;
-    auto expand = [&](const std::string& w) {
+  } else if (kw == "WORKDIR") {
+    std::string wd = expand(std::get<ValueInstr>(instr.op).value);
+    st.workdir = CleanSlashPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
+    step.words.push_back(wd);
+    step.op = WorkdirStep{wd};
+  } else if (kw == "USER") {
+    st.user = expand(std::get<ValueInstr>(instr.op).value);
+    step.words.push_back(st.user);
+  } else if (kw == "STOPSIGNAL") {
+    step.words.push_back(expand(std::get<ValueInstr>(instr.op).value));
+  } else if (kw == "MAINTAINER") {
+    step.words.push_back(std::get<ValueInstr>(instr.op).value);
+  } else if (kw == "SHELL") {
+    st.shell = std::get<ShellInstr>(instr.op).shell;
+    step.words = st.shell;
+  } else if (kw == "EXPOSE" || kw == "VOLUME") {
+    for (const std::string& w : std::get<WordsInstr>(instr.op).words)
+      step.words.push_back(expand(w));
+  } else if (kw == "COPY" || kw == "ADD") {
+    const auto& c = std::get<CopyInstr>(instr.op);
+    auto heredoc = [&](const CopySource& s) {
+      if (!s.heredoc->expand) return s.heredoc->content;
       try {
         shell::LexOptions o;
-        o.escape = plan_.program.directives.escape;
-        shell::Expansion e = shell::Expand(w, lookup, o);
-        for (const std::string& n : e.unmatched) {
-          // Only plain $NAME / ${NAME} uses: ${NAME:-default} and friends handle the unset case.
-          if (w.find("$" + n) != std::string::npos || w.find("${" + n + "}") != std::string::npos) {
-            unset_reads.insert(n);
-          }
-        }
-        return e.word;
+        o.raw_quotes = true;
+        return shell::Expand(s.heredoc->content, lookup, o).word;
       } catch (const shell::ExpandError& e) {
-        Fail(instr.location, e.what());
+        Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
       }
     };
-    const std::string& kw = instr.keyword;
-    step.op = MetadataStep{detail::MetadataKindOf(kw)};
-
-    if (kw == "ENV" || kw == "LABEL") {
-      const auto& kv = std::get<KeyValuesInstr>(instr.op);
-      std::vector<std::pair<std::string, std::string>> expanded;
-      for (const ast::KeyValue& p : kv.pairs) expanded.emplace_back(expand(p.key), expand(p.value));
-      for (const auto& kv_pair : expanded) {
-        const std::string& key = kv_pair.first;
-        const std::string& value = kv_pair.second;
-        step.words.push_back(key + "=" + value);
-        if (kw == "ENV") st.SetEnv(key, value);
-      }
-    } else if (kw == "ARG") {
-      for (const ArgDecl& d : std::get<ArgInstr>(instr.op).args) {
-        std::optional<std::string> value;
-        auto given = options_.build_args.find(d.name);
-        if (given != options_.build_args.end()) {
-          value = given->second;
-        } else if (d.default_value) {
-          value = expand(*d.default_value);
-        } else if (auto m = meta_values_.find(d.name); m != meta_values_.end()) {
-          value = m->second;
-        } else if (auto p = platform_args_.find(d.name); p != platform_args_.end()) {
-          value = p->second;
-        }
-        st.args.emplace_back(d.name, value);
-        declared_.insert(d.name);
-        step.words.push_back(value ? d.name + "=" + *value : d.name);
-        ArgUse use;
-        use.name = d.name;
-        use.default_value = d.default_value;
-        use.value = value;
-        use.location = instr.location;
-        st.arg_use[d.name] = AddArgUse(std::move(use));
-      }
-    } else if (kw == "WORKDIR") {
-      std::string wd = expand(std::get<ValueInstr>(instr.op).value);
-      st.workdir = CleanSlashPath(wd.empty() || wd[0] != '/' ? st.workdir + "/" + wd : wd);
-      step.words.push_back(wd);
-      step.op = WorkdirStep{wd};
-    } else if (kw == "USER") {
-      st.user = expand(std::get<ValueInstr>(instr.op).value);
-      step.words.push_back(st.user);
-    } else if (kw == "STOPSIGNAL") {
-      step.words.push_back(expand(std::get<ValueInstr>(instr.op).value));
-    } else if (kw == "MAINTAINER") {
-      step.words.push_back(std::get<ValueInstr>(instr.op).value);
-    } else if (kw == "SHELL") {
-      st.shell = std::get<ShellInstr>(instr.op).shell;
-      step.words = st.shell;
-    } else if (kw == "EXPOSE" || kw == "VOLUME") {
-      for (const std::string& w : std::get<WordsInstr>(instr.op).words) step.words.push_back(expand(w));
-    } else if (kw == "COPY" || kw == "ADD") {
-      const auto& c = std::get<CopyInstr>(instr.op);
-      auto heredoc = [&](const CopySource& s) {
-        if (!s.heredoc->expand) return s.heredoc->content;
-        try {
-          shell::LexOptions o;
-          o.raw_quotes = true;
-          return shell::Expand(s.heredoc->content, lookup, o).word;
-        } catch (const shell::ExpandError& e) {
-          Fail(instr.location, std::string("in heredoc ") + s.path + ": " + e.what());
-        }
-      };
-      CopyStep copy = detail::TypeCopy(c, expand, heredoc, step.words);
-      if (!c.from.empty()) {
-        AddSource(copy.from, stage, instr, step, ps, "COPY --from");
-      } else {
-        bool only_heredocs = std::all_of(c.sources.begin(), c.sources.end(), [](auto& s) { return s.heredoc.has_value(); });
-        if (!only_heredocs) step.externals.push_back({ExternalInput::kBuildContext, ""});
-      }
-      step.op = std::move(copy);
-    } else if (kw == "RUN") {
-      const auto& r = std::get<RunInstr>(instr.op);
-      step.words = r.cmd;
-      RunStep run = detail::TypeRun(r);
-      for (const std::string& m : r.mounts) {
-        MountSpec spec;
-        try {
-          spec = ParseMount(m, [&](const std::string& v) { return expand(v); });
-        } catch (const MountError& e) {
-          Fail(instr.location, std::string("bad --mount: ") + e.what());
-        }
-        if (spec.type == MountType::kSecret || spec.type == MountType::kSsh) {
-          AddSecret(spec, instr.location.line);
-        } else if (!spec.from.empty()) {
-          AddSource(spec.from, stage, instr, step, ps, "RUN --mount from");
-        } else if (spec.type == MountType::kBind) {
-          step.externals.push_back({ExternalInput::kBuildContext, ""});
-        }
-        run.mounts.push_back(std::move(spec));
-      }
-      step.op = std::move(run);
-    } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
-      step.op = detail::TypeUnexpanded(instr, step.words);
+    CopyStep copy = detail::TypeCopy(c, expand, heredoc, step.words);
+    if (!c.from.empty()) {
+      AddSource(copy.from, stage, instr, step, ps, "COPY --from");
+    } else {
+      bool only_heredocs = std::all_of(c.sources.begin(), c.sources.end(),
+                                       [](auto& s) { return s.heredoc.has_value(); });
+      if (!only_heredocs) step.externals.push_back({ExternalInput::kBuildContext, ""});
     }
-
-    if (kw == "ARG") st.arg_list.reset();
-    Snapshot(st);
-    step.env = st.env_list;
-    step.build_args = st.arg_list;
-    for (const std::string& n : reads) {
-      step.used_args.insert(n);
-      UseArg(st.arg_use, n, instr.location.line);
-    }
-    if (st.env_known) {
-      for (const std::string& n : unset_reads) {
-        bool declared = std::any_of(st.args.begin(), st.args.end(), [&](const auto& a) { return a.first == n; });
-        if (declared || (n.size() == 1 && !std::isalpha(static_cast<unsigned char>(n[0])))) continue;
-        std::string hint;
-        for (const auto& [name, value] : st.env) {
-          if (AsciiLower(name) == AsciiLower(n)) hint = " (did you mean $" + name + "?)";
-        }
-        plan_.warnings.push_back({"UndefinedVar", "Usage of undefined variable '$" + n + "'" + hint,
-                                  instr.location, "https://docs.docker.com/go/dockerfile/rule/undefined-var/"});
+    step.op = std::move(copy);
+  } else if (kw == "RUN") {
+    const auto& r = std::get<RunInstr>(instr.op);
+    step.words = r.cmd;
+    RunStep run = detail::TypeRun(r);
+    for (const std::string& m : r.mounts) {
+      MountSpec spec;
+      try {
+        spec = ParseMount(m, [&](const std::string& v) { return expand(v); });
+      } catch (const MountError& e) {
+        Fail(instr.location, std::string("bad --mount: ") + e.what());
       }
+      if (spec.type == MountType::kSecret || spec.type == MountType::kSsh) {
+        AddSecret(spec, instr.location.line);
+      } else if (!spec.from.empty()) {
+        AddSource(spec.from, stage, instr, step, ps, "RUN --mount from");
+      } else if (spec.type == MountType::kBind) {
+        step.externals.push_back({ExternalInput::kBuildContext, ""});
+      }
+      run.mounts.push_back(std::move(spec));
     }
-    step.workdir = st.workdir;
-    step.user = st.user;
-    step.shell = st.shell;
-    stage_steps_[stage.index].push_back(std::move(step));
+    step.op = std::move(run);
+  } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
+    step.op = detail::TypeUnexpanded(instr, step.words);
   }
 
-  void Snapshot(StageState& st) {
-    if (!st.env_list) {
-      auto env = std::make_shared<std::vector<std::string>>();
-      for (const auto& [name, value] : st.env) env->push_back(name + "=" + value);
-      st.env_list = std::move(env);
-    }
-    if (!st.arg_list) {
-      std::set<std::string> seen;
-      auto args = std::make_shared<std::vector<std::string>>();
-      // The last declaration of a name wins; ENV shadows ARG.
-      for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
-        if (it->second && !st.env_index.count(it->first) && seen.insert(it->first).second) {
-          args->push_back(it->first + "=" + *it->second);
-        }
+  if (kw == "ARG") st.arg_list.reset();
+  Snapshot(st);
+  step.env = st.env_list;
+  step.build_args = st.arg_list;
+  for (const std::string& n : reads) {
+    step.used_args.insert(n);
+    UseArg(st.arg_use, n, instr.location.line);
+  }
+  if (st.env_known) {
+    for (const std::string& n : unset_reads) {
+      bool declared =
+          std::any_of(st.args.begin(), st.args.end(), [&](const auto& a) { return a.first == n; });
+      if (declared || (n.size() == 1 && !std::isalpha(static_cast<unsigned char>(n[0])))) continue;
+      std::string hint;
+      for (const auto& [name, value] : st.env) {
+        if (AsciiLower(name) == AsciiLower(n)) hint = " (did you mean $" + name + "?)";
       }
-      std::reverse(args->begin(), args->end());
-      // Proxy ARGs reach RUN without a declaration (and never count in cache keys).
-      for (const auto& [name, value] : options_.build_args) {
-        if (IsProxyArg(name) && !seen.count(name)) args->push_back(name + "=" + value);
-      }
-      st.arg_list = std::move(args);
+      plan_.warnings.push_back({"UndefinedVar", "Usage of undefined variable '$" + n + "'" + hint,
+                                instr.location,
+                                "https://docs.docker.com/go/dockerfile/rule/undefined-var/"});
     }
   }
+  step.workdir = st.workdir;
+  step.user = st.user;
+  step.shell = st.shell;
+  stage_steps_[stage.index].push_back(std::move(step));
+}
 
-  void AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
-                 PlannedStep& step, PlannedStage& ps, const char* what) {
-    if (auto st = FindStage(from, stage.index)) {
-      if (*st == stage.index) Fail(instr.location, std::string(what) + " cannot refer to its own stage");
-      ps.depends_on.insert(*st);
-      return;
-    }
-    if (options_.named_contexts.count(from)) {
-      step.externals.push_back({ExternalInput::kNamedContext, from});
-      return;
-    }
-    if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {
-      Fail(instr.location, std::string(what) + "=" + from + " refers to stage " + from +
-                               ", which is not an earlier stage (stages are numbered from 0)");
-    }
-    std::vector<std::string> names;
-    for (const Stage& s : plan_.program.stages) {
-      if (!s.name.empty()) names.push_back(s.name);
-    }
-    if (from.find_first_of("/:@.") == std::string::npos) {
-      // A bare name that is no stage: an image (docker.io/library/NAME) or a named context. A
-      // likely typo of a stage name is an error rather than a surprising pull.
-      if (auto s = Suggest(from, names)) {
-        Fail(instr.location, std::string(what) + "=" + from + " names no stage (did you mean " + *s + "?)");
-      }
-    }
-    step.externals.push_back({ExternalInput::kImage, from});
+void Planner::Snapshot(StageState& st) {
+  if (!st.env_list) {
+    auto env = std::make_shared<std::vector<std::string>>();
+    for (const auto& [name, value] : st.env) env->push_back(name + "=" + value);
+    st.env_list = std::move(env);
   }
-
-  void AddSecret(const MountSpec& spec, int line) {
-    bool ssh = spec.type == MountType::kSsh;
-    for (SecretUse& s : plan_.secrets) {
-      if (s.id == spec.id && s.ssh == ssh) {
-        s.required = s.required || spec.required;
-        s.lines.push_back(line);
-        return;
+  if (!st.arg_list) {
+    std::set<std::string> seen;
+    auto args = std::make_shared<std::vector<std::string>>();
+    // The last declaration of a name wins; ENV shadows ARG.
+    for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
+      if (it->second && !st.env_index.count(it->first) && seen.insert(it->first).second) {
+        args->push_back(it->first + "=" + *it->second);
       }
     }
-    plan_.secrets.push_back({spec.id, spec.required, ssh, {line}});
-  }
-
-  void MarkNeeded() {
-    std::vector<int> stack{plan_.target};
-    std::vector<int> post;
-    std::vector<int> mark(plan_.stages.size(), 0);
-    std::function<void(int)> visit = [&](int i) {
-      if (mark[i]) return;
-      mark[i] = 1;
-      plan_.stages[i].needed = true;
-      for (int d : plan_.stages[i].depends_on) visit(d);
-      post.push_back(i);
-    };
-    visit(plan_.target);
-    plan_.order = post;
-  }
-
-  void CheckCycles() {
-    const size_t n = plan_.stages.size();
-    std::vector<int> mark(n, 0);
-    std::function<void(int, std::vector<int>&)> visit = [&](int i, std::vector<int>& path) {
-      path.push_back(i);
-      if (mark[i] == 1) CycleError(path);
-      if (mark[i] == 2) {
-        path.pop_back();
-        return;
-      }
-      mark[i] = 1;
-      for (int d : plan_.stages[i].depends_on) visit(d, path);
-      mark[i] = 2;
-      path.pop_back();
-    };
-    for (int i : plan_.order) {
-      std::vector<int> path;
-      visit(i, path);
-    }
-  }
-
-  void Finish() {
-    for (int i : plan_.order) {
-      if (errors_[i]) throw *errors_[i];
-    }
-    // Number the steps of needed stages in build order and link them.
-    for (int i : plan_.order) {
-      StepId previous = -1;
-      for (PlannedStep& step : stage_steps_[i]) {
-        step.id = static_cast<StepId>(plan_.steps.size());
-        if (previous >= 0) step.deps.push_back(previous);
-        previous = step.id;
-        plan_.stages[i].steps.push_back(step.id);
-        plan_.steps.push_back(std::move(step));
-      }
-    }
-    auto last_step = [&](int stage) -> StepId {
-      // A stage with no instructions stands for its base: use the base stage's last step.
-      for (int s = stage; s >= 0;) {
-        if (!plan_.stages[s].steps.empty()) return plan_.stages[s].steps.back();
-        s = plan_.stages[s].base.kind == BaseRef::kStage ? plan_.stages[s].base.stage : -1;
-      }
-      return -1;
-    };
-    for (int i : plan_.order) {
-      PlannedStage& ps = plan_.stages[i];
-      if (!ps.steps.empty() && ps.base.kind == BaseRef::kStage) {
-        StepId base = last_step(ps.base.stage);
-        if (base >= 0) plan_.steps[ps.steps.front()].deps.push_back(base);
-      }
-      for (StepId id : ps.steps) {
-        PlannedStep& step = plan_.steps[id];
-        std::set<int> from_stages;
-        if (const auto* copy = std::get_if<CopyStep>(&step.op); copy && !copy->from.empty()) {
-          if (auto st = FindStage(copy->from, i)) from_stages.insert(*st);
-        }
-        if (const auto* run = std::get_if<RunStep>(&step.op)) {
-          for (const MountSpec& m : run->mounts) {
-            if (auto st = FindStage(m.from, i)) from_stages.insert(*st);
-          }
-        }
-        for (int s : from_stages) {
-          StepId dep = last_step(s);
-          if (dep >= 0 && std::find(step.deps.begin(), step.deps.end(), dep) == step.deps.end()) {
-            step.deps.push_back(dep);
-          }
-        }
-      }
-    }
+    std::reverse(args->begin(), args->end());
+    // Proxy ARGs reach RUN without a declaration (and never count in cache keys).
     for (const auto& [name, value] : options_.build_args) {
-      if (!declared_.count(name) && !declared_meta_.count(name) && !IsPredefinedArg(name)) {
-        plan_.unused_build_args.push_back(name);
-      }
+      if (IsProxyArg(name) && !seen.count(name)) args->push_back(name + "=" + value);
     }
-    // Warnings of stages the target does not need, and of rules `# check=skip` names, go.
-    const CheckConfig& check = plan_.program.directives.check_config;
-    std::vector<Warning> kept;
-    std::set<std::pair<int, std::string>> seen;
-    for (Warning& w : plan_.warnings) {
-      bool needed = false;
-      for (int i : plan_.order) {
-        const Stage& st = plan_.program.stages[i];
-        if (w.location.line >= st.location.line && w.location.line <= std::max(st.end_line, st.location.line)) needed = true;
-      }
-      bool skipped = check.skip_all || std::find(check.skip.begin(), check.skip.end(), w.rule) != check.skip.end();
-      if (needed && !skipped && seen.insert({w.location.line, w.message}).second) kept.push_back(std::move(w));
-    }
-    plan_.warnings = std::move(kept);
+    st.arg_list = std::move(args);
   }
+}
 
-  const PlanOptions& options_;
-  PlatformSpec target_platform_;
-  Plan plan_;
-  std::map<std::string, std::string> platform_args_;
-  std::map<std::string, std::string> meta_values_;
-  std::map<std::string, size_t> meta_use_;  // global ARG name -> its entry in plan_.args
-  std::set<std::string> declared_meta_, declared_;
-  std::vector<StageState> states_;
-  std::vector<std::vector<PlannedStep>> stage_steps_;
-  std::vector<std::optional<ParseError>> errors_;
-};
+void Planner::AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
+                        PlannedStep& step, PlannedStage& ps, const char* what) {
+  if (auto st = FindStage(from, stage.index)) {
+    if (*st == stage.index)
+      Fail(instr.location, std::string(what) + " cannot refer to its own stage");
+    ps.depends_on.insert(*st);
+    return;
+  }
+  if (options_.named_contexts.count(from)) {
+    step.externals.push_back({ExternalInput::kNamedContext, from});
+    return;
+  }
+  if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {
+    Fail(instr.location, std::string(what) + "=" + from + " refers to stage " + from +
+                             ", which is not an earlier stage (stages are numbered from 0)");
+  }
+  std::vector<std::string> names;
+  for (const Stage& s : plan_.program.stages) {
+    if (!s.name.empty()) names.push_back(s.name);
+  }
+  if (from.find_first_of("/:@.") == std::string::npos) {
+    // A bare name that is no stage: an image (docker.io/library/NAME) or a named context. A
+    // likely typo of a stage name is an error rather than a surprising pull.
+    if (auto s = Suggest(from, names)) {
+      Fail(instr.location,
+           std::string(what) + "=" + from + " names no stage (did you mean " + *s + "?)");
+    }
+  }
+  step.externals.push_back({ExternalInput::kImage, from});
+}
 
-}  // namespace
+void Planner::AddSecret(const MountSpec& spec, int line) {
+  bool ssh = spec.type == MountType::kSsh;
+  for (SecretUse& s : plan_.secrets) {
+    if (s.id == spec.id && s.ssh == ssh) {
+      s.required = s.required || spec.required;
+      s.lines.push_back(line);
+      return;
+    }
+  }
+  plan_.secrets.push_back({spec.id, spec.required, ssh, {line}});
+}
+
+}  // namespace detail
 
 Plan MakePlan(Program program, const PlanOptions& options) {
-  return Planner(std::move(program), options).Run();
+  return detail::Planner(std::move(program), options).Run();
 }
 
 }  // namespace imgbuild::frontend
