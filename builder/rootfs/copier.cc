@@ -18,6 +18,12 @@
 namespace imgbuild::builder {
 namespace {
 
+// Ownership is set as root only (as the applier does): without root, files keep the caller's.
+bool Chown(const std::string& path, uid_t uid, gid_t gid) {
+  return ::geteuid() != 0 || ::lchown(path.c_str(), uid, gid) == 0;
+}
+bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
+
 using layers::SysError;
 using layers::UniqueFd;
 
@@ -196,7 +202,7 @@ class Copier {
   void MakeDir(const std::string& rel, mode_t mode, uid_t uid, gid_t gid) {
     std::string p = Up(rel);
     if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", p);
-    if (::lchown(p.c_str(), uid, gid) != 0) throw SysError("chown", p);
+    if (!Chown(p, uid, gid)) throw SysError("chown", p);
     if (::chmod(p.c_str(), mode) != 0) throw SysError("chmod", p);
   }
 
@@ -278,7 +284,7 @@ class Copier {
       // destination's metadata; a directory copied as itself takes the source's.
       bool keep_existing = top && existed && !r_.parents;
       if (!is_root_of_contents && !keep_existing) {
-        if (::lchown(dst.c_str(), uid, gid) != 0) throw SysError("chown", dst);
+        if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
         if (::chmod(dst.c_str(), mode & 07777) != 0) throw SysError("chmod", dst);
         SetTimes(dst, st);
       }
@@ -292,14 +298,14 @@ class Copier {
     }
     if (S_ISLNK(st.st_mode)) {
       if (::symlink(layers::ReadLink(src).c_str(), dst.c_str()) != 0) throw SysError("symlink", dst);
-      if (::lchown(dst.c_str(), uid, gid) != 0) throw SysError("chown", dst);
+      if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
       SetTimes(dst, st);
       ++stats_.symlinks;
       return;
     }
     if (!S_ISREG(st.st_mode)) {
       if (::mknod(dst.c_str(), mode, st.st_rdev) != 0) throw SysError("mknod", dst);
-      if (::lchown(dst.c_str(), uid, gid) != 0) throw SysError("chown", dst);
+      if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
       return;
     }
     if (st.st_nlink > 1) {
@@ -328,7 +334,7 @@ class Copier {
       if (n == 0) break;
       left -= n;
     }
-    if (::fchown(out.get(), uid, gid) != 0) throw SysError("chown", dst);
+    if (!FChown(out.get(), uid, gid)) throw SysError("chown", dst);
     if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", dst);
     out.Reset();
     SetTimes(dst, st);
@@ -345,7 +351,7 @@ class Copier {
     stats_.bytes += static_cast<int64_t>(content.size());
     mode_t mode = S_IFREG | 0644;
     if (!r_.chmod.empty()) mode = ApplyChmod(r_.chmod, mode);
-    if (::fchown(out.get(), owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0) != 0) throw SysError("chown", dst);
+    if (!FChown(out.get(), owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0)) throw SysError("chown", dst);
     if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", dst);
     ++stats_.files;
   }

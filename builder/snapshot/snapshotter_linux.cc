@@ -81,6 +81,12 @@ int MountOverlayRelative(const std::string& target, unsigned long flags, const s
 }  // namespace
 
 MountGuard::MountGuard(const std::vector<Mount>& mounts, const std::string& target) : target_(target) {
+  // Without root nothing can be mounted: a single bind (the copy snapshotter's only kind) is then
+  // used where it is. Builds need root; this serves tools and tests that run without it.
+  if (::geteuid() != 0 && mounts.size() == 1 && mounts[0].type == "bind") {
+    target_ = mounts[0].source;
+    return;
+  }
   for (const Mount& m : mounts) {
     bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
     if (m.type == "bind") {

@@ -1,10 +1,15 @@
 // The solver with a fake executor: scheduling, the step sequence (key, cache, op, record), the
-// cache across builds, failures and cancellation, checked on the images it makes. No sandbox;
-// snapshots still need root (mounts).
+// cache across builds, failures and cancellation, checked on the images it makes. No sandbox and
+// no root needed: without root the copy snapshotter's snapshots are used where they are.
 #include "builder/solver/solver.h"
 
 #include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -25,7 +30,6 @@ using testing::TempDir;
 class SolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "snapshots need root (mounts)";
     dir_.Write("ctx/app.txt", "app\n");
     dir_.Write("ctx/lib/util.txt", "util\n");
   }
@@ -115,6 +119,32 @@ TEST_F(SolverTest, AFailingRunFailsTheBuildWithItsExitCodeAndLines) {
   size_t before = executor_.commands().size();
   EXPECT_THROW(Build("FROM scratch\nRUN make && \\\n  fail now\n", status), BuildError);
   EXPECT_EQ(executor_.commands().size(), before + 1);
+}
+
+// The tests above need no root: as root (CI), they are run once more as an unprivileged user, from
+// a copy of this binary that user can execute, so the root-free path stays tested.
+TEST(SolverWithoutRootTest, TheSolverTestsPassAsAnUnprivilegedUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "already unprivileged: the tests above ran without root";
+  if (::getenv("IMGBUILD_SOLVER_TEST_CHILD")) GTEST_SKIP() << "the unprivileged run itself";
+  TempDir dir("imgbuild-unprivileged");
+  ::chmod(dir.path().c_str(), 0755);
+  std::string exe = dir / "builder_test";
+  std::filesystem::copy_file("/proc/self/exe", exe);
+  ::chmod(exe.c_str(), 0755);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
+      ::_exit(120);
+    }
+    ::setenv("IMGBUILD_SOLVER_TEST_CHILD", "1", 1);
+    ::setenv("HOME", "/tmp", 1);
+    ::execl(exe.c_str(), exe.c_str(), "--gtest_filter=SolverTest.*:CopierTest.*", "--gtest_brief=1", nullptr);
+    ::_exit(121);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the solver tests failed as an unprivileged user";
 }
 
 }  // namespace
