@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -23,6 +25,12 @@ void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(tmp, ec)) {
     std::string name = entry.path().filename().string();
+    if (name.rfind(".new-build-", 0) == 0) {
+      // A workspace whose build died before it was ready (see Workspace): empty, and old.
+      struct stat st;
+      if (::stat(entry.path().c_str(), &st) == 0 && st.st_mtime < ::time(nullptr) - 3600) fs::remove_all(entry.path(), ec);
+      continue;
+    }
     if (name.rfind("build-", 0) != 0) continue;
     std::string dir = entry.path().string();
     layers::UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
@@ -52,10 +60,15 @@ void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
 Workspace::Workspace(const StateDir& state) {
   ReapDeadBuilds(state.tmp(), state.snapshots());
   std::mt19937_64 rng{std::random_device{}()};
-  dir_ = state.tmp() + "/build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
-  layers::MakeDirs(dir_);
-  lock_.Reset(::open((dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", dir_ + "/.lock");
+  std::string name = "build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+  dir_ = state.tmp() + "/" + name;
+  // Made under another name and locked before it gets its own, so a build starting at the same
+  // moment never takes it for a dead build's (it reaps only unlocked build-* directories).
+  std::string fresh = state.tmp() + "/.new-" + name;
+  layers::MakeDirs(fresh);
+  lock_.Reset(::open((fresh + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", fresh + "/.lock");
+  if (::rename(fresh.c_str(), dir_.c_str()) != 0) throw layers::SysError("rename", fresh);
 }
 
 Workspace::~Workspace() {
