@@ -33,7 +33,7 @@ std::string FormatDiagnostic(std::string_view file, Location loc, std::string_vi
 
 ParseError::ParseError(std::string file, Location loc, std::string message,
                        std::string source_line)
-    : std::runtime_error(FormatDiagnostic(file, loc, message, source_line)),
+    : Error(FormatDiagnostic(file, loc, message, source_line)),
       file_(std::move(file)),
       loc_(loc),
       message_(std::move(message)),

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "frontend/error.h"
 
 namespace imgbuild::frontend {
 
@@ -15,7 +16,7 @@ struct Location {
   int column = 0;  // 1-based, in characters
 };
 
-class ParseError : public std::runtime_error {
+class ParseError : public Error {
  public:
   // `source_line` is the text of line `loc.line`, used for the caret display.
   ParseError(std::string file, Location loc, std::string message, std::string source_line = {});

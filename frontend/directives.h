@@ -10,12 +10,13 @@
 #include <string_view>
 
 #include "frontend/ast.h"
+#include "frontend/error.h"
 
 namespace imgbuild::frontend {
 
-class DirectiveError : public std::runtime_error {
+class DirectiveError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 class DirectiveScanner {

@@ -8,12 +8,13 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "frontend/error.h"
 
 namespace imgbuild::frontend {
 
-class IgnorePatternError : public std::runtime_error {
+class IgnorePatternError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 class IgnoreMatcher {

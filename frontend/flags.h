@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontend/ast.h"
+#include "frontend/error.h"
 
 namespace imgbuild::frontend {
 
@@ -35,9 +36,9 @@ struct FlagValues {
   bool Has(const std::string& name) const { return locations.count(name) != 0; }
 };
 
-class FlagError : public std::runtime_error {
+class FlagError : public Error {
  public:
-  FlagError(Location loc, const std::string& message) : std::runtime_error(message), location(loc) {}
+  FlagError(Location loc, const std::string& message) : Error(message), location(loc) {}
   Location location;
 };
 

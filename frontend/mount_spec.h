@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include "frontend/error.h"
 
 namespace imgbuild::frontend {
 
@@ -27,9 +28,9 @@ struct MountSpec {
   std::optional<int64_t> size;  // tmpfs size limit in bytes
 };
 
-class MountError : public std::runtime_error {
+class MountError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 // Expands one option value (for $ARG in mount options); identity when null.

@@ -9,12 +9,13 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include "layers/error.h"
 
 namespace imgbuild::layers {
 
-class HostileLayerError : public std::runtime_error {
+class HostileLayerError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 struct ApplyOptions {

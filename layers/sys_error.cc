@@ -11,7 +11,7 @@
 namespace imgbuild::layers {
 
 SysError::SysError(const std::string& operation, const std::string& path, int err)
-    : std::runtime_error(operation + " " + path + ": " + std::strerror(err)), err_(err) {}
+    : Error(operation + " " + path + ": " + std::strerror(err)), err_(err) {}
 
 void WriteAll(int fd, const void* data, size_t size, const std::string& path) {
   const char* p = static_cast<const char*>(data);

@@ -9,10 +9,11 @@
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include "layers/error.h"
 
 namespace imgbuild::layers {
 
-class SysError : public std::runtime_error {
+class SysError : public Error {
  public:
   // "open /x/y: No such file or directory"
   SysError(const std::string& operation, const std::string& path, int err = errno);

@@ -17,6 +17,7 @@
 
 #include "layers/digest.h"
 #include "layers/registry/http_client.h"
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
@@ -34,9 +35,9 @@ GitSource ParseGitSource(const std::string& source);
 // The file name BuildKit gives an HTTP source: the last component of the URL path, "" if none.
 std::string UrlFileName(const std::string& url);
 
-class RemoteError : public std::runtime_error {
+class RemoteError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 struct RemoteOptions {

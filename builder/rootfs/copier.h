@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "frontend/dockerignore.h"
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
-class CopyError : public std::runtime_error {
+class CopyError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 struct CopyRequest {

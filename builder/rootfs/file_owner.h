@@ -9,12 +9,13 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
-class OwnerError : public std::runtime_error {
+class OwnerError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 struct Owner {

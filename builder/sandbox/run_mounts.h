@@ -18,12 +18,13 @@
 #include "builder/snapshot/snapshotter.h"
 #include "frontend/mount_spec.h"
 #include "layers/sys_error.h"
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
-class RunMountError : public std::runtime_error {
+class RunMountError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 // --secret id=ID,src=FILE | id=ID,env=VAR (one of the two).

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
@@ -23,9 +24,9 @@ struct Mount {
   std::vector<std::string> options;  // "ro", "lowerdir=...", ...
 };
 
-class SnapshotError : public std::runtime_error {
+class SnapshotError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 class Snapshotter {

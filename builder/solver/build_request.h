@@ -16,12 +16,13 @@
 #include "layers/descriptor.h"
 #include "layers/image.h"
 #include "layers/layer_writer.h"
+#include "layers/error.h"
 
 namespace imgbuild::builder {
 
-class BuildError : public std::runtime_error {
+class BuildError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 // A step that failed, with where it is in the Buildfile: "FILE:LINE: KEYWORD: MESSAGE", then the

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "frontend/error.h"
 
 namespace imgbuild::frontend::shell {
 
@@ -25,9 +26,9 @@ struct LexOptions {
 };
 
 // Thrown when a word cannot be expanded (unterminated quote, bad substitution, ${V:?} ...).
-class ExpandError : public std::runtime_error {
+class ExpandError : public frontend::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using frontend::Error::Error;
 };
 
 struct Expansion {

@@ -17,12 +17,13 @@
 #include "layers/content_store.h"
 #include "layers/descriptor.h"
 #include "layers/registry/http_client.h"
+#include "layers/error.h"
 
 namespace imgbuild::layers::registry {
 
-class RegistryError : public std::runtime_error {
+class RegistryError : public layers::Error {
  public:
-  using std::runtime_error::runtime_error;
+  using layers::Error::Error;
 };
 
 struct RegistryOptions {

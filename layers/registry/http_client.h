@@ -11,13 +11,14 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "layers/error.h"
 
 namespace imgbuild::layers::registry {
 
-class HttpError : public std::runtime_error {
+class HttpError : public layers::Error {
  public:
   HttpError(const std::string& what, bool retryable, bool untrusted_certificate = false)
-      : std::runtime_error(what), retryable_(retryable), untrusted_certificate_(untrusted_certificate) {}
+      : layers::Error(what), retryable_(retryable), untrusted_certificate_(untrusted_certificate) {}
   bool retryable() const { return retryable_; }
   // The server speaks TLS, but its certificate was not trusted.
   bool untrusted_certificate() const { return untrusted_certificate_; }
