@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "builder/cli/build_checks.h"
 #include "builder/cli/build_flags.h"
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
@@ -87,20 +88,6 @@ std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
   };
 }
 
-// Prints the build checks' warnings; false when `# check=error=true` makes them fail the build.
-bool Checked(const std::vector<Warning>& warnings, const std::string& file, bool error,
-             std::ostream& err) {
-  for (const Warning& w : warnings) {
-    err << "warning: " << file << ":" << w.location.line << ": " << w.rule << ": " << w.message
-        << "\n";
-  }
-  if (error && !warnings.empty()) {
-    err << "error: build check warnings and # check=error=true\n";
-    return false;
-  }
-  return true;
-}
-
 // plan: remote named contexts fetched, the Buildfile read and checked, the plan made (its base
 // images pulled per --pull). std::nullopt after saying why on `err`.
 std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
@@ -132,10 +119,10 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
   inv.req.buildfile_text = src.text;
   ast::File file = Parse(src.text, src.display_name);
   Program program = Lower(file);
-  if (!Checked(program.warnings, src.display_name, file.directives.check_config.error, err))
+  if (!ReportBuildChecks(src.display_name, program.warnings, file.directives.check_config.error, err))
     return std::nullopt;
   Plan plan = MakePlan(std::move(program), inv.plan_options);
-  if (!Checked(plan.warnings, src.display_name, file.directives.check_config.error, err))
+  if (!ReportBuildChecks(src.display_name, plan.warnings, file.directives.check_config.error, err))
     return std::nullopt;
   if (!plan.unused_build_args.empty()) {
     std::string names;

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "builder/cli/buildfile_source.h"
+#include "builder/cli/build_checks.h"
 #include "builder/cli/commands.h"
 #include "frontend/ast_json.h"
 #include "frontend/lower.h"
@@ -18,13 +19,6 @@ struct Loaded {
   Program program;
 };
 
-void PrintWarnings(const std::string& file, const std::vector<Warning>& warnings, std::ostream& err) {
-  for (const Warning& w : warnings) {
-    err << "warning: " << file << ":" << w.location.line << ": " << w.rule << ": " << w.message
-        << " (" << w.url << ")\n";
-  }
-}
-
 // Parses and lowers; prints warnings. Returns the exit code on failure.
 std::optional<Loaded> Load(const FrontendOptions& options, std::ostream& err, int* code) {
   try {
@@ -32,10 +26,7 @@ std::optional<Loaded> Load(const FrontendOptions& options, std::ostream& err, in
     Loaded l;
     l.file = Parse(src.text, src.display_name);
     l.program = Lower(l.file);
-    PrintWarnings(src.display_name, l.program.warnings, err);
-    if (l.file.directives.check_config.error && !l.program.warnings.empty()) {
-      err << "error: " << src.display_name << ": " << l.program.warnings.size()
-          << " build check warning(s) and # check=error=true\n";
+    if (!ReportBuildChecks(src.display_name, l.program.warnings, l.file.directives.check_config.error, err)) {
       *code = 1;
       return std::nullopt;
     }
@@ -120,11 +111,7 @@ int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& 
     err << "error: " << e.what() << "\n";
     return 1;
   }
-  PrintWarnings(plan.program.file, plan.warnings, err);
-  if (plan.program.directives.check_config.error && !plan.warnings.empty()) {
-    err << "error: build check warnings and # check=error=true\n";
-    return 1;
-  }
+  if (!ReportBuildChecks(plan.program.file, plan.warnings, plan.program.directives.check_config.error, err)) return 1;
   if (options.json) {
     out << OutlineDocument(plan).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
