@@ -23,6 +23,35 @@ bool IsArchive(const std::string& path) {
 
 }  // namespace
 
+void CopyKeyFields(const PlannedStep& step, const frontend::CopyStep& c, const StepKeyInputs& in, StepKey& out) {
+  KeyFields& f = out.fields;
+  f.emplace_back("sources and destination", KeyJson(step.words));
+  f.emplace_back("workdir", step.workdir);
+  // The flags in the order (and with the names) keys have always had them.
+  if (!c.checksum.empty()) f.emplace_back("--checksum", c.checksum);
+  if (!c.chmod.empty()) f.emplace_back("--chmod", c.chmod);
+  if (!c.chown.empty()) f.emplace_back("--chown", c.chown);
+  if (!c.excludes.empty()) {
+    std::string joined;
+    for (const std::string& e : c.excludes) joined += (joined.empty() ? "" : "\n") + e;
+    f.emplace_back("--exclude", joined);
+  }
+  if (!c.from.empty()) f.emplace_back("--from", FromKeyText(in, c.from));
+  if (c.link) f.emplace_back("--link", "true");
+  if (c.parents) f.emplace_back("--parents", "true");
+  if (c.unpack) f.emplace_back("--unpack", *c.unpack ? "true" : "false");
+  if (c.keep_git_dir) f.emplace_back("--keep-git-dir", "true");
+  for (const auto& [source, resolved] : in.remote_inputs) f.emplace_back("source " + source, resolved);
+  for (const auto& [name, content] : c.heredocs) f.emplace_back("heredoc " + name, content);
+  if (in.copy_inputs) {
+    f.emplace_back("content", in.copy_inputs->digest.str());
+    out.files = in.copy_inputs->files;
+    out.files_path = in.copy_inputs->files_path;
+  }
+}
+
+KeyFields WorkdirKeyFields(const PlannedStep& step) { return {{"path", step.workdir}}; }
+
 CopyRequest LocalCopyRequest(const PlannedStep& step, const frontend::CopyStep& c, const std::string& src_root,
                              const frontend::IgnoreMatcher* ignore) {
   CopyRequest r;

@@ -16,6 +16,7 @@
 #include "builder/rootfs/copier.h"
 #include "builder/solver/build_env.h"
 #include "builder/solver/stage_state.h"
+#include "builder/solver/step_keys.h"
 #include "frontend/dockerignore.h"
 #include "frontend/plan.h"
 
@@ -56,6 +57,13 @@ class CopyOp {
 // then copies are one request, so the two cannot disagree.
 CopyRequest LocalCopyRequest(const frontend::PlannedStep& step, const frontend::CopyStep& c, const std::string& src_root,
                              const frontend::IgnoreMatcher* ignore);
+
+// The fields of a COPY/ADD key: sources and destination, workdir, every flag, heredoc bodies,
+// what remote sources resolved to and the content of the local inputs (and their file list).
+void CopyKeyFields(const frontend::PlannedStep& step, const frontend::CopyStep& c, const StepKeyInputs& in,
+                   StepKey& out);
+// The field of a WORKDIR key: where it leads.
+KeyFields WorkdirKeyFields(const frontend::PlannedStep& step);
 
 // WORKDIR: the directory is created (with its missing parents) as a layer of its own when the
 // image lacks it; returns "exists" or "created".

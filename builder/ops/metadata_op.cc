@@ -117,4 +117,25 @@ void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataSt
   }
 }
 
+KeyFields MetadataKeyFields(const frontend::PlannedStep& step, const frontend::MetadataStep& meta) {
+  using K = frontend::MetadataKind;
+  KeyFields f;
+  if (meta.kind == K::kArg) {
+    // Only the names: a value counts where a step uses it (its expanded words, or RUN's env).
+    std::vector<std::string> names;
+    for (const std::string& w : step.words) names.push_back(KeyName(w));
+    f.emplace_back("args", KeyJson(names));
+  } else if (meta.kind == K::kEnv || meta.kind == K::kLabel) {
+    for (const std::string& w : step.words) {
+      f.emplace_back((meta.kind == K::kEnv ? "env " : "label ") + KeyName(w), KeyValue(w));
+    }
+  } else if (meta.kind == K::kCmd || meta.kind == K::kEntrypoint) {
+    f.emplace_back("args", KeyJson(step.words));
+    if (!meta.exec_form) f.emplace_back("shell", KeyJson(step.shell));
+  } else {
+    f.emplace_back("args", KeyJson(step.words));
+  }
+  return f;
+}
+
 }  // namespace imgbuild::builder

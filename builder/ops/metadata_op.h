@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frontend/plan.h"
+#include "builder/solver/step_keys.h"
 #include "layers/image.h"
 
 namespace imgbuild::builder {
@@ -16,6 +17,9 @@ namespace imgbuild::builder {
 // `created`.
 void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataStep& meta, layers::ImageConfig& image,
                    const std::string& created);
+
+// The fields of its cache key (ARG by name only: a value counts where a step uses it).
+KeyFields MetadataKeyFields(const frontend::PlannedStep& step, const frontend::MetadataStep& meta);
 
 // ENV semantics: KEY=VALUE replaces the variable of that name or adds it at the end.
 void SetEnv(std::vector<std::string>& env, const std::string& kv);

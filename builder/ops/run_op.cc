@@ -28,7 +28,56 @@ void PruneLogs(const std::string& dir) {
   for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
 }
 
+const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+                                          "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+
+std::string MountText(const frontend::MountSpec& m) {
+  std::string t = "type=" + std::string(frontend::MountTypeName(m.type)) + ",target=" + m.target;
+  if (!m.source.empty()) t += ",source=" + m.source;
+  if (!m.from.empty()) t += ",from=" + m.from;
+  if (!m.id.empty()) t += ",id=" + m.id;
+  if (m.env) t += ",env=" + *m.env;
+  t += m.read_only ? ",ro" : ",rw";
+  if (m.type == frontend::MountType::kCache) t += ",sharing=" + std::string(frontend::CacheSharingName(m.sharing));
+  if (m.required) t += ",required";
+  if (m.mode) t += ",mode=" + std::to_string(*m.mode);
+  if (m.uid) t += ",uid=" + std::to_string(*m.uid);
+  if (m.gid) t += ",gid=" + std::to_string(*m.gid);
+  if (m.size) t += ",size=" + std::to_string(*m.size);
+  return t;
+}
+
+
+
 }  // namespace
+
+KeyFields RunKeyFields(const PlannedStep& step, const frontend::RunStep& run, const StepKeyInputs& in) {
+  KeyFields f;
+  RunCommand cmd = MakeRunCommand(run, step.shell);
+  f.emplace_back("command", KeyJson(cmd.argv));
+  for (const auto& [name, content] : cmd.scripts) f.emplace_back("script " + name, content);
+  std::vector<std::string> args;
+  if (step.build_args) {
+    for (const std::string& a : *step.build_args) {
+      if (!kProxyArgs.count(KeyName(a))) args.push_back(a);
+    }
+  }
+  for (const std::string& e : MakeRunEnv(in.config->config.env, args, {}, "")) {
+    if (KeyName(e) != "HOME" || !KeyValue(e).empty()) f.emplace_back("env " + KeyName(e), KeyValue(e));
+  }
+  f.emplace_back("user", in.config->config.user);
+  f.emplace_back("workdir", step.workdir);
+  f.emplace_back("network", in.network);
+  f.emplace_back("security", run.insecure ? "insecure" : "sandbox");
+  for (size_t i = 0; i < run.mounts.size(); ++i) {
+    const frontend::MountSpec& m = run.mounts[i];
+    std::string text = MountText(m);
+    if (!m.from.empty()) text += " from " + FromKeyText(in, m.from);
+    if (auto it = in.mount_inputs.find(i); it != in.mount_inputs.end()) text += " content " + it->second.digest.str();
+    f.emplace_back("mount " + std::to_string(i + 1), text);
+  }
+  return f;
+}
 
 // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
 std::string RunArgsPrefix(const PlannedStep& step) {

@@ -13,6 +13,7 @@
 #include "builder/sandbox/run_step.h"
 #include "builder/solver/build_env.h"
 #include "builder/solver/stage_state.h"
+#include "builder/solver/step_keys.h"
 #include "frontend/plan.h"
 
 namespace imgbuild::builder {
@@ -36,6 +37,10 @@ class RunOp {
   std::string log_dir_;
   std::optional<SandboxEtc> etc_;
 };
+
+// The fields of a RUN key: the command (and heredoc scripts), the full environment (ENV and every
+// ARG in scope; proxy ARGs never), user, workdir, network, security and each mount.
+KeyFields RunKeyFields(const frontend::PlannedStep& step, const frontend::RunStep& run, const StepKeyInputs& in);
 
 // The network a RUN gets: its own --network, else the build's ("default", "none", "host").
 std::string EffectiveNetwork(const BuildRequest& req, const frontend::RunStep& run);

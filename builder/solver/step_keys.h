@@ -40,7 +40,16 @@ struct StepKeyInputs {
   std::string network;  // RUN: the effective network mode
 };
 
+// The key of `step`: its parent and the fields its op contributes (each op's KeyFields function,
+// next to its Exec: builder/ops/).
 StepKey MakeStepKey(const frontend::PlannedStep& step, const StepKeyInputs& in);
+
+// For the ops' key fields: a word list as key material (every byte kept), NAME and VALUE of a
+// NAME=VALUE word, and the key text of `from` (what StepKeyInputs::from_keys says of it).
+std::string KeyJson(const std::vector<std::string>& words);
+std::string KeyName(const std::string& kv);
+std::string KeyValue(const std::string& kv);
+std::string FromKeyText(const StepKeyInputs& in, const std::string& from);
 
 // Keys of stage bases.
 cache::CacheKey ScratchKey(const std::string& platform);
