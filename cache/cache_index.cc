@@ -28,7 +28,7 @@ nlohmann::ordered_json RecordToJson(const CacheRecord& r) {
                               {"empty_layer", r.empty_layer}};
   if (r.layer) {
     j["layer"] = r.layer->ToJson();
-    j["diff_id"] = r.diff_id;
+    j["diff_id"] = r.diff_id ? r.diff_id->str() : "";
   }
   j["fields"] = nlohmann::json::array();
   for (const auto& [k, v] : r.fields) {
@@ -48,8 +48,7 @@ CacheRecord RecordFromJson(const nlohmann::json& j) {
   r.empty_layer = j.at("empty_layer").get<bool>();
   if (j.contains("layer")) {
     r.layer = layers::Descriptor::FromJson(j["layer"]);
-    r.diff_id = j.at("diff_id").get<std::string>();
-    layers::Digest::Parse(r.diff_id);
+    r.diff_id = layers::Digest::Parse(j.at("diff_id").get<std::string>());
   }
   for (const auto& f : j.value("fields", nlohmann::json::array())) {
     r.fields.emplace_back(layers::BytesFromJsonString(f.at(0).get<std::string>()),

@@ -28,7 +28,7 @@ struct CacheRecord {
   std::string created, created_by;
   bool empty_layer = true;
   std::optional<layers::Descriptor> layer;  // blob in the local store
-  std::string diff_id;
+  std::optional<layers::Digest> diff_id;  // of `layer` (its uncompressed digest)
   std::string snapshot;  // committed snapshot with the step's files ("" for config-only steps)
   // The key's fields as shown to people (name, value), and the input files' digests.
   std::vector<std::pair<std::string, std::string>> fields;

@@ -175,7 +175,7 @@ int64_t ImportedCache::FetchLayer(const CacheRecord& r, layers::ContentStore& to
     remote_->client->FetchBlob(remote_->ref.repository, blob, to);
   }
   if (blob.digest != r.layer->digest) {
-    layers::DecompressLayer(to, blob, layers::Digest::Parse(r.diff_id), memo_dir);
+    layers::DecompressLayer(to, blob, *r.diff_id, memo_dir);
   }
   return blob.size;
 }

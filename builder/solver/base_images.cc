@@ -32,7 +32,7 @@ StageImage BaseImages::FromContext(const std::string& name, int s) {
   cache_.Used(s, key.key);
   if (std::optional<cache::CacheRecord> hit = cache_.Lookup(key.key, img); hit && hit->layer) {
     img.layers.push_back(*hit->layer);
-    img.config.diff_ids.push_back(Digest::Parse(hit->diff_id));
+    img.config.diff_ids.push_back(*hit->diff_id);
     img.snapshot = hit->snapshot;
     img.config.history.push_back({hit->created, hit->created_by, "", false});
   } else {

@@ -237,7 +237,7 @@ class Solver {
       if (std::holds_alternative<frontend::WorkdirStep>(step.op)) img.config.config.working_dir = step.workdir;
       if (rec.layer) {
         img.layers.push_back(*rec.layer);
-        img.config.diff_ids.push_back(Digest::Parse(rec.diff_id));
+        img.config.diff_ids.push_back(*rec.diff_id);
         img.snapshot = rec.snapshot;
       }
       img.config.history.push_back({rec.created, rec.created_by, "", rec.empty_layer});

@@ -15,7 +15,7 @@ namespace imgbuild::builder {
 StepCache::StepCache(BuildEnv& env)
     : env_(env),
       index_(env.state.cache_index(env.snaps->kind())),
-      memo_(env.state.cache_index(env.snaps->kind()) + "/file-digests") {
+      inputs_(env.state.cache_index(env.snaps->kind())) {
   std::string lock = env.state.cache_index(env.snaps->kind()) + "/lock";
   lock_ = layers::UniqueFd(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock_) throw layers::SysError("open", lock);
@@ -60,33 +60,7 @@ std::string StepCache::Explain(const StepKey& now, const std::optional<cache::Ca
 }
 
 cache::InputDigest StepCache::Digest(std::vector<cache::InputFile> files, unsigned threads) {
-  // Unchanged selections are found by their stat fingerprint: no per-file lookups at all.
-  std::string fp = cache::InputsFingerprint(files, memo_.settle_ns());
-  std::string base = index_.dir() + "/inputs/" + fp;
-  if (!fp.empty()) {
-    try {
-      cache::InputDigest d;
-      std::string text = layers::ReadFile(base + ".digest");
-      d.digest = layers::Digest::Parse(text.substr(0, text.find('\n')));
-      d.files_path = base + ".files";
-      return d;
-    } catch (const std::exception&) {
-      // not seen before (or damaged): compute it
-    }
-  }
-  cache::InputDigest d = cache::DigestInputs(std::move(files), memo_, threads);
-  if (!fp.empty()) {
-    try {
-      layers::MakeDirs(index_.dir() + "/inputs");
-      std::string list;
-      for (const auto& [path, h] : d.files) list += h + " " + path + "\n";
-      layers::WriteFileAtomic(base + ".files", list);  // first: a digest file never lacks its list
-      layers::WriteFileAtomic(base + ".digest", d.digest.str() + "\n");
-    } catch (const std::exception&) {
-      // only a speed-up
-    }
-  }
-  return d;
+  return inputs_.Digest(std::move(files), threads);
 }
 
 std::optional<cache::CacheRecord> StepCache::Lookup(const cache::CacheKey& key, const StageImage& img) {
@@ -96,13 +70,13 @@ std::optional<cache::CacheRecord> StepCache::Lookup(const cache::CacheKey& key, 
     if (!found) continue;
     cache::CacheRecord r = *found;
     if (r.layer) {
-      if (r.layer->media_type != layers::media_type::kLayer || r.layer->digest.str() != r.diff_id) continue;
+      if (r.layer->media_type != layers::media_type::kLayer || !r.diff_id || r.layer->digest != *r.diff_id) continue;
       auto t0 = std::chrono::steady_clock::now();
       int64_t bytes = imported->FetchLayer(r, env_.store.store(), env_.state.compressed());
       if (bytes > 0) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char text[160];
-        std::snprintf(text, sizeof text, "fetched cache layer %.19s (%.1f MB) in %.1fs", r.diff_id.c_str(),
+        std::snprintf(text, sizeof text, "fetched cache layer %.19s (%.1f MB) in %.1fs", r.diff_id->str().c_str(),
                       static_cast<double>(bytes) / 1e6, secs);
         env_.Report([&](Status& s) { s.Info(text); });
       }
@@ -134,7 +108,7 @@ void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, co
   }
   if (after.layers.size() > before.layers.size()) {
     r.layer = after.layers.back();
-    r.diff_id = after.config.diff_ids.back().str();
+    r.diff_id = after.config.diff_ids.back();
     r.snapshot = after.snapshot;
   }
   r.fields = key.fields;

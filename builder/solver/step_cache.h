@@ -20,7 +20,7 @@
 #include "builder/solver/step_keys.h"
 #include "cache/transfer.h"
 #include "cache/cache_index.h"
-#include "cache/file_digest_memo.h"
+#include "cache/input_digester.h"
 #include "layers/content_store.h"
 #include "layers/sys_error.h"
 
@@ -48,13 +48,13 @@ class StepCache {
   // Why `now` (a step of kind `kind` after `parent`) missed, or "" when nothing earlier compares.
   std::string Explain(const StepKey& now, const std::optional<cache::CacheKey>& parent, const std::string& kind);
   cache::InputDigest Digest(std::vector<cache::InputFile> files, unsigned threads);
-  void Flush() { memo_.Flush(); }
+  void Flush() { inputs_.Flush(); }
 
  private:
   BuildEnv& env_;
   layers::UniqueFd lock_;
   cache::CacheIndex index_;
-  cache::FileDigestMemo memo_;
+  cache::InputDigester inputs_;
   std::vector<std::unique_ptr<cache::ImportedCache>> imported_;
   std::vector<std::string> notes_;
   std::mutex used_mu_;

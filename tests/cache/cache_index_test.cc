@@ -38,7 +38,7 @@ TEST_F(CacheIndexTest, PutFindRoundTrip) {
   CacheRecord r = Record("a");
   layers::Descriptor layer{"application/vnd.oci.image.layer.v1.tar", layers::Digest::OfBytes("layer"), 5, {}, {}};
   r.layer = layer;
-  r.diff_id = r.layer->digest.str();
+  r.diff_id = r.layer->digest;
   r.snapshot = "c-1";
   r.empty_layer = false;
   r.files = {{"src/a.c", "0123456789abcdef"}};
