@@ -23,19 +23,8 @@ using layers::Digest;
 // Extended attributes, sorted, as "name=value" lines.
 std::vector<std::string> Xattrs(const std::string& path) {
   std::vector<std::string> out;
-  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
-  if (len <= 0) return out;
-  std::string names(static_cast<size_t>(len), '\0');
-  len = ::llistxattr(path.c_str(), names.data(), names.size());
-  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
-    std::string n(names.c_str() + i);
-    i += n.size() + 1;
-    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
-    std::string v(static_cast<size_t>(std::max<ssize_t>(vlen, 0)), '\0');
-    if (vlen > 0) vlen = ::lgetxattr(path.c_str(), n.c_str(), v.data(), v.size());
-    out.push_back(n + "=" + v.substr(0, static_cast<size_t>(std::max<ssize_t>(vlen, 0))));
-  }
-  std::sort(out.begin(), out.end());
+  for (const auto& [name, value] : layers::ListXattrs(path)) out.push_back(name + "=" + value);
+  std::sort(out.begin(), out.end());  // "name=value" order, as keys have always had it
   return out;
 }
 

@@ -1,5 +1,9 @@
 #include "layers/sys_error.h"
 
+#include <sys/xattr.h>
+
+#include <algorithm>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -115,6 +119,23 @@ std::string ReadLink(const std::string& path) {
   if (n < 0) throw SysError("readlink", path);
   target.resize(static_cast<size_t>(n));
   return target;
+}
+
+std::map<std::string, std::string> ListXattrs(const std::string& path) {
+  std::map<std::string, std::string> out;
+  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
+  if (len <= 0) return out;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::llistxattr(path.c_str(), names.data(), names.size());
+  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
+    std::string v(static_cast<size_t>(std::max<ssize_t>(vlen, 0)), '\0');
+    if (vlen > 0) vlen = ::lgetxattr(path.c_str(), n.c_str(), v.data(), v.size());
+    out[n] = v.substr(0, static_cast<size_t>(std::max<ssize_t>(vlen, 0)));
+  }
+  return out;
 }
 
 }  // namespace imgbuild::layers

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <functional>
+#include <map>
 #include <string_view>
 #include <vector>
 #include <stdexcept>
@@ -66,5 +67,7 @@ void ReadChunks(const std::string& path, const std::function<void(std::string_vi
 std::vector<std::string> ListDir(const std::string& dir);
 // A symlink's target. Throws SysError.
 std::string ReadLink(const std::string& path);
+// The extended attributes of `path` itself (never followed), by name; unreadable ones are empty.
+std::map<std::string, std::string> ListXattrs(const std::string& path);
 
 }  // namespace imgbuild::layers

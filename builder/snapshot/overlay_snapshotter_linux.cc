@@ -19,19 +19,9 @@ std::string JoinColon(const std::vector<std::string>& dirs) {
 
 // Extended attributes of a path, without overlayfs's own (trusted.overlay.*).
 std::map<std::string, std::string> UserXattrs(const std::string& path) {
-  std::map<std::string, std::string> out;
-  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
-  if (len <= 0) return out;
-  std::string names(static_cast<size_t>(len), '\0');
-  len = ::llistxattr(path.c_str(), names.data(), names.size());
-  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
-    std::string n(names.c_str() + i);
-    i += n.size() + 1;
-    if (n.rfind("trusted.overlay.", 0) == 0) continue;
-    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
-    std::string v(static_cast<size_t>(std::max<ssize_t>(vlen, 0)), '\0');
-    if (vlen > 0) vlen = ::lgetxattr(path.c_str(), n.c_str(), v.data(), v.size());
-    out[n] = v.substr(0, static_cast<size_t>(std::max<ssize_t>(vlen, 0)));
+  std::map<std::string, std::string> out = layers::ListXattrs(path);
+  for (auto it = out.begin(); it != out.end();) {
+    it = it->first.rfind("trusted.overlay.", 0) == 0 ? out.erase(it) : std::next(it);
   }
   return out;
 }
