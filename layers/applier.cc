@@ -98,12 +98,13 @@ class Applier {
     std::vector<std::string> parts;
     std::string rel = CheckedPath(name, &parts);
     if (rel.empty()) return;  // "./" itself
-    if (!seen_.insert(rel).second && parts.back().rfind(".wh.", 0) != 0) Refuse(name, "duplicate entry");
+    const bool whiteout = options_.whiteouts && parts.back().rfind(".wh.", 0) == 0;
+    if (!seen_.insert(rel).second && !whiteout) Refuse(name, "duplicate entry");
     ++stats_.entries;
     const std::string base = parts.back();
     std::string dir_rel = rel.substr(0, rel.size() - base.size());
     if (!dir_rel.empty()) dir_rel.pop_back();
-    if (base == ".wh..wh..opq") {
+    if (whiteout && base == ".wh..wh..opq") {
       std::string dir = dir_rel.empty() ? target_ : target_ + "/" + dir_rel;
       if (!options_.overlay_format) {
         // Opaque: what earlier layers put in this directory disappears.
@@ -117,7 +118,7 @@ class Applier {
       if (::lsetxattr(dir.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0) throw SysError("setxattr", dir);
       return;
     }
-    if (base.rfind(".wh.", 0) == 0) {
+    if (whiteout) {
       std::string hidden = base.substr(4);
       if (hidden.empty() || hidden == "." || hidden == ".." || hidden.find('/') != std::string::npos) {
         Refuse(name, "whiteout of \"" + hidden + "\"");

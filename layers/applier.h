@@ -24,6 +24,9 @@ struct ApplyOptions {
   // true: whiteouts become overlay whiteouts (a snapshot); false: they delete what they name
   // (unpacking layers on top of each other into a plain root filesystem).
   bool overlay_format = true;
+  // false: the tar is data (an ADDed archive, an image archive), not a layer: `.wh.` entries are
+  // ordinary files and delete nothing.
+  bool whiteouts = true;
 };
 
 struct ApplyStats {

@@ -51,7 +51,10 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
   return w.Commit(media_type, expected, size);
 }
 
-std::string BlobFile(const std::string& layout, const Digest& d) { return layout + "/blobs/sha256/" + std::string(d.hex()); }
+// A blob of the layout, resolved inside it (a symlink in an archive never reads a host file).
+std::string BlobFile(const std::string& layout, const Digest& d) {
+  return ResolveInside(layout, "blobs/sha256/" + std::string(d.hex()));
+}
 
 // Applies the layer into a throwaway directory: what cannot be applied safely is refused.
 void CheckLayer(const std::string& blob, const std::string& tmp) {
@@ -72,7 +75,7 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
                                            const std::string& tmp) {
   nlohmann::json index;
   try {
-    index = nlohmann::json::parse(ReadFile(dir + "/index.json"));
+    index = nlohmann::json::parse(ReadFile(ResolveInside(dir, "index.json")));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(dir + "/index.json: " + e.what());
   }
@@ -131,16 +134,18 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
 // Legacy docker-archive: manifest.json lists Config and Layers as files of the archive.
 std::vector<ImportedImage> ImportDockerArchive(OciLayout& store, const std::string& dir, const std::string& name,
                                                const std::string& tmp) {
-  nlohmann::json list = nlohmann::json::parse(ReadFile(dir + "/manifest.json"));
+  nlohmann::json list = nlohmann::json::parse(ReadFile(ResolveInside(dir, "manifest.json")));
   std::vector<ImportedImage> out;
   for (const auto& item : list) {
-    std::string config_path = dir + "/" + item.at("Config").get<std::string>();
+    // Paths named by manifest.json are resolved inside the archive: `../` or a symlink never
+    // reaches a host file (a shared layer stored once and linked is still found).
+    std::string config_path = ResolveInside(dir, item.at("Config").get<std::string>());
     Descriptor config = ImportBlob(store.store(), config_path, media_type::kImageConfig, std::nullopt);
     ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
     std::vector<Descriptor> layers;
     size_t i = 0;
     for (const auto& l : item.at("Layers")) {
-      std::string path = dir + "/" + l.get<std::string>();
+      std::string path = ResolveInside(dir, l.get<std::string>());
       CheckLayer(path, tmp);
       Descriptor ld = ImportBlob(store.store(), path, DetectLayerType(path), std::nullopt);
       if (ld.media_type == media_type::kLayer && i < ic.diff_ids.size() && ld.digest != ic.diff_ids[i]) {
@@ -175,7 +180,11 @@ std::vector<ImportedImage> ImportImages(OciLayout& store, const std::string& sou
     unpacked.emplace(tmp_dir);
     dir = unpacked->path() + "/image";
     MakeDirs(dir);
-    ApplyLayer(source, dir);  // the archive itself gets the same safety checks as a layer
+    ApplyOptions data;  // the archive itself: the same safety checks as a layer, but it is data
+    data.overlay_format = false;
+    data.whiteouts = false;
+    data.allow_devices = false;
+    ApplyLayer(source, dir, data);
   }
   if (::stat((dir + "/index.json").c_str(), &st) == 0) return ImportOciLayout(store, dir, name, tmp_dir);
   if (::stat((dir + "/manifest.json").c_str(), &st) == 0) return ImportDockerArchive(store, dir, name, tmp_dir);

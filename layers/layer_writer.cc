@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "layers/error.h"
 #include "layers/tar_names.h"
 
 namespace imgbuild::layers {
@@ -245,7 +246,8 @@ bool IsOpaque(const std::string& path) {
 
 class TarBuilder {
  public:
-  TarBuilder(LayerSink& sink, const LayerOptions& options) : options_(options) {
+  // `layer`: the tar is an image layer, where `.wh.` names mean deletions (a rootfs tar is not).
+  TarBuilder(LayerSink& sink, const LayerOptions& options, bool layer) : options_(options), layer_(layer) {
     a_.reset(archive_write_new());
     archive_write_set_format_pax_restricted(a_.get());
     archive_write_add_filter_none(a_.get());
@@ -265,6 +267,13 @@ class TarBuilder {
       // An overlay whiteout becomes an empty .wh.<name> file.
       Header(parent + ".wh." + base, S_IFREG | 0644, st, 0, nullptr);
       return;
+    }
+    if (layer_ && base.rfind(".wh.", 0) == 0) {
+      // A file really named .wh.X (from an archive, or made by RUN) would delete X, or empty its
+      // directory, in every image built on this layer: OCI layers cannot hold such a name.
+      std::string effect = base == ".wh..wh..opq" ? "empty /" + parent : "delete /" + parent + base.substr(4);
+      throw Error("/" + rel + ": names starting with \".wh.\" are reserved for whiteouts in image layers "
+                  "and cannot be stored (it would " + effect + " in the image)");
     }
     std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
     archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (rel + "/").c_str() : rel.c_str());
@@ -350,6 +359,7 @@ class TarBuilder {
 
   TarNames names_{TarNames::Mode::kWrite};
   const LayerOptions& options_;
+  bool layer_;
   std::unique_ptr<struct archive, ArchiveDeleter> a_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   int64_t entries_ = 0;
@@ -369,7 +379,7 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   Walk(snapshot_dir, "", paths);
   ContentStore::Writer writer = store.Ingest();
   LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
-  TarBuilder tar(sink, options);
+  TarBuilder tar(sink, options, true);
   for (const std::string& p : paths) tar.Add(snapshot_dir, p);
   tar.Close();
   LayerResult result;
@@ -474,7 +484,7 @@ Digest WriteTreeTar(const std::string& dir, const std::string& dest, const Layer
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) throw SysError("create", tmp);
   LayerSink sink(options, [&](std::string_view b) { WriteAll(fd.get(), b.data(), b.size(), tmp); });
-  TarBuilder tar(sink, options);
+  TarBuilder tar(sink, options, false);
   for (const std::string& p : paths) tar.Add(dir, p);
   tar.Close();
   Digest d = sink.Finish();

@@ -1,5 +1,7 @@
 #include "layers/sys_error.h"
 
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include <algorithm>
@@ -119,6 +121,22 @@ std::string ReadLink(const std::string& path) {
   if (n < 0) throw SysError("readlink", path);
   target.resize(static_cast<size_t>(n));
   return target;
+}
+
+std::string ResolveInside(const std::string& root, const std::string& rel) {
+  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw SysError("open", root);
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0) throw SysError("open (inside " + root + ")", rel);
+  UniqueFd file(static_cast<int>(fd));
+  std::string proc = "/proc/self/fd/" + std::to_string(file.get());
+  std::string resolved = ReadLink(proc);
+  std::string base = ReadLink("/proc/self/fd/" + std::to_string(dir.get()));
+  if (resolved != base && resolved.rfind(base + "/", 0) != 0) throw SysError("resolve (outside " + root + ")", rel, EXDEV);
+  return resolved;
 }
 
 std::map<std::string, std::string> ListXattrs(const std::string& path) {

@@ -67,6 +67,11 @@ void ReadChunks(const std::string& path, const std::function<void(std::string_vi
 std::vector<std::string> ListDir(const std::string& dir);
 // A symlink's target. Throws SysError.
 std::string ReadLink(const std::string& path);
+// The path of `rel` below `root` with every component, symlinks included, resolved inside `root`
+// by the kernel (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a name from an archive or a
+// manifest can never lead out of it. Throws SysError when it does not exist.
+std::string ResolveInside(const std::string& root, const std::string& rel);
+
 // The extended attributes of `path` itself (never followed), by name; unreadable ones are empty.
 std::map<std::string, std::string> ListXattrs(const std::string& path);
 

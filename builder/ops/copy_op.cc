@@ -228,7 +228,8 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   Copy(mk);  // creates the destination directory
   std::string rel = ResolveInRoot(r.lower_root, dest);
   layers::ApplyOptions plain;
-  plain.overlay_format = false;  // an archive's files, not a layer's whiteouts
+  plain.overlay_format = false;
+  plain.whiteouts = false;  // an archive's files are data: a .wh. entry deletes nothing
   try {
     layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
   } catch (const std::exception& e) {

@@ -415,6 +415,7 @@ std::string FetchContext(const std::string& url, const std::string& scratch, con
   layers::MakeDirs(dir);
   layers::ApplyOptions plain;
   plain.overlay_format = false;
+  plain.whiteouts = false;
   try {
     layers::ApplyLayer(f.path, dir, plain);
   } catch (const std::exception& e) {

@@ -85,6 +85,29 @@ TEST_F(ApplierTest, WhiteoutsBecomeOverlayFormat) {
   EXPECT_EQ(v[0], 'y');
 }
 
+// An archive (ADD, a remote context, load's own tar) is data: `.wh.` entries are plain files and
+// delete nothing already there.
+TEST_F(ApplierTest, ArchivesKeepWhiteoutNamesAsFiles) {
+  fs::create_directories(target_ + "/etc");
+  fs::create_directories(target_ + "/bin");
+  std::ofstream(target_ + "/etc/passwd") << "root:x:0:0::/root:/bin/sh\n";
+  std::ofstream(target_ + "/bin/sh") << "#!\n";
+  ApplyOptions data;
+  data.whiteouts = false;
+  data.overlay_format = false;
+  ApplyLayer(Tar([](TarMaker& t) { t.Dir("etc/").File("etc/.wh.passwd", "").Dir("bin/").File("bin/.wh..wh..opq", ""); }),
+             target_, data);
+  EXPECT_TRUE(fs::is_regular_file(target_ + "/etc/passwd"));
+  EXPECT_TRUE(fs::is_regular_file(target_ + "/bin/sh"));
+  EXPECT_TRUE(fs::is_regular_file(target_ + "/etc/.wh.passwd"));
+  EXPECT_TRUE(fs::is_regular_file(target_ + "/bin/.wh..wh..opq"));
+  // As a layer (unpacked flat, as an export does), the same entries are deletions.
+  ApplyOptions layer;
+  layer.overlay_format = false;
+  ApplyLayer(Tar([](TarMaker& t) { t.Dir("etc/").File("etc/.wh.passwd", ""); }), target_, layer);
+  EXPECT_FALSE(fs::exists(target_ + "/etc/passwd"));
+}
+
 TEST_F(ApplierTest, RefusesHostileLayers) {
   EXPECT_NE(Refusal([](TarMaker& t) { t.File("../escape", "x"); }).find("path leaves the layer root"), std::string::npos);
   EXPECT_NE(Refusal([](TarMaker& t) { t.File("a/../../escape", "x"); }).find("path leaves the layer root"), std::string::npos);
