@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -41,7 +42,8 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
   archive_write_add_filter_none(a);
   std::string tmp = dest + ".tmp";
   if (archive_write_open_filename(a, tmp.c_str()) != ARCHIVE_OK) {
-    std::string err = archive_error_string(a);
+    const char* why = archive_error_string(a);  // NULL when libarchive set none
+    std::string err = why ? why : std::strerror(errno);
     archive_write_free(a);
     throw std::runtime_error("write " + tmp + ": " + err);
   }
@@ -65,7 +67,8 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
     }
   }
   if (archive_write_close(a) != ARCHIVE_OK) {
-    std::string err = archive_error_string(a);
+    const char* why = archive_error_string(a);  // NULL when libarchive set none
+    std::string err = why ? why : std::strerror(errno);
     archive_write_free(a);
     throw std::runtime_error("write " + tmp + ": " + err);
   }

@@ -183,13 +183,20 @@ class LayerSink {
   char buf_[1 << 17];
 };
 
-la_ssize_t ArchiveWrite(struct archive*, void* client, const void* buffer, size_t length) {
+// libarchive's write callback: an error (disk full) is handed back as libarchive's error, so the
+// message says why ("No space left on device"), not just that a write failed.
+la_ssize_t ArchiveWrite(struct archive* a, void* client, const void* buffer, size_t length) {
   try {
     static_cast<LayerSink*>(client)->Write(buffer, length);
     return static_cast<la_ssize_t>(length);
+  } catch (const SysError& e) {
+    archive_set_error(a, e.error(), "%s", e.what());
+  } catch (const std::exception& e) {
+    archive_set_error(a, EIO, "%s", e.what());
   } catch (...) {
-    return -1;
+    archive_set_error(a, EIO, "layer sink failed");
   }
+  return -1;
 }
 
 struct ArchiveDeleter {

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -213,6 +214,29 @@ TEST_F(LayerWriterTest, Utf8NamesNeedNoHeaderCharset) {
   std::string tar = cs.ReadBlob(WriteLayer(snap_, {}, cs).blob.digest);
   EXPECT_NE(tar.find("path=a/F\xc5\x91\n"), std::string::npos);
   EXPECT_EQ(tar.find("hdrcharset"), std::string::npos);
+}
+
+// A store on a full disk: the layer fails with "No space left on device" (it once crashed on a
+// NULL libarchive error string), and no partial blob is left in the store.
+TEST_F(LayerWriterTest, DiskFullIsAClearError) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  std::string full = root_ + "/full";
+  fs::create_directories(full);
+  ASSERT_EQ(::system(("mount -t tmpfs -o size=256k tmpfs " + full).c_str()), 0);
+  ASSERT_EQ(::system(("head -c 2M /dev/urandom > " + snap_ + "/big").c_str()), 0);  // incompressible
+  for (Compression c : {Compression::kUncompressed, Compression::kGzip, Compression::kZstd}) {
+    LayerOptions o;
+    o.compression = c;
+    ContentStore store(full + "/oci", full + "/tmp");
+    try {
+      WriteLayer(snap_, o, store);
+      ADD_FAILURE() << "a 2 MiB layer fit in 256 KiB";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(fs::is_empty(full + "/oci/blobs/sha256")) << "partial blob left";
+  }
+  ::umount2(full.c_str(), MNT_DETACH);
 }
 
 }  // namespace
