@@ -48,5 +48,8 @@ Descriptor DecompressLayer(ContentStore& store, const Descriptor& compressed, co
 
 // Parses "gzip", "zstd", "uncompressed". Throws std::invalid_argument.
 Compression ParseCompression(const std::string& name);
+// Throws std::invalid_argument unless `level` is -1 (the default) or valid for the codec
+// (gzip 0-9, zstd 1-22); uncompressed takes any level (it has none).
+void CheckLevel(Compression compression, int level);
 
 }  // namespace imgbuild::layers

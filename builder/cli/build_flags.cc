@@ -33,6 +33,12 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
     err << "error: --compression: " << e.what() << "\n";
     return 2;
   }
+  try {  // checked before the build, not when its export starts
+    layers::CheckLevel(inv.export_options.compression, options.compression_level);
+  } catch (const std::invalid_argument& e) {
+    err << "error: --compression-level: " << e.what() << "\n";
+    return 2;
+  }
   try {
     for (const std::string& o : options.outputs) inv.outputs.push_back(ParseOutputSpec(o));
   } catch (const std::invalid_argument& e) {
@@ -113,7 +119,12 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
         << "\" (use auto, plain, tty or rawjson)\n";
     return 2;
   }
-  req.root = StateDir::Resolve(options.root).root();
+  try {  // a state dir that cannot be made is reported as such (not as a --cache-limit error)
+    req.root = StateDir::Open(options.root).root();
+  } catch (const std::exception& e) {
+    err << "error: --root: " << e.what() << "\n";
+    return 2;
+  }
   try {
     const char* env_limit = std::getenv("IMGBUILD_CACHE_LIMIT");
     std::string limit = !options.cache_limit.empty() ? options.cache_limit

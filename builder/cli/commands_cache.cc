@@ -27,7 +27,7 @@ std::string Human(int64_t bytes) {
 
 int RunDu(const CacheOptions& options, std::ostream& out, std::ostream& err) {
   try {
-    std::string root = StateDir::Resolve(options.root).root();
+    std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
     DiskUsage u = MeasureDiskUsage(root);
     const std::pair<const char*, int64_t> rows[] = {
@@ -59,7 +59,7 @@ int RunPrune(const CacheOptions& options, std::ostream& out, std::ostream& err) 
   po.all = options.all;
   std::string root;
   try {
-    root = StateDir::Resolve(options.root).root();
+    root = StateDir::Open(options.root).root();
     if (!options.keep_storage.empty()) po.keep_storage = ParseSize(options.keep_storage, root);
     for (const std::string& f : options.filters) {
       if (f.rfind("until=", 0) != 0) throw std::invalid_argument("unknown --filter \"" + f + "\" (imgbuild knows until=DURATION)");

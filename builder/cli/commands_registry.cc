@@ -50,7 +50,7 @@ layers::Platform PlatformOf(const std::string& spec) {
 int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
   return Guarded(err, [&] {
     Reference ref = Reference::Parse(options.name);
-    std::string root = StateDir::Resolve(options.root).root();
+    std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
     RegistryClient client(ref.domain, ClientOptions(options));
@@ -64,7 +64,7 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
 
 int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err) {
   return Guarded(err, [&] {
-    std::string root = StateDir::Resolve(options.root).root();
+    std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
     layers::OciLayout* source = &store;
@@ -89,6 +89,7 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     layers::ExportOptions eo;
     eo.compression = layers::ParseCompression(options.compression);
     eo.level = options.compression_level;
+    layers::CheckLevel(eo.compression, eo.level);
     eo.memo_dir = StateDir(root).compressed();
     PushResult r = Push(client, *source, *manifest, dest, eo, StateDir(root).tmp());
     if (archive) std::filesystem::remove_all(StateDir(root).tmp() + "/push-" + std::to_string(::getpid()));

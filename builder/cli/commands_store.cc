@@ -18,7 +18,7 @@ namespace {
 int WithStore(const std::string& root_flag, std::ostream& err,
               const std::function<int(layers::OciLayout& store, const std::string& root)>& fn) {
   try {
-    std::string root = StateDir::Resolve(root_flag).root();
+    std::string root = StateDir::Open(root_flag).root();
     GcLock lock = GcLock::Shared(root);  // no prune removes what this command reads or writes
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
     return fn(store, root);
@@ -141,6 +141,7 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names,
     layers::ExportOptions eo;
     eo.compression = layers::ParseCompression(options.compression);
     eo.level = options.compression_level;
+    layers::CheckLevel(eo.compression, eo.level);
     eo.memo_dir = StateDir(root).compressed();
     layers::ExportImages(
         store, items,

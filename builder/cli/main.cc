@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   }
   argc = static_cast<int>(args.size());
   argv = args.data();
+  // `--root ''` is a mistake, not a request for the default state dir.
+  const CLI::Validator non_empty(
+      [](std::string& v) { return v.empty() ? std::string("must not be empty (omit --root for the default state dir)") : ""; },
+      "DIR", "NonEmpty");
   CLI::App app{"imgbuild: a daemonless builder of OCI images from Buildfiles (Dockerfile syntax)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("imgbuild ") + kVersion);
@@ -80,36 +84,36 @@ int main(int argc, char** argv) {
   build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
   build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
   build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
-  build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)");
+  build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)")->check(non_empty);
   build->add_option("context", build_opts.frontend.context, "Build context directory")->required();
 
   StoreOptions images_opts;
   CLI::App* images = app.add_subcommand("images", "List the images in the local store");
-  images->add_option("--root", images_opts.root, "State directory");
+  images->add_option("--root", images_opts.root, "State directory")->check(non_empty);
   images->add_flag("--json", images_opts.json, "Print JSON");
 
   StoreOptions inspect_opts;
   CLI::App* inspect = app.add_subcommand("inspect", "Print an image's manifest and config as JSON");
-  inspect->add_option("--root", inspect_opts.root, "State directory");
+  inspect->add_option("--root", inspect_opts.root, "State directory")->check(non_empty);
   inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG]")->required();
 
   StoreOptions tag_opts;
   std::string tag_target;
   CLI::App* tag = app.add_subcommand("tag", "Give an image of the local store another name");
-  tag->add_option("--root", tag_opts.root, "State directory");
+  tag->add_option("--root", tag_opts.root, "State directory")->check(non_empty);
   tag->add_option("source", tag_opts.name, "Image NAME[:TAG]")->required();
   tag->add_option("target", tag_target, "New NAME[:TAG]")->required();
 
   StoreOptions rm_opts;
   std::vector<std::string> rm_names;
   CLI::App* rm = app.add_subcommand("rm", "Remove image names from the local store");
-  rm->add_option("--root", rm_opts.root, "State directory");
+  rm->add_option("--root", rm_opts.root, "State directory")->check(non_empty);
   rm->add_option("names", rm_names, "Image NAME[:TAG]...")->required();
 
   StoreOptions load_opts;
   std::string load_input;
   CLI::App* load = app.add_subcommand("load", "Load images from an OCI layout (dir or tar) or a docker archive");
-  load->add_option("--root", load_opts.root, "State directory");
+  load->add_option("--root", load_opts.root, "State directory")->check(non_empty);
   load->add_option("-i,--input", load_input, "OCI layout directory or tar, or docker-archive tar")->required();
   load->add_option("-t,--tag", load_opts.name, "Name the loaded image (default: the names it carries)");
 
@@ -117,7 +121,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> save_names;
   std::string save_output, save_format = "oci";
   CLI::App* save = app.add_subcommand("save", "Write an image of the local store to a tar");
-  save->add_option("--root", save_opts.root, "State directory");
+  save->add_option("--root", save_opts.root, "State directory")->check(non_empty);
   save->add_option("names", save_names, "Image NAME[:TAG]...")->required();
   save->add_option("-o,--output", save_output, "Tar file to write")->required();
   save->add_option("--compression", save_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
@@ -126,14 +130,14 @@ int main(int argc, char** argv) {
 
   RegistryCommandOptions pull_opts;
   CLI::App* pull = app.add_subcommand("pull", "Pull an image from a registry into the local store");
-  pull->add_option("--root", pull_opts.root, "State directory");
+  pull->add_option("--root", pull_opts.root, "State directory")->check(non_empty);
   pull->add_option("--platform", pull_opts.platform, "Platform to pick from a multi-platform image");
   pull->add_option("--tls-verify", pull_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
   pull->add_option("name", pull_opts.name, "Image reference")->required();
 
   RegistryCommandOptions push_opts;
   CLI::App* push = app.add_subcommand("push", "Push an image of the local store (or an OCI layout / docker archive) to a registry");
-  push->add_option("--root", push_opts.root, "State directory");
+  push->add_option("--root", push_opts.root, "State directory")->check(non_empty);
   push->add_option("--tls-verify", push_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
   push->add_option("--compression", push_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
   push->add_option("--compression-level", push_opts.compression_level, "Codec level");
@@ -155,12 +159,12 @@ int main(int argc, char** argv) {
 
   CacheOptions du_opts;
   CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");
-  du->add_option("--root", du_opts.root, "State directory");
+  du->add_option("--root", du_opts.root, "State directory")->check(non_empty);
   du->add_flag("--json", du_opts.json, "Print JSON");
 
   CacheOptions prune_opts;
   CLI::App* prune = app.add_subcommand("prune", "Remove build cache and unreferenced data (never tagged images)");
-  prune->add_option("--root", prune_opts.root, "State directory");
+  prune->add_option("--root", prune_opts.root, "State directory")->check(non_empty);
   prune->add_flag("-a,--all", prune_opts.all, "Also base snapshots, cache mounts, export copies and logs");
   prune->add_option("--keep-storage", prune_opts.keep_storage, "Keep the most recently used cache up to SIZE (e.g. 5GB)");
   prune->add_option("--filter", prune_opts.filters, "until=DURATION: only cache unused for longer (e.g. 24h)")

@@ -1,8 +1,12 @@
 #include "builder/state/state_dir.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+
+#include "layers/sys_error.h"
 
 namespace imgbuild::builder {
 
@@ -13,6 +17,22 @@ StateDir StateDir::Resolve(const std::string& root_flag) {
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return StateDir(std::string(xdg) + "/imgbuild");
   const char* home = std::getenv("HOME");
   return StateDir(std::string(home ? home : "/tmp") + "/.local/share/imgbuild");
+}
+
+StateDir StateDir::Open(const std::string& root_flag) {
+  StateDir dir = Resolve(root_flag);
+  struct stat st;
+  bool existed = ::stat(dir.root().c_str(), &st) == 0;
+  layers::MakeDirs(dir.root());
+  if (::stat(dir.root().c_str(), &st) != 0) throw layers::SysError("stat", dir.root());
+  if (!S_ISDIR(st.st_mode)) throw layers::SysError("open", dir.root(), ENOTDIR);
+  // Only a directory that is (or was just made as) a state dir is tightened: `--root /tmp` must
+  // never chmod /tmp.
+  struct stat oci;
+  bool ours = !existed || ::stat(dir.oci().c_str(), &oci) == 0;
+  if (ours && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0 && ::chmod(dir.root().c_str(), 0700) != 0)
+    throw layers::SysError("chmod", dir.root());
+  return dir;
 }
 
 std::string StateDir::snapshots(const std::string& kind) const {

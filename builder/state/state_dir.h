@@ -20,6 +20,9 @@ class StateDir {
  public:
   // ROOT from the --root flag ("" when not given) and the environment.
   static StateDir Resolve(const std::string& root_flag);
+  // Resolve, then make ROOT if missing and keep it 0700: nobody else may reach the setuid programs
+  // that images put in snapshots and cache mounts. Throws when ROOT cannot be made.
+  static StateDir Open(const std::string& root_flag);
   explicit StateDir(std::string root) : root_(std::move(root)) {}
 
   const std::string& root() const { return root_; }

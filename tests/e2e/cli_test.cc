@@ -70,6 +70,42 @@ TEST(Cli, UsageErrorExitsTwo) {
   EXPECT_EQ(RunImgbuild("--help").code, 0);
 }
 
+// Flag mistakes are reported before any work, under the flag's own name (issue 12, item 23).
+TEST(Cli, BadRootAndLevelAreUsageErrors) {
+  TempDir d;
+  RunResult empty = RunImgbuild("images --root ''");
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_NE(empty.err.find("--root: must not be empty"), std::string::npos) << empty.err;
+  EXPECT_EQ(RunImgbuild("build --root '' testdata/demo").code, 2);
+  RunResult level = RunImgbuild("build --root " + d.path() + "/r --compression-level 99 testdata/demo");
+  EXPECT_EQ(level.code, 2);
+  EXPECT_NE(level.err.find("error: --compression-level: gzip levels are 0-9, not 99"), std::string::npos) << level.err;
+  EXPECT_EQ(RunImgbuild("build --root " + d.path() + "/r --compression zstd --compression-level 30 testdata/demo").code, 2);
+  std::ofstream(d.path() + "/file") << "x";
+  RunResult root = RunImgbuild("build --root " + d.path() + "/file/sub testdata/demo");
+  EXPECT_EQ(root.code, 2);
+  EXPECT_NE(root.err.find("error: --root: mkdir " + d.path() + "/file/sub: Not a directory"), std::string::npos) << root.err;
+  EXPECT_EQ(root.err.find("cache-limit"), std::string::npos) << root.err;
+}
+
+// The state dir is private: other users cannot reach the setuid programs in its snapshots
+// (item 12). A directory that is not a state dir (`--root /tmp`) is never tightened.
+TEST(Cli, StateDirIsPrivate) {
+  TempDir d;
+  fs::permissions(d.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+  ASSERT_EQ(RunImgbuild("images --root " + d.path() + "/state").code, 0);
+  EXPECT_EQ(fs::status(d.path() + "/state").permissions() & fs::perms::all, fs::perms::owner_all);
+  fs::create_directories(d.path() + "/old/oci");  // an older state dir left 0755
+  fs::permissions(d.path() + "/old", fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+  ASSERT_EQ(RunImgbuild("images --root " + d.path() + "/old").code, 0);
+  EXPECT_EQ(fs::status(d.path() + "/old").permissions() & fs::perms::all, fs::perms::owner_all);
+  fs::create_directories(d.path() + "/shared");
+  fs::permissions(d.path() + "/shared", fs::perms::all);
+  ASSERT_EQ(RunImgbuild("images --root " + d.path() + "/shared").code, 0);
+  EXPECT_EQ(fs::status(d.path() + "/shared").permissions() & fs::perms::all, fs::perms::all);
+}
+
 TEST(Cli, BuildfileErrorExitsOneWithCaret) {
   RunResult r = RunImgbuild("parse -f -", "FROM scratch\nCOPY --chmodd=755 a b\n");
   EXPECT_EQ(r.code, 1);
