@@ -79,12 +79,15 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
   }
   req.network = options.network;
   for (const std::string& a : options.allow) {
-    if (a != "security.insecure") {
+    if (a == "security.insecure") {
+      req.allow_insecure = true;
+    } else if (a == "network.host") {
+      req.allow_network_host = true;
+    } else {
       err << "error: --allow: unknown entitlement \"" << a
-          << "\" (imgbuild knows security.insecure)\n";
+          << "\" (imgbuild knows security.insecure and network.host)\n";
       return 2;
     }
-    req.allow_insecure = true;
   }
   try {
     for (const std::string& s : options.secrets) req.secrets.insert(ParseSecretFlag(s));

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   build->add_option("--progress", build_opts.progress, "Progress output: auto (default), plain, tty, rawjson");
   build->add_option("--network", build_opts.network, "Network of RUN steps: default (the host's), none, host");
-  build->add_option("--allow", build_opts.allow, "Allow an entitlement: security.insecure")->allow_extra_args(false);
+  build->add_option("--allow", build_opts.allow, "Allow an entitlement: security.insecure, network.host")->allow_extra_args(false);
   build->add_option("--secret", build_opts.secrets, "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
       ->allow_extra_args(false);
   build->add_option("--ssh", build_opts.ssh, "SSH agent socket or keys for RUN --mount=type=ssh: ID[=SOCKET|KEY,...]")

@@ -120,6 +120,11 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
   if (privileged && !env_.req.allow_insecure) {
     env_.Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
   }
+  // As BuildKit: a Buildfile alone cannot put a step on the host's network (it could reach the
+  // host's loopback services, or any network under `build --network=none`).
+  if (run.network == frontend::NetworkMode::kHost && !env_.req.allow_network_host && env_.req.network != "host") {
+    env_.Fail(step, "RUN --network=host needs the build to be started with --allow network.host");
+  }
   std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
   std::string created_by = "RUN " + RunArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
   std::string log = LogPath(n);

@@ -60,6 +60,7 @@ struct BuildRequest {
   std::string buildfile_text;  // for the lines of a failing step
   std::string network = "default";  // --network: default (the host's), none or host
   bool allow_insecure = false;      // --allow security.insecure
+  bool allow_network_host = false;  // --allow network.host (RUN --network=host; build --network=host grants it)
   std::map<std::string, SecretSource> secrets;  // --secret
   SshSources ssh;                               // --ssh
   int jobs = 0;  // stages built at once; 0: the number of cores

@@ -26,7 +26,8 @@ class CacheTest : public BusyboxTest {
  protected:
   // Builds DIR/ctx with rawjson progress; returns, in step order, whether each step was cached.
   std::vector<bool> Cached(const std::string& args = "", RunResult* result = nullptr) {
-    RunResult r = RunImgbuild("build --progress=rawjson --network=none --root " + root_ + " " + args + " " + ctx_);
+    RunResult r = RunImgbuild("build --progress=rawjson --network=none --allow network.host --root " + root_ + " " + args +
+                              " " + ctx_);
     EXPECT_EQ(r.code, 0) << r.err;
     std::map<int, bool> steps;
     std::istringstream lines(r.err);
