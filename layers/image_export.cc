@@ -14,6 +14,7 @@
 #include "layers/applier.h"
 #include "layers/layer_writer.h"
 #include "layers/image.h"
+#include "layers/scratch_dir.h"
 #include "layers/tar_names.h"
 #include "layers/sys_error.h"
 
@@ -30,7 +31,7 @@ void CopyBlob(ContentStore& from, ContentStore& to, const Digest& d) {
 }
 
 // Tars `dir` to `dest` with entries sorted, so the same layout gives the same tar.
-void TarDirectory(const std::string& dir, const std::string& dest) {
+void TarDirectory(const std::string& dir, const std::string& tmp, const std::string& dest) {
   std::vector<std::string> paths;
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
     paths.push_back(fs::relative(it->path(), dir).string());
@@ -40,7 +41,6 @@ void TarDirectory(const std::string& dir, const std::string& dest) {
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
   archive_write_add_filter_none(a);
-  std::string tmp = dest + ".tmp";
   if (archive_write_open_filename(a, tmp.c_str()) != ARCHIVE_OK) {
     const char* why = archive_error_string(a);  // NULL when libarchive set none
     std::string err = why ? why : std::strerror(errno);
@@ -101,17 +101,13 @@ Descriptor CompressedManifest(OciLayout& from, const Descriptor& source_manifest
 
 std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportItem>& images, ExportFormat format,
                                      const std::string& dest, const ExportOptions& options) {
-  // Staging sits beside the destination so every rename stays on one filesystem.
-  std::mt19937_64 rng{std::random_device{}()};
-  std::string staging = dest + ".imgbuild-" + std::to_string(rng() % 100000000);
+  // Staging sits beside the destination so every rename stays on one filesystem; the staging of
+  // an export that was killed is removed by the next export into that directory.
+  fs::path dest_path(dest);
+  std::string parent = dest_path.has_parent_path() ? dest_path.parent_path().string() : ".";
+  ScratchDir staging_dir(parent, "." + dest_path.filename().string() + ".imgbuild-", ".imgbuild-");
+  const std::string& staging = staging_dir.path();
   std::string dir = format == ExportFormat::kOciDir ? dest : staging + "/layout";
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!path.empty()) fs::remove_all(path, ec);
-    }
-  } cleanup{staging};
   MakeDirs(dir);
   OciLayout out(dir, staging + "/tmp");
   std::vector<Descriptor> exported;
@@ -160,7 +156,7 @@ std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportIt
     WriteFileAtomic(dir + "/manifest.json", docker_items.dump());
     WriteFileAtomic(dir + "/repositories", repos.dump());
   }
-  if (format != ExportFormat::kOciDir) TarDirectory(dir, dest);
+  if (format != ExportFormat::kOciDir) TarDirectory(dir, staging + "/out.tar", dest);
   return exported;
 }
 
@@ -180,19 +176,13 @@ void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string
 
 void ExportRootfsTar(OciLayout& from, const Descriptor& manifest, const std::string& dest_file,
                      const std::optional<int64_t>& source_date_epoch) {
-  std::mt19937_64 rng{std::random_device{}()};
-  std::string staging = dest_file + ".imgbuild-" + std::to_string(rng() % 100000000);
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } cleanup{staging};
-  ExportRootfs(from, manifest, staging);
+  fs::path dest_path(dest_file);
+  std::string parent = dest_path.has_parent_path() ? dest_path.parent_path().string() : ".";
+  ScratchDir staging(parent, "." + dest_path.filename().string() + ".imgbuild-", ".imgbuild-");
+  ExportRootfs(from, manifest, staging.path() + "/rootfs");
   LayerOptions options;
   options.source_date_epoch = source_date_epoch;
-  WriteTreeTar(staging, dest_file, options);
+  WriteTreeTar(staging.path() + "/rootfs", dest_file, options, staging.path() + "/out.tar");
 }
 
 }  // namespace imgbuild::layers

@@ -9,29 +9,13 @@
 
 #include "layers/applier.h"
 #include "layers/image.h"
+#include "layers/scratch_dir.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::layers {
 namespace {
 
 namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& parent) {
-    std::mt19937_64 rng{std::random_device{}()};
-    path_ = parent + "/import-" + std::to_string(rng() % 1000000000);
-    MakeDirs(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Copies a file into the store, verifying it against `expected` when given.
 Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::string& media_type,
@@ -58,7 +42,7 @@ std::string BlobFile(const std::string& layout, const Digest& d) {
 
 // Applies the layer into a throwaway directory: what cannot be applied safely is refused.
 void CheckLayer(const std::string& blob, const std::string& tmp) {
-  ScratchDir scratch(tmp);
+  ScratchDir scratch(tmp, "import-", "import-");
   ApplyLayer(blob, scratch.path());
 }
 
@@ -174,10 +158,11 @@ std::vector<ImportedImage> ImportImages(OciLayout& store, const std::string& sou
                                         const std::string& tmp_dir) {
   struct stat st;
   if (::stat(source.c_str(), &st) != 0) throw SysError("stat", source);
+  store.store().ReapAbandoned();  // blobs half-copied by a load that was killed
   std::optional<ScratchDir> unpacked;
   std::string dir = source;
   if (!S_ISDIR(st.st_mode)) {
-    unpacked.emplace(tmp_dir);
+    unpacked.emplace(tmp_dir, "import-", "import-");
     dir = unpacked->path() + "/image";
     MakeDirs(dir);
     ApplyOptions data;  // the archive itself: the same safety checks as a layer, but it is data

@@ -492,10 +492,11 @@ Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, co
   return d;
 }
 
-Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options) {
+Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options,
+                    const std::string& tmp_path) {
   std::vector<std::string> paths;
   Walk(dir, "", paths);
-  std::string tmp = dest + ".tmp";
+  std::string tmp = tmp_path.empty() ? dest + ".tmp" : tmp_path;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) throw SysError("create", tmp);
   LayerSink sink(options, [&](std::string_view b) { WriteAll(fd.get(), b.data(), b.size(), tmp); });

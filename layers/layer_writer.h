@@ -32,7 +32,9 @@ struct LayerResult {
 LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store);
 
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
-Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options = {});
+// `tmp` (default DEST.tmp) is where the tar is written before it is renamed to DEST.
+Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options = {},
+                    const std::string& tmp = "");
 
 // Compresses an uncompressed layer blob of the store (once: the result is remembered in
 // `memo_dir` per diff_id, codec and level). Returns the compressed blob's descriptor.
