@@ -16,6 +16,8 @@ namespace media_type {
 inline constexpr const char* kImageIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr const char* kImageManifest = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr const char* kImageConfig = "application/vnd.oci.image.config.v1+json";
+// The largest index, manifest or config imgbuild reads (from a registry or `load`), as containerd.
+inline constexpr int64_t kMaxDocumentSize = 4 << 20;
 inline constexpr const char* kLayer = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr const char* kLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr const char* kLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";

@@ -30,9 +30,25 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
   }
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error(path + " is not a regular file");
+  if (media_type.size() >= 4 && media_type.compare(media_type.size() - 4, 4, "json") == 0 &&
+      st.st_size > media_type::kMaxDocumentSize) {
+    throw std::runtime_error(path + ": " + std::to_string(st.st_size) + " bytes: a JSON document may have at most " +
+                             std::to_string(media_type::kMaxDocumentSize) + " (as containerd)");
+  }
   ContentStore::Writer w = store.Ingest();
   ReadChunks(path, [&w](std::string_view b) { w.Write(b); });
   return w.Commit(media_type, expected, size);
+}
+
+// An index, manifest or config of the archive, size-bounded before it is read.
+std::string ReadDocument(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw SysError("stat", path);
+  if (st.st_size > media_type::kMaxDocumentSize) {
+    throw std::runtime_error(path + ": " + std::to_string(st.st_size) + " bytes: a JSON document may have at most " +
+                             std::to_string(media_type::kMaxDocumentSize) + " (as containerd)");
+  }
+  return ReadFile(path);
 }
 
 // A blob of the layout, resolved inside it (a symlink in an archive never reads a host file).
@@ -59,7 +75,7 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
                                            const std::string& tmp) {
   nlohmann::json index;
   try {
-    index = nlohmann::json::parse(ReadFile(ResolveInside(dir, "index.json")));
+    index = nlohmann::json::parse(ReadDocument(ResolveInside(dir, "index.json")));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(dir + "/index.json: " + e.what());
   }
@@ -69,7 +85,7 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
     Descriptor d = Descriptor::FromJson(entry);
     if (d.media_type == media_type::kImageIndex || d.media_type == media_type::kDockerManifestList) {
       // A multi-platform image: take the host's platform.
-      nlohmann::json nested = nlohmann::json::parse(ReadFile(BlobFile(dir, d.digest)));
+      nlohmann::json nested = nlohmann::json::parse(ReadDocument(BlobFile(dir, d.digest)));
       std::optional<Descriptor> pick;
       for (const auto& m : nested.at("manifests")) {
         Descriptor md = Descriptor::FromJson(m);
@@ -82,7 +98,7 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
       pick->annotations = d.annotations;
       d = *pick;
     }
-    Manifest manifest = Manifest::Parse(ReadFile(BlobFile(dir, d.digest)));
+    Manifest manifest = Manifest::Parse(ReadDocument(BlobFile(dir, d.digest)));
     const Descriptor& config = manifest.config;
     ImportBlob(store.store(), BlobFile(dir, config.digest), config.media_type, config.digest, config.size);
     ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
@@ -118,7 +134,7 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
 // Legacy docker-archive: manifest.json lists Config and Layers as files of the archive.
 std::vector<ImportedImage> ImportDockerArchive(OciLayout& store, const std::string& dir, const std::string& name,
                                                const std::string& tmp) {
-  nlohmann::json list = nlohmann::json::parse(ReadFile(ResolveInside(dir, "manifest.json")));
+  nlohmann::json list = nlohmann::json::parse(ReadDocument(ResolveInside(dir, "manifest.json")));
   std::vector<ImportedImage> out;
   for (const auto& item : list) {
     // Paths named by manifest.json are resolved inside the archive: `../` or a symlink never

@@ -12,7 +12,7 @@ namespace imgbuild::layers {
 class ScratchDir {
  public:
   // Makes PARENT/<prefix><random>, locked; first removes each PARENT entry whose name contains
-  // `marker` and whose lock nobody holds (one without a lock only when older than an hour).
+  // `marker` and whose lock nobody holds (one not locked yet only while it is still empty).
   ScratchDir(const std::string& parent, const std::string& prefix, const std::string& marker);
   ~ScratchDir();  // removes it
   ScratchDir(const ScratchDir&) = delete;

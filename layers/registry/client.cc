@@ -161,7 +161,9 @@ HttpResponse RegistryClient::Once(HttpRequest& request, const std::string& scope
   return resp;
 }
 
-HttpResponse RegistryClient::Call(HttpRequest request, const std::string& scope, const std::set<long>& ok) {
+HttpResponse RegistryClient::Call(HttpRequest request, const std::string& scope, const std::set<long>& ok,
+                                  int retries) {
+  if (retries < 0) retries = options_.retries;
   std::string last;
   for (int attempt = 0;; ++attempt) {
     long wait_ms = options_.backoff_ms << std::min(attempt, 10);
@@ -170,13 +172,13 @@ HttpResponse RegistryClient::Call(HttpRequest request, const std::string& scope,
       if (ok.count(resp.status)) return resp;
       last = Describe(request, resp);
       bool retryable = resp.status == 429 || resp.status >= 500;
-      if (!retryable || attempt >= options_.retries) throw RegistryError(last);
+      if (!retryable || attempt >= retries) throw RegistryError(last);
       if (std::string after = resp.Header("retry-after"); !after.empty()) {
         wait_ms = std::max<long>(wait_ms, std::min<long>(std::atol(after.c_str()) * 1000, 30000));
       }
     } catch (const HttpError& e) {
       last = e.what();
-      if (!e.retryable() || attempt >= options_.retries) {
+      if (!e.retryable() || attempt >= retries) {
         throw RegistryError(last + (attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""));
       }
     }
@@ -188,6 +190,7 @@ void RegistryClient::Ping() { Call(Req("GET", Url("/v2/")), "", {200}); }
 
 RegistryClient::Manifest RegistryClient::GetManifest(const std::string& repo, const std::string& reference) {
   HttpRequest req = Req("GET", Url("/v2/" + repo + "/manifests/" + reference), {kAccept});
+  req.max_body = media_type::kMaxDocumentSize;
   HttpResponse resp = Call(req, "repository:" + repo + ":pull", {200});
   Manifest m;
   m.bytes = resp.body;
@@ -212,9 +215,19 @@ void RegistryClient::FetchBlob(const std::string& repo, const Descriptor& d, Con
     // A fresh ingest each attempt: a half-written blob never reaches the store.
     ContentStore::Writer writer = store.Ingest();
     HttpRequest req = Req("GET", Url("/v2/" + repo + "/blobs/" + d.digest.str()));
-    req.sink = [&writer](std::string_view b) { writer.Write(b); };
+    // Reading stops at the size the descriptor declares: a registry streaming more is refused at
+    // once, and not asked again.
+    bool oversized = false;
+    req.sink = [&writer, &d, &oversized](std::string_view b) {
+      if (writer.size() + static_cast<int64_t>(b.size()) > d.size) {
+        oversized = true;
+        throw std::runtime_error("the registry sent more than the " + std::to_string(d.size) +
+                                 " bytes the descriptor declares");
+      }
+      writer.Write(b);
+    };
     try {
-      HttpResponse resp = Call(req, "repository:" + repo + ":pull", {200});
+      HttpResponse resp = Call(req, "repository:" + repo + ":pull", {200}, 0);
       writer.Commit(d.media_type, d.digest, d.size);
       return;
     } catch (const RegistryError& e) {
@@ -222,6 +235,7 @@ void RegistryClient::FetchBlob(const std::string& repo, const Descriptor& d, Con
     } catch (const std::runtime_error& e) {  // a short or corrupt transfer: the digest check failed
       last = host_ + "/" + repo + ": blob " + d.digest.str() + ": " + e.what();
     }
+    if (oversized) throw RegistryError(host_ + "/" + repo + ": blob " + d.digest.str() + ": " + last);
     if (attempt >= options_.retries) throw RegistryError(last);
     std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms << std::min(attempt, 10)));
   }

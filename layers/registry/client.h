@@ -59,7 +59,9 @@ class RegistryClient {
   void Ping();
 
  private:
-  HttpResponse Call(HttpRequest request, const std::string& scope, const std::set<long>& ok);
+  // `retries`: -1 for the client's own count; a request with a sink that cannot be replayed (a
+  // blob into one ingest) passes 0 and retries itself with a fresh sink.
+  HttpResponse Call(HttpRequest request, const std::string& scope, const std::set<long>& ok, int retries = -1);
   HttpResponse Once(HttpRequest& request, const std::string& scope);
   void Authorize(const HttpResponse& challenge, const std::string& scope);
   std::string Url(const std::string& path) const;

@@ -55,6 +55,11 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
       return 0;  // aborts the transfer
     }
   } else {
+    if (static_cast<int64_t>(t->response->body.size() + chunk.size()) > t->request->max_body) {
+      t->sink_error = t->request->method + " " + t->request->url + ": the answer is larger than " +
+                      std::to_string(t->request->max_body) + " bytes";
+      return 0;
+    }
     t->response->body.append(chunk);
   }
   return size * n;

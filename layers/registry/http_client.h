@@ -37,6 +37,8 @@ struct HttpRequest {
   int64_t body_offset = 0, body_size = 0;
   // Called with the response body as it arrives (for 2xx responses); else it is kept in memory.
   std::function<void(std::string_view)> sink;
+  // A body kept in memory (no sink, or an error answer) larger than this aborts the transfer.
+  int64_t max_body = 4 << 20;
   bool follow_redirects = true;
 };
 

@@ -12,6 +12,9 @@ comma-separated list; when the list is used up every connection is relayed ("ok"
   cut     relay, but close after the first 1,000 bytes of the answer
   stall   read the request, then say nothing for 8 seconds
   always500  answer 500 to every connection from here on
+  floodblobs  from here on, answer each blob GET with 200 and an endless body (counted in
+              BLOBS_ASKED_FILE when given as the 4th argument); relay the rest
+  bigmanifests  from here on, answer each manifest GET with 200 and a 40 MB body; relay the rest
 Listens on 127.0.0.1 only and prints "ready" once listening.
 """
 import socket
@@ -20,6 +23,7 @@ import threading
 import time
 
 listen_port, target_port, plan = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(",")
+asked_file = sys.argv[4] if len(sys.argv) > 4 else None
 lock = threading.Lock()
 forever = None
 
@@ -34,6 +38,8 @@ def next_action():
             if action == "always500":
                 forever = "500"
                 return "500"
+            if action in ("floodblobs", "bigmanifests"):
+                forever = action
             return action
         return "ok"
 
@@ -76,6 +82,33 @@ def pipe(src, dst, limit=None):
                 pass
 
 
+def hostile(conn, action):
+    """Answers blob (or manifest) GETs with far more than any descriptor declares; relays the rest."""
+    head = read_request_head(conn)
+    line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+    what = "/blobs/" if action == "floodblobs" else "/manifests/"
+    if line.startswith("GET ") and what in line:
+        if asked_file and what == "/blobs/":
+            with lock, open(asked_file, "a") as f:
+                f.write(line + "\n")
+        size = 1 << 40 if what == "/blobs/" else 40 << 20
+        conn.sendall(("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\n\r\n" % size).encode())
+        chunk = b"{" + b" " * 65535
+        sent = 0
+        while sent < size:
+            conn.sendall(chunk)
+            sent += len(chunk)
+        return
+    upstream = socket.create_connection(("127.0.0.1", target_port))
+    upstream.sendall(head)
+    up = threading.Thread(target=pipe, args=(conn, upstream), daemon=True)
+    up.start()
+    pipe(upstream, conn)
+    up.join(timeout=30)
+    upstream.close()
+
+
 def handle(conn):
     first = conn.recv(1, socket.MSG_PEEK)
     if first and not first.isalpha():
@@ -90,6 +123,8 @@ def handle(conn):
             pipe(upstream, conn, 1000 if action == "cut" else None)
             up.join(timeout=30)
             upstream.close()
+        elif action in ("floodblobs", "bigmanifests"):
+            hostile(conn, action)
         else:
             read_request_head(conn)
             if action == "500":

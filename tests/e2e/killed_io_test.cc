@@ -62,7 +62,7 @@ TEST_F(KilledIoTest, KilledSaveAndLoadLeaveNothingBehind) {
   ASSERT_EQ(RunImgbuild("save --root " + root_ + " busybox:local -o " + out + "/bb.tar").code, 0);
   ASSERT_EQ(RunImgbuild("build --root " + root_ + " -o type=tar,dest=" + out + "/rootfs.tar " + dir_ + "/busybox").code, 0);
   ASSERT_EQ(RunImgbuild("load --root " + root_ + " -i " + out + "/keep.tar").code, 0);
-  EXPECT_EQ(Scratch(out), std::vector<std::string>{".live.tar.imgbuild-1"});
+  EXPECT_EQ(Scratch(out), std::vector<std::string>{".live.tar.imgbuild-1"}) << Sh("ls -laR " + out + " | head -30");
   EXPECT_EQ(Scratch(root_ + "/tmp"), std::vector<std::string>{});
 }
 

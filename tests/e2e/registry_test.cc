@@ -69,14 +69,14 @@ class RegistryTest : public BusyboxTest {
   }
   std::string Skopeo(const std::string& args, int* code) { return Sh("skopeo " + args, code); }
   // A fault proxy in front of the registry (tests/e2e/fault_proxy.py); returns its host:port.
-  std::string Proxy(const std::string& plan) {
+  std::string Proxy(const std::string& plan, const std::string& asked_file = "") {
     int port = FreePort();
     std::string target = host_.substr(host_.find(':') + 1);
     pid_t pid = ::fork();
     if (pid == 0) {
       std::string script = std::string(IMGBUILD_SOURCE_DIR) + "/tests/e2e/fault_proxy.py";
       ::execl("/usr/bin/python3", "python3", script.c_str(), std::to_string(port).c_str(), target.c_str(), plan.c_str(),
-              nullptr);
+              asked_file.empty() ? nullptr : asked_file.c_str(), nullptr);
       ::_exit(127);
     }
     proxies_.push_back(pid);
@@ -366,6 +366,30 @@ TEST_F(RegistryTest, TransientFaultsAreRetried) {
   ::unsetenv("IMGBUILD_HTTP_STALL_SECONDS");
   ASSERT_EQ(pull.code, 0) << pull.err;
   EXPECT_EQ(pull.out, push.out);
+}
+
+// A hostile registry (issue 12, items 16 and 17): a blob streamed past its descriptor's size is
+// cut off at that size and not asked for again; a manifest over 4 MiB is refused unread.
+TEST_F(RegistryTest, OversizedAnswersAreCutOff) {
+  ASSERT_EQ(RunImgbuild("push --root " + root_ + " busybox:local " + host_ + "/big/busybox:1").code, 0);
+  std::string asked = dir_ + "/asked.txt";
+  std::string proxy = Proxy("ok,floodblobs", asked);
+  auto start = std::chrono::steady_clock::now();
+  RunResult pull = RunImgbuild("pull --root " + dir_ + "/flood-root " + proxy + "/big/busybox:1");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(pull.code, 1);
+  EXPECT_NE(pull.err.find("bytes the descriptor declares"), std::string::npos) << pull.err;
+  EXPECT_LT(seconds, 30.0);  // not a terabyte
+  std::string lines = Slurp(asked);
+  // Each blob was asked for at most once (the config and the layer may be fetched in parallel).
+  EXPECT_LE(CountOf(lines, "\n"), 2u) << lines;
+  RunResult images = RunImgbuild("images --json --root " + dir_ + "/flood-root");
+  EXPECT_EQ(images.out.find("big"), std::string::npos) << images.out;
+
+  proxy = Proxy("ok,bigmanifests");
+  pull = RunImgbuild("pull --root " + dir_ + "/manifest-root " + proxy + "/big/busybox:1");
+  EXPECT_EQ(pull.code, 1);
+  EXPECT_NE(pull.err.find("larger than 4194304 bytes"), std::string::npos) << pull.err;
 }
 
 TEST_F(RegistryTest, PersistentFailuresFailCleanly) {

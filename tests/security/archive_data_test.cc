@@ -116,6 +116,17 @@ TEST_F(LoadPathsTest, ManifestSymlinkToAHostFileIsRefused) {
   EXPECT_EQ(RunImgbuild("images --json --root " + dir_ + "/fresh").out.find("evil"), std::string::npos);
 }
 
+// JSON documents are bounded (item 17): a 5 MiB manifest.json is refused before it is parsed.
+TEST_F(LoadPathsTest, OversizedDocumentsAreRefused) {
+  nlohmann::json m = Unpacked();
+  m[0]["RepoTags"] = {"big:1"};
+  std::ofstream(dir_ + "/arch/manifest.json", std::ios::trunc) << m.dump() << std::string(5 << 20, ' ');
+  Sh("tar -cf " + dir_ + "/evil.tar -C " + dir_ + "/arch .");
+  RunResult r = RunImgbuild("load --root " + dir_ + "/fresh -i " + dir_ + "/evil.tar");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("a JSON document may have at most 4194304"), std::string::npos) << r.err;
+}
+
 TEST_F(LoadPathsTest, LayerLinkedInsideTheArchiveStillLoads) {
   nlohmann::json m = Unpacked();
   std::string first = m[0]["Layers"][0].get<std::string>();
