@@ -17,6 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An index, manifest or config larger than containerd accepts is refused before it is read.
+void CheckDocumentSize(const std::string& path, const struct stat& st) {
+  if (st.st_size <= media_type::kMaxDocumentSize) return;
+  throw std::runtime_error(path + ": " + std::to_string(st.st_size) + " bytes: a JSON document may have at most " +
+                           std::to_string(media_type::kMaxDocumentSize) + " (as containerd)");
+}
+
 // Copies a file into the store, verifying it against `expected` when given.
 Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::string& media_type,
                       const std::optional<Digest>& expected, std::optional<int64_t> size = std::nullopt) {
@@ -30,11 +37,7 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
   }
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error(path + " is not a regular file");
-  if (media_type.size() >= 4 && media_type.compare(media_type.size() - 4, 4, "json") == 0 &&
-      st.st_size > media_type::kMaxDocumentSize) {
-    throw std::runtime_error(path + ": " + std::to_string(st.st_size) + " bytes: a JSON document may have at most " +
-                             std::to_string(media_type::kMaxDocumentSize) + " (as containerd)");
-  }
+  if (media_type.size() >= 4 && media_type.compare(media_type.size() - 4, 4, "json") == 0) CheckDocumentSize(path, st);
   ContentStore::Writer w = store.Ingest();
   ReadChunks(path, [&w](std::string_view b) { w.Write(b); });
   return w.Commit(media_type, expected, size);
@@ -44,10 +47,7 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
 std::string ReadDocument(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) throw SysError("stat", path);
-  if (st.st_size > media_type::kMaxDocumentSize) {
-    throw std::runtime_error(path + ": " + std::to_string(st.st_size) + " bytes: a JSON document may have at most " +
-                             std::to_string(media_type::kMaxDocumentSize) + " (as containerd)");
-  }
+  CheckDocumentSize(path, st);
   return ReadFile(path);
 }
 
