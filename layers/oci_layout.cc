@@ -131,7 +131,9 @@ std::optional<Descriptor> OciLayout::Find(const std::string& ref) const {
 
 std::string OciLayout::Tag(const std::string& ref, Descriptor manifest, bool normalize) {
   FileLock lock(lock_path_);
-  std::string name = normalize ? NormalizeTag(ref) : ref;
+  // The store keeps only names Docker accepts (throws registry::ReferenceError): no upper case,
+  // spaces, `../`, newlines or terminal escapes reach index.json or a listing.
+  std::string name = normalize ? registry::Reference::Parse(ref).Familiar() : ref;
   std::string canonical = Canonical(name);
   std::vector<Descriptor> list = ReadIndex();
   // The old entry of that name goes, and so does an untagged entry of the same manifest.

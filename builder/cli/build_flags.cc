@@ -6,6 +6,7 @@
 #include "builder/state/gc.h"
 #include "builder/state/state_dir.h"
 #include "frontend/words.h"
+#include "layers/registry/reference.h"
 
 namespace imgbuild::builder {
 
@@ -147,6 +148,14 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
   req.tls_verify = options.tls_verify;
   inv.export_options.memo_dir = StateDir(req.root).compressed();
   req.context_dir = fo.context;
+  for (const std::string& t : options.tags) {  // checked before the build, not when it is tagged
+    try {
+      layers::registry::Reference::Parse(t);
+    } catch (const std::invalid_argument& e) {
+      err << "error: -t: " << e.what() << "\n";
+      return 2;
+    }
+  }
   req.tags = options.tags;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
     try {

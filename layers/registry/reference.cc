@@ -1,6 +1,7 @@
 #include "layers/registry/reference.h"
 
 #include <cctype>
+#include <cstdio>
 
 namespace imgbuild::layers::registry {
 namespace {
@@ -27,6 +28,22 @@ bool ValidTag(const std::string& t) {
   return true;
 }
 
+// A name as an error message shows it: in quotes, control bytes as \xNN, so a name holding a
+// newline or a terminal escape sequence cannot forge output.
+std::string Quoted(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 Reference Reference::Parse(const std::string& text) {
@@ -38,7 +55,7 @@ Reference Reference::Parse(const std::string& text) {
     rest = rest.substr(0, at);
     if (r.digest.rfind("sha256:", 0) != 0 || r.digest.size() != 71 ||
         r.digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
-      throw ReferenceError("invalid digest in \"" + text + "\" (expected sha256:<64 hex>)");
+      throw ReferenceError("invalid digest in " + Quoted(text) + " (expected sha256:<64 hex>)");
     }
   }
   size_t slash = rest.find('/');
@@ -54,11 +71,15 @@ Reference Reference::Parse(const std::string& text) {
     r.domain = "docker.io";
   }
   if (r.domain == "index.docker.io") r.domain = "docker.io";
+  if (r.domain.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+      std::string::npos) {
+    throw ReferenceError("invalid registry host " + Quoted(r.domain) + " in " + Quoted(text));
+  }
   size_t colon = path.find_last_of(':');
   if (colon != std::string::npos) {
     r.tag = path.substr(colon + 1);
     path = path.substr(0, colon);
-    if (!ValidTag(r.tag)) throw ReferenceError("invalid tag \"" + r.tag + "\" in \"" + text + "\"");
+    if (!ValidTag(r.tag)) throw ReferenceError("invalid tag " + Quoted(r.tag) + " in " + Quoted(text));
   } else if (r.digest.empty()) {
     r.tag = "latest";
   }
@@ -69,8 +90,8 @@ Reference Reference::Parse(const std::string& text) {
     if (next == std::string::npos) next = path.size();
     std::string component = path.substr(start, next - start);
     if (!ValidComponent(component)) {
-      throw ReferenceError("invalid repository name \"" + path + "\" in \"" + text +
-                           "\" (lower-case letters, digits and . _ - separators only)");
+      throw ReferenceError("invalid repository name " + Quoted(path) + " in " + Quoted(text) +
+                           " (lower-case letters, digits and . _ - separators only)");
     }
     start = next + 1;
   }

@@ -2,6 +2,7 @@
 // Buildfile is found, warnings, and exit codes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -86,6 +87,22 @@ TEST(Cli, BadRootAndLevelAreUsageErrors) {
   EXPECT_EQ(root.code, 2);
   EXPECT_NE(root.err.find("error: --root: mkdir " + d.path() + "/file/sub: Not a directory"), std::string::npos) << root.err;
   EXPECT_EQ(root.err.find("cache-limit"), std::string::npos) << root.err;
+}
+
+// Image names are checked as Docker checks them, before the build (issue 12, item 19), and an
+// error shows control bytes escaped: a name cannot forge terminal output.
+TEST(Cli, BadImageNamesAreRefusedAndShownEscaped) {
+  TempDir d;
+  // (as /bin/sh words: printf makes the real newline and escape bytes)
+  for (const char* name : {"Bad", "'a b'", "a:b:c", "../../x", "\"$(printf 'x\\ny')\"", "\"$(printf '\\033[31mred')\"",
+                           "\"$(printf 'reg\\n.io/x')\""}) {
+    SCOPED_TRACE(name);
+    RunResult r = RunImgbuild("build --root " + d.path() + "/r -t " + name + " testdata/demo");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("error: -t: invalid"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 // The state dir is private: other users cannot reach the setuid programs in its snapshots

@@ -33,8 +33,15 @@ TEST(ReferenceTest, DockerNormalisation) {
 }
 
 TEST(ReferenceTest, InvalidOnes) {
-  for (const char* bad : {"", "UPPER", "app:", "app@sha256:xyz", "a//b", "app:-bad", "-app"}) {
+  for (const char* bad : {"", "UPPER", "app:", "app@sha256:xyz", "a//b", "app:-bad", "-app", "a b", "a:b:c", "../../x",
+                          "x\ny", "reg\n.io/x", "re g.io/x", "\x1b[31m.io/x"}) {
     EXPECT_THROW(Reference::Parse(bad), ReferenceError) << bad;
+  }
+  try {
+    Reference::Parse("evil\n\x1b[2J");
+  } catch (const ReferenceError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("evil\\x0a\\x1b[2J"), std::string::npos) << what;  // shown escaped
   }
 }
 

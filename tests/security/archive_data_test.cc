@@ -116,6 +116,17 @@ TEST_F(LoadPathsTest, ManifestSymlinkToAHostFileIsRefused) {
   EXPECT_EQ(RunImgbuild("images --json --root " + dir_ + "/fresh").out.find("evil"), std::string::npos);
 }
 
+// Names in an archive are checked as `-t` is (item 19): a name with a newline is refused.
+TEST_F(LoadPathsTest, BadNamesInAnArchiveAreRefused) {
+  nlohmann::json m = Unpacked();
+  m[0]["RepoTags"] = {"evil\n\x1b[2J:1"};
+  RunResult r = Load(m);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("invalid repository name"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_EQ(RunImgbuild("images --root " + dir_ + "/fresh").out.find("evil"), std::string::npos);
+}
+
 // JSON documents are bounded (item 17): a 5 MiB manifest.json is refused before it is parsed.
 TEST_F(LoadPathsTest, OversizedDocumentsAreRefused) {
   nlohmann::json m = Unpacked();
