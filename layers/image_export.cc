@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 #include "layers/applier.h"
 #include "layers/layer_writer.h"

@@ -4,9 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <random>
-
 #include "layers/applier.h"
 #include "layers/image.h"
 #include "layers/scratch_dir.h"
@@ -14,8 +11,6 @@
 
 namespace imgbuild::layers {
 namespace {
-
-namespace fs = std::filesystem;
 
 // An index, manifest or config larger than containerd accepts is refused before it is read.
 void CheckDocumentSize(const std::string& path, const struct stat& st) {
