@@ -9,9 +9,17 @@ mirror=${IMGBUILD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 if [ -f "$out/context/debian.tar" ]; then exit 0; fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 mkdir -p "$out"
-rm -rf "$out/rootfs" "$out/context.tmp"
-debootstrap --variant=minbase bookworm "$out/rootfs" "$mirror" >"$out/debootstrap.log" 2>&1 ||
-  { tail -20 "$out/debootstrap.log" >&2; exit 1; }
+# ctest starts every case at once: one makes the base while the others wait for it.
+exec 9>"$out/.lock"
+flock 9
+if [ -f "$out/context/debian.tar" ]; then exit 0; fi
+# A download can fail on a busy mirror: try three times before giving up.
+for attempt in 1 2 3; do
+  rm -rf "$out/rootfs" "$out/context.tmp"
+  if debootstrap --variant=minbase bookworm "$out/rootfs" "$mirror" >"$out/debootstrap.log" 2>&1; then break; fi
+  if [ "$attempt" = 3 ]; then tail -20 "$out/debootstrap.log" >&2; exit 1; fi
+  sleep 5
+done
 mkdir -p "$out/context.tmp"
 # Device nodes, /proc, /sys and the downloaded packages stay out: the sandbox makes /dev.
 tar --numeric-owner --xattrs -C "$out/rootfs" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
