@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/xattr.h>
+
+#include <map>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +100,8 @@ InputDigest DigestInputs(std::vector<InputFile> all_files, FileDigestMemo& memo,
   // non-cryptographic digest per file for explanations.
   KeyBuilder all("inputs");
   std::string entry;
+  // Files hard-linked to an earlier one of the selection say so: the copy links them too.
+  std::map<std::pair<dev_t, ino_t>, std::string> first_link;
   for (size_t i = 0; i < files.size(); ++i) {
     const InputFile& f = files[i];
     const struct stat& st = f.st;
@@ -117,6 +121,10 @@ InputDigest DigestInputs(std::vector<InputFile> all_files, FileDigestMemo& memo,
     if (S_ISLNK(st.st_mode)) field("link", layers::ReadLink(f.source));
     if (S_ISREG(st.st_mode)) {
       field("data", data[i]);
+      if (st.st_nlink > 1) {
+        auto [it, first] = first_link.emplace(std::make_pair(st.st_dev, st.st_ino), f.path);
+        if (!first) field("hardlink", it->second);
+      }
     } else {
       for (const std::string& x : Xattrs(f.source)) field("xattr", x);
       if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) field("rdev", std::to_string(st.st_rdev));
@@ -158,7 +166,12 @@ std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settl
   auto now = std::chrono::system_clock::now().time_since_epoch();
   const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
   layers::Sha256 h;
-  h.Update("imgbuild/inputs-fingerprint/v2\n");
+  h.Update("imgbuild/inputs-fingerprint/v3\n");
+  // Which files are one inode (what a fresh file's own line cannot show by its stat data).
+  std::map<std::pair<dev_t, ino_t>, const std::string*> first_link;
+  for (const InputFile* f : order) {
+    if (S_ISREG(f->st.st_mode) && f->st.st_nlink > 1) first_link.emplace(std::make_pair(f->st.st_dev, f->st.st_ino), &f->path);
+  }
   int fresh = 0;
   for (const InputFile* f : order) {
     FileIdentity id = FileIdentity::Of(f->st);
@@ -169,6 +182,7 @@ std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settl
                          std::to_string(f->st.st_uid) + ":" + std::to_string(f->st.st_gid) + "\n";
       if (S_ISREG(f->st.st_mode)) {
         what += DataDigest(f->source).str();
+        if (f->st.st_nlink > 1) what += "\nlinked with " + *first_link.at({f->st.st_dev, f->st.st_ino});
       } else {
         if (S_ISLNK(f->st.st_mode)) what += layers::ReadLink(f->source);
         for (const std::string& x : Xattrs(f->source)) what += "\n" + x;

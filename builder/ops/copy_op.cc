@@ -7,6 +7,7 @@
 #include "builder/ops/metadata_op.h"
 #include "builder/rootfs/rootfs_path.h"
 #include "layers/applier.h"
+#include "layers/root_dir.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -97,11 +98,16 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
     }
     if (c.add && c.unpack.value_or(true)) {
       // Local archives are unpacked (detected by content), everything else is copied.
+      // The archive is found inside the source (symlinks followed there only) and read through
+      // the descriptor that found it; an ignored file is left to the copy, which reports it.
       std::vector<std::string> plain;
+      layers::RootDir src_root(r.src_root);
       for (const std::string& src : r.sources) {
-        std::string path = r.src_root + "/" + CleanRelative(src);
-        if (IsArchive(path)) {
-          AddArchive(step, path, r);
+        std::string rel = src_root.Resolve(CleanRelative(src));
+        int fd = (r.ignore && r.ignore->Excluded(rel)) ? -1 : src_root.TryOpen(rel, O_RDONLY | O_NONBLOCK);
+        layers::UniqueFd archive(fd);
+        if (archive && IsArchive(layers::RootDir::FdPath(archive.get()))) {
+          AddArchive(step, layers::RootDir::FdPath(archive.get()), r, src);
         } else {
           plain.push_back(src);
         }
@@ -200,7 +206,7 @@ void CopyOp::AddRemote(const PlannedStep& step, const frontend::CopyStep& c, con
         ::futimens(out.get(), t);
       }
       if (unpack && IsArchive(staged)) {
-        AddArchive(step, staged, r);
+        AddArchive(step, staged, r, res.file->name);
         return;
       }
       r.src_root = scratch;
@@ -217,7 +223,8 @@ void CopyOp::AddRemote(const PlannedStep& step, const frontend::CopyStep& c, con
   }
 }
 
-void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, const CopyRequest& r) {
+void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, const CopyRequest& r,
+                        const std::string& shown) {
   std::string dest = r.dest;
   if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
   CopyRequest mk = r;
@@ -226,14 +233,14 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   mk.dest = dest + "/";
   mk.src_root = r.upper;
   Copy(mk);  // creates the destination directory
-  std::string rel = ResolveInRoot(r.lower_root, dest);
+  std::string rel = layers::RootDir(r.lower_root).Resolve(dest);
   layers::ApplyOptions plain;
   plain.overlay_format = false;
   plain.whiteouts = false;  // an archive's files are data: a .wh. entry deletes nothing
   try {
     layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
   } catch (const std::exception& e) {
-    env_.Fail(step, "unpacking " + archive + ": " + e.what());
+    env_.Fail(step, "unpacking " + (shown.empty() ? archive : shown) + ": " + e.what());
   }
 }
 
@@ -241,9 +248,9 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
 std::string ExecWorkdir(BuildEnv& env_, const PlannedStep& step, StageImage& img) {
   {
     SnapshotView view(env_, img.snapshot);
-    std::string rel = ResolveInRoot(view.path(), step.workdir);
+    layers::RootDir root(view.path());
     struct stat st;
-    if (rel.empty() || ::stat((view.path() + "/" + rel).c_str(), &st) == 0) {
+    if (root.Stat(step.workdir, &st, /*follow_last=*/true)) {
       img.History(env_.created, "WORKDIR " + step.workdir, true);
       return "exists";
     }

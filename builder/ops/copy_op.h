@@ -43,7 +43,8 @@ class CopyOp {
   RemoteOptions Remote();
   void AddRemote(const frontend::PlannedStep& step, const frontend::CopyStep& c, const std::string& src,
                  const CopyRequest& base);
-  void AddArchive(const frontend::PlannedStep& step, const std::string& archive, const CopyRequest& r);
+  void AddArchive(const frontend::PlannedStep& step, const std::string& archive, const CopyRequest& r,
+                  const std::string& shown);
 
   BuildEnv& env_;
   Sources& sources_;

@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,19 +14,45 @@
 
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
+#include "layers/root_dir.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
 namespace {
 
 // Ownership is set as root only (as the applier does): without root, files keep the caller's.
-bool Chown(const std::string& path, uid_t uid, gid_t gid) {
-  return ::geteuid() != 0 || ::lchown(path.c_str(), uid, gid) == 0;
+bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid) {
+  return ::geteuid() != 0 || ::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
 }
 bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
 
+using layers::RootDir;
 using layers::SysError;
 using layers::UniqueFd;
+
+// Extended attributes of one open file onto another (after chown, which clears
+// security.capability). Overlay's own are never copied; a name the target filesystem does not
+// support is skipped, as BuildKit does.
+void CopyXattrs(int from, int to, const std::string& shown) {
+  ssize_t len = ::flistxattr(from, nullptr, 0);
+  if (len <= 0) return;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::flistxattr(from, names.data(), names.size());
+  std::string value;
+  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    if (n.rfind("trusted.overlay.", 0) == 0) continue;
+    ssize_t vlen = ::fgetxattr(from, n.c_str(), nullptr, 0);
+    if (vlen < 0) continue;
+    value.resize(static_cast<size_t>(vlen));
+    if (vlen > 0 && (vlen = ::fgetxattr(from, n.c_str(), value.data(), value.size())) < 0) continue;
+    if (::fsetxattr(to, n.c_str(), value.data(), static_cast<size_t>(vlen), 0) != 0 && errno != ENOTSUP &&
+        errno != EPERM) {
+      throw SysError("setxattr " + n, shown);
+    }
+  }
+}
 
 bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
@@ -47,7 +74,9 @@ std::string JoinRel(const std::string& a, const std::string& b) {
 
 class Copier {
  public:
-  explicit Copier(const CopyRequest& r) : r_(r) {
+  explicit Copier(const CopyRequest& r)
+      : r_(r), src_(r.src_root), dst_(r.upper.empty() ? r.src_root : r.upper),
+        lower_(r.lower_root.empty() ? dst_.path() : r.lower_root) {
     if (!r.excludes.empty()) {
       std::vector<std::string> patterns;
       for (const std::string& e : r.excludes) patterns.push_back(frontend::CleanSlashPath(e));
@@ -55,7 +84,7 @@ class Copier {
     }
   }
 
-  // The source paths (relative to src_root) the patterns select.
+  // The source paths (relative to src_root, as named) the patterns select.
   std::vector<std::string> Items() {
     std::vector<std::string> items;
     for (const std::string& pattern : r_.sources) {
@@ -66,10 +95,13 @@ class Copier {
         if (matched.empty()) throw CopyError("no source files match \"" + pattern + "\"");
       } else {
         struct stat st;
-        if (::lstat(Src(clean).c_str(), &st) != 0 || Ignored(clean)) {
+        // The directories on the way are followed inside the source; what they lead to is what
+        // .dockerignore is asked about.
+        bool ignored = Ignored(clean) || Ignored(src_.Resolve(clean, false));
+        if (!src_.Stat(clean, &st) || ignored) {
           throw CopyError("\"" + pattern + "\" not found in the " +
                           std::string(r_.ignore ? "build context" : "source stage") +
-                          (Ignored(clean) ? " (it is excluded by .dockerignore)" : ""));
+                          (ignored ? " (it is excluded by .dockerignore)" : ""));
         }
         matched.push_back(clean);
       }
@@ -78,13 +110,14 @@ class Copier {
     return items;
   }
 
-  // A top-level source that is a symlink is followed, inside the source root only.
+  // Where a named source really is: its directories resolved inside the source root and, when it
+  // is a symlink itself, what it points at (inside the source root only). A file excluded by
+  // .dockerignore is not there, whatever name leads to it.
   std::string Followed(const std::string& named) {
-    struct stat lst;
-    if (::lstat(Src(named).c_str(), &lst) != 0 || !S_ISLNK(lst.st_mode)) return named;
-    std::string item = ResolveInRoot(r_.src_root, named);
-    struct stat tst;
-    if (item.empty() || ::lstat(Src(item).c_str(), &tst) != 0) {
+    std::string item = src_.Resolve(named, true);
+    struct stat st;
+    if (Ignored(item)) throw CopyError("\"" + named + "\" leads to /" + item + ", which .dockerignore excludes");
+    if (!src_.Stat(item, &st)) {
       throw CopyError("\"" + named + "\" is a symlink to something outside or missing from the source");
     }
     return item;
@@ -100,7 +133,7 @@ class Copier {
     // --chown names are looked up in the image being written (selecting inputs needs none).
     if (!r_.chown.empty()) {
       try {
-        owner_ = ResolveOwner(r_.chown, r_.passwd_root.empty() ? r_.lower_root : r_.passwd_root);
+        owner_ = ResolveOwner(r_.chown, r_.passwd_root.empty() ? lower_.path() : r_.passwd_root);
       } catch (const OwnerError& e) {
         throw CopyError(e.what());
       }
@@ -111,9 +144,9 @@ class Copier {
     if (dest.empty() || dest[0] != '/') dest = r_.workdir + "/" + dest;
     const bool dest_slash = !r_.dest.empty() && (r_.dest.back() == '/' || r_.dest == "." ||
                                                  (r_.dest.size() >= 2 && r_.dest.compare(r_.dest.size() - 2, 2, "/.") == 0));
-    std::string dest_rel = ResolveInRoot(r_.lower_root, dest);
+    std::string dest_rel = lower_.Resolve(dest);
     bool dest_is_dir = dest_slash || count > 1 || IsDirInLower(dest_rel) || dest_rel.empty();
-    if (count == 1 && items.size() == 1 && !r_.parents && IsDir(Src(items[0]))) dest_is_dir = true;
+    if (count == 1 && items.size() == 1 && !r_.parents && SrcIsDir(Followed(items[0]))) dest_is_dir = true;
     if (count > 1 && !dest_slash && !IsDirInLower(dest_rel)) {
       throw CopyError("when copying several sources the destination must be a directory and end with a /: \"" +
                       r_.dest + "\"");
@@ -122,14 +155,15 @@ class Copier {
       // What a symlink source points at is copied under the link's name.
       std::string item = Followed(named);
       std::string target;
+      const bool is_dir = SrcIsDir(item);
       if (r_.parents) {
         target = JoinRel(dest_rel, named);
-      } else if (dest_is_dir && IsDir(Src(item))) {
+      } else if (dest_is_dir && is_dir) {
         target = dest_rel;  // a directory's contents go into the destination
       } else {
         target = dest_is_dir ? JoinRel(dest_rel, Base(named)) : dest_rel;
       }
-      EnsureParents(target == dest_rel && IsDir(Src(item)) ? target : Parent(target));
+      EnsureParents(target == dest_rel && is_dir ? target : Parent(target));
       CopyTree(item, target, /*top=*/true);
     }
     if (count == 0) EnsureParents(dest_rel);  // WORKDIR: just the directory
@@ -142,17 +176,16 @@ class Copier {
   }
 
  private:
-  std::string Src(const std::string& rel) const { return rel.empty() ? r_.src_root : r_.src_root + "/" + rel; }
-  std::string Up(const std::string& rel) const { return rel.empty() ? r_.upper : r_.upper + "/" + rel; }
+  std::string Src(const std::string& rel) const { return rel.empty() ? src_.path() : src_.path() + "/" + rel; }
   bool Ignored(const std::string& rel) const { return r_.ignore && !rel.empty() && r_.ignore->Excluded(rel); }
 
-  static bool IsDir(const std::string& path) {
+  bool SrcIsDir(const std::string& rel) const {
     struct stat st;
-    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return src_.Stat(rel, &st) && S_ISDIR(st.st_mode);
   }
   bool IsDirInLower(const std::string& rel) const {
     struct stat st;
-    return ::stat((r_.lower_root + "/" + rel).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return lower_.Stat(rel, &st, /*follow_last=*/true) && S_ISDIR(st.st_mode);
   }
 
   void Glob(const std::vector<std::string>& parts, size_t i, const std::string& base, std::vector<std::string>& out) {
@@ -163,11 +196,16 @@ class Copier {
     if (!HasGlob(parts[i])) {
       std::string next = JoinRel(base, parts[i]);
       struct stat st;
-      if (::lstat(Src(next).c_str(), &st) == 0) Glob(parts, i + 1, next, out);
+      if (src_.Stat(next, &st)) Glob(parts, i + 1, next, out);
       return;
     }
-    DIR* d = ::opendir(Src(base).c_str());
-    if (!d) return;
+    int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      return;
+    }
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
@@ -179,86 +217,109 @@ class Copier {
   }
 
   // Creates the directories of `rel` in the upper dir: ones the image already has keep its
-  // metadata (as an overlay copy-up would), new ones are 0755 root:root.
+  // metadata (as an overlay copy-up would), new ones are 0755 root:root. `rel` is canonical.
   void EnsureParents(const std::string& rel) {
     std::string cur;
     for (const std::string& part : SplitPath(rel)) {
       cur = JoinRel(cur, part);
       struct stat st;
-      if (::lstat(Up(cur).c_str(), &st) == 0) {
+      if (dst_.Stat(cur, &st)) {
         if (!S_ISDIR(st.st_mode)) throw CopyError("cannot copy into /" + cur + ": it is not a directory");
         continue;
       }
       struct stat lower;
-      if (::lstat((r_.lower_root + "/" + cur).c_str(), &lower) == 0) {
+      RootDir::Entry at = dst_.Parent(cur);
+      if (lower_.Stat(cur, &lower)) {
         if (!S_ISDIR(lower.st_mode)) throw CopyError("cannot copy into /" + cur + ": it is not a directory in the image");
-        MakeDir(cur, lower.st_mode & 07777, lower.st_uid, lower.st_gid);
+        MakeDirAt(at.dir.get(), at.name, cur, lower.st_mode & 07777, lower.st_uid, lower.st_gid);
       } else {
-        MakeDir(cur, 0755, 0, 0);
+        MakeDirAt(at.dir.get(), at.name, cur, 0755, 0, 0);
       }
     }
   }
 
-  void MakeDir(const std::string& rel, mode_t mode, uid_t uid, gid_t gid) {
-    std::string p = Up(rel);
-    if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", p);
-    if (!Chown(p, uid, gid)) throw SysError("chown", p);
-    if (::chmod(p.c_str(), mode) != 0) throw SysError("chmod", p);
+  void MakeDirAt(int dir, const std::string& name, const std::string& rel, mode_t mode, uid_t uid, gid_t gid) {
+    if (::mkdirat(dir, name.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", "/" + rel);
+    UniqueFd d(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d) throw SysError("open", "/" + rel);
+    if (!FChown(d.get(), uid, gid)) throw SysError("chown", "/" + rel);
+    if (::fchmod(d.get(), mode) != 0) throw SysError("chmod", "/" + rel);
   }
 
   // A file below a copied directory that .dockerignore or --exclude leaves out.
-  bool Skipped(const std::string& child_src, const std::string& child_item) const {
-    if (Ignored(child_src) && !(r_.ignore->HasExceptions() && IsDir(Src(child_src)))) return true;
+  bool Skipped(const std::string& child_src, const std::string& child_item, bool is_dir) const {
+    if (Ignored(child_src) && !(r_.ignore->HasExceptions() && is_dir)) return true;
     return Excluded(child_item);
   }
 
-  // The files CopyTree would read for `src_rel`, named `name` (+ their path below it).
+  // The files CopyTree would read for `src_rel` (canonical), named `name` (+ their path below it).
   void SelectTree(const std::string& src_rel, const std::string& name, const std::string& item_rel,
                   std::vector<cache::InputFile>& out) {
     cache::InputFile f;
     f.path = name;
     f.source = Src(src_rel);
-    if (::lstat(f.source.c_str(), &f.st) != 0) throw SysError("lstat", f.source);
+    if (!src_.Stat(src_rel, &f.st)) throw SysError("lstat", f.source, ENOENT);
     if (S_ISDIR(f.st.st_mode)) {
-      SelectChildren(f.source, src_rel, name, item_rel, out);
+      UniqueFd fd = src_.Open(src_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      SelectChildren(fd.get(), f.source, src_rel, name, item_rel, out);
     }
     out.push_back(std::move(f));
   }
 
   // A directory's entries, each one stat relative to the open directory (the hot path of a
   // no-op rebuild: one fstatat per file).
-  void SelectChildren(const std::string& dir, const std::string& src_rel, const std::string& name,
+  void SelectChildren(int fd, const std::string& dir, const std::string& src_rel, const std::string& name,
                       const std::string& item_rel, std::vector<cache::InputFile>& out) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw SysError("open", dir);
-    DIR* d = ::fdopendir(::dup(fd.get()));
-    if (!d) throw SysError("opendir", dir);
+    std::vector<std::string> names = Names(fd, dir);
+    const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
+    for (const std::string& n : names) {
+      std::string child_src = JoinRel(src_rel, n);
+      cache::InputFile c;
+      c.path = name + "/" + n;
+      c.source = dir + "/" + n;
+      if (::fstatat(fd, n.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
+      if (filtering && Skipped(child_src, JoinRel(item_rel, n), S_ISDIR(c.st.st_mode))) continue;
+      if (S_ISDIR(c.st.st_mode)) {
+        UniqueFd child(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child) throw SysError("open", c.source);
+        SelectChildren(child.get(), c.source, child_src, c.path, JoinRel(item_rel, n), out);
+      }
+      out.push_back(std::move(c));
+    }
+  }
+
+  // The names in an open directory, sorted.
+  static std::vector<std::string> Names(int fd, const std::string& shown) {
+    DIR* d = ::fdopendir(::dup(fd));
+    if (!d) throw SysError("opendir", shown);
+    ::rewinddir(d);
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
       if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
     }
     ::closedir(d);
-    const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
-    for (const std::string& n : names) {
-      std::string child_src = JoinRel(src_rel, n);
-      if (filtering && Skipped(child_src, JoinRel(item_rel, n))) continue;
-      cache::InputFile c;
-      c.path = name + "/" + n;
-      c.source = dir + "/" + n;
-      if (::fstatat(fd.get(), n.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
-      if (S_ISDIR(c.st.st_mode)) SelectChildren(c.source, child_src, c.path, JoinRel(item_rel, n), out);
-      out.push_back(std::move(c));
-    }
+    std::sort(names.begin(), names.end());
+    return names;
   }
 
   bool Excluded(const std::string& item_rel) const {
     return excludes_ && !item_rel.empty() && excludes_->Excluded(item_rel);
   }
 
-  void CopyTree(const std::string& src_rel, const std::string& dst_rel, bool top, const std::string& item_rel = "") {
-    std::string src = Src(src_rel), dst = Up(dst_rel);
+  void CopyTree(const std::string& src_rel, const std::string& dst_rel, bool top) {
+    RootDir::Entry s = src_.Parent(src_rel);
+    RootDir::Entry d = dst_.Parent(dst_rel);
+    CopyAt(s.dir.get(), s.name, src_rel, d.dir.get(), d.name, dst_rel, top, "");
+  }
+
+  // Copies the entry `sname` of the source directory `sdir` to the entry `dname` of the
+  // destination directory `ddir`: every call is relative to those two, and no symlink on
+  // either side is ever followed.
+  void CopyAt(int sdir, const std::string& sname, const std::string& src_rel, int ddir, const std::string& dname,
+              const std::string& dst_rel, bool top, const std::string& item_rel) {
+    const std::string shown = "/" + dst_rel;
     struct stat st;
-    if (::lstat(src.c_str(), &st) != 0) throw SysError("lstat", src);
+    if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", Src(src_rel));
     uid_t uid = owner_ ? owner_->uid : 0;
     gid_t gid = owner_ ? owner_->gid : 0;
     mode_t mode = st.st_mode;
@@ -269,58 +330,73 @@ class Copier {
         throw CopyError(e.what());
       }
     }
+    struct stat existing;
+    const bool existed = ::fstatat(ddir, dname.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
     if (S_ISDIR(st.st_mode)) {
-      struct stat existing;
-      bool is_root_of_contents = top && dst_rel.empty();
-      const bool existed = ::lstat(dst.c_str(), &existing) == 0;
-      if (!existed) MakeDir(dst_rel, 0700, uid, gid);
-      for (const std::string& n : layers::ListDir(src)) {
+      // BuildKit's rule: a directory is never merged into a symlink (or any non-directory).
+      if (existed && !S_ISDIR(existing.st_mode)) throw CopyError("cannot copy to non-directory: " + shown);
+      if (!existed && ::mkdirat(ddir, dname.c_str(), 0700) != 0) throw SysError("mkdir", shown);
+      UniqueFd in(::openat(sdir, sname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!in) throw SysError("open", Src(src_rel));
+      UniqueFd out(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!out) throw SysError("open", shown);
+      const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
+      for (const std::string& n : Names(in.get(), Src(src_rel))) {
         std::string child_src = JoinRel(src_rel, n);
         std::string child_item = JoinRel(item_rel, n);
-        if (Skipped(child_src, child_item)) continue;
-        CopyTree(child_src, JoinRel(dst_rel, n), false, child_item);
+        if (filtering) {
+          struct stat cst;
+          bool child_dir = ::fstatat(in.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cst.st_mode);
+          if (Skipped(child_src, child_item, child_dir)) continue;
+        }
+        CopyAt(in.get(), n, child_src, out.get(), n, JoinRel(dst_rel, n), false, child_item);
       }
       // A directory whose contents were copied into an existing destination keeps the
       // destination's metadata; a directory copied as itself takes the source's.
-      bool keep_existing = top && existed && !r_.parents;
+      const bool is_root_of_contents = top && dst_rel.empty();
+      const bool keep_existing = top && existed && !r_.parents;
       if (!is_root_of_contents && !keep_existing) {
-        if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
-        if (::chmod(dst.c_str(), mode & 07777) != 0) throw SysError("chmod", dst);
-        SetTimes(dst, st);
+        if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
+        if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
+        CopyXattrs(in.get(), out.get(), shown);
+        struct timespec times[2] = {st.st_atim, st.st_mtim};
+        ::futimens(out.get(), times);
       }
       ++stats_.dirs;
       return;
     }
-    struct stat existing;
-    if (::lstat(dst.c_str(), &existing) == 0) {
-      if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory /" + dst_rel + " with a file");
-      ::unlink(dst.c_str());
+    if (existed) {
+      if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory " + shown + " with a file");
+      if (::unlinkat(ddir, dname.c_str(), 0) != 0) throw SysError("unlink", shown);
     }
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
     if (S_ISLNK(st.st_mode)) {
-      if (::symlink(layers::ReadLink(src).c_str(), dst.c_str()) != 0) throw SysError("symlink", dst);
-      if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
-      SetTimes(dst, st);
+      std::string target = layers::ReadLinkAt(sdir, sname, Src(src_rel));
+      if (::symlinkat(target.c_str(), ddir, dname.c_str()) != 0) throw SysError("symlink", shown);
+      if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);
+      ::utimensat(ddir, dname.c_str(), times, AT_SYMLINK_NOFOLLOW);
       ++stats_.symlinks;
       return;
     }
     if (!S_ISREG(st.st_mode)) {
-      if (::mknod(dst.c_str(), mode, st.st_rdev) != 0) throw SysError("mknod", dst);
-      if (!Chown(dst, uid, gid)) throw SysError("chown", dst);
+      if (::mknodat(ddir, dname.c_str(), mode, st.st_rdev) != 0) throw SysError("mknod", shown);
+      if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);
       return;
     }
     if (st.st_nlink > 1) {
       // Files hardlinked together in the source stay linked in the copy.
-      auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), dst);
+      auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), dst_rel);
       if (!first) {
-        if (::link(it->second.c_str(), dst.c_str()) != 0) throw SysError("link", dst);
+        RootDir::Entry old = dst_.Parent(it->second);
+        if (::linkat(old.dir.get(), old.name.c_str(), ddir, dname.c_str(), 0) != 0) throw SysError("link", shown);
         ++stats_.files;
         return;
       }
     }
-    UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!in) throw SysError("open", src);
-    UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out) throw SysError("create", dst);
+    UniqueFd in(::openat(sdir, sname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!in) throw SysError("open", Src(src_rel));
+    UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!out) throw SysError("create", shown);
     off_t left = st.st_size;
     while (left > 0) {
       ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
@@ -329,43 +405,44 @@ class Copier {
       }
       if (n < 0) {
         if (errno == EINTR) continue;
-        throw SysError("copy", src);
+        throw SysError("copy", Src(src_rel));
       }
       if (n == 0) break;
       left -= n;
     }
-    if (!FChown(out.get(), uid, gid)) throw SysError("chown", dst);
-    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", dst);
-    out.Reset();
-    SetTimes(dst, st);
+    if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
+    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
+    CopyXattrs(in.get(), out.get(), shown);
+    ::futimens(out.get(), times);
     ++stats_.files;
     stats_.bytes += st.st_size;
   }
 
   void WriteHeredoc(const std::string& rel, const std::string& content) {
-    std::string dst = Up(rel);
-    ::unlink(dst.c_str());
-    UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out) throw SysError("create", dst);
-    layers::WriteAll(out.get(), content.data(), content.size(), dst);
+    const std::string shown = "/" + rel;
+    RootDir::Entry at = dst_.Parent(rel);
+    struct stat existing;
+    if (::fstatat(at.dir.get(), at.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory " + shown + " with a file");
+      ::unlinkat(at.dir.get(), at.name.c_str(), 0);
+    }
+    UniqueFd out(::openat(at.dir.get(), at.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!out) throw SysError("create", shown);
+    layers::WriteAll(out.get(), content.data(), content.size(), shown);
     stats_.bytes += static_cast<int64_t>(content.size());
     mode_t mode = S_IFREG | 0644;
     if (!r_.chmod.empty()) mode = ApplyChmod(r_.chmod, mode);
-    if (!FChown(out.get(), owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0)) throw SysError("chown", dst);
-    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", dst);
+    if (!FChown(out.get(), owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0)) throw SysError("chown", shown);
+    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
     ++stats_.files;
   }
 
-  static void SetTimes(const std::string& path, const struct stat& st) {
-    struct timespec times[2] = {st.st_atim, st.st_mtim};
-    ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
-  }
-
   const CopyRequest& r_;
+  RootDir src_, dst_, lower_;
   std::optional<Owner> owner_;
   std::optional<frontend::IgnoreMatcher> excludes_;
   CopyStats stats_;
-  std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
 };
 
 }  // namespace

@@ -1,12 +1,13 @@
 #include "builder/rootfs/file_owner.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <vector>
 
-#include "builder/rootfs/rootfs_path.h"
+#include "layers/root_dir.h"
 
 namespace imgbuild::builder {
 namespace {
@@ -15,11 +16,26 @@ bool IsNumber(const std::string& s) {
   return !s.empty() && s.size() < 11 && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// A passwd- or group-style file of the image, opened inside its root; "" when it is missing or
+// not a regular file (a FIFO or a device there must not block or feed the build), at most 16 MiB.
+std::string ReadImageFile(const std::string& rootfs, const std::string& file) {
+  layers::RootDir root(rootfs);
+  int fd = root.TryOpen(file, O_RDONLY | O_NONBLOCK);
+  if (fd < 0) return "";
+  layers::UniqueFd f(fd);
+  struct stat st;
+  if (::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while (out.size() < (16u << 20) && (n = ::read(f.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
 // Finds `name` in a passwd- or group-style file of the image: returns fields of its line.
 std::optional<std::vector<std::string>> Lookup(const std::string& rootfs, const std::string& file,
                                                const std::string& name) {
-  std::string path = rootfs + "/" + ResolveInRoot(rootfs, file);
-  std::ifstream in(path);
+  std::istringstream in(ReadImageFile(rootfs, file));
   std::string line;
   while (std::getline(in, line)) {
     std::vector<std::string> fields;
@@ -34,7 +50,7 @@ std::optional<std::vector<std::string>> Lookup(const std::string& rootfs, const 
 // Every line of a passwd- or group-style file of the image, split into fields.
 std::vector<std::vector<std::string>> ReadEntries(const std::string& rootfs, const std::string& file) {
   std::vector<std::vector<std::string>> out;
-  std::ifstream in(rootfs + "/" + ResolveInRoot(rootfs, file));
+  std::istringstream in(ReadImageFile(rootfs, file));
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;

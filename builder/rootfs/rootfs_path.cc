@@ -1,5 +1,7 @@
 #include "builder/rootfs/rootfs_path.h"
 
+#include "layers/root_dir.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,34 +48,7 @@ std::string CleanRelative(const std::string& path) {
 }
 
 std::string ResolveInRoot(const std::string& root, const std::string& path, bool follow_last) {
-  std::vector<std::string> pending = SplitComponents(path);
-  std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
-  std::vector<std::string> resolved;
-  int links = 0;
-  while (!pending.empty()) {
-    std::string part = pending.back();
-    pending.pop_back();
-    if (part == ".") continue;
-    if (part == "..") {
-      if (!resolved.empty()) resolved.pop_back();
-      continue;
-    }
-    resolved.push_back(part);
-    if (pending.empty() && !follow_last) break;
-    std::string full = root + "/" + Join(resolved);
-    struct stat st;
-    if (::lstat(full.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (++links > 255) throw std::runtime_error("too many levels of symbolic links resolving " + path);
-    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlink(full.c_str(), target.data(), target.size());
-    if (n < 0) continue;
-    target.resize(static_cast<size_t>(n));
-    resolved.pop_back();
-    if (!target.empty() && target[0] == '/') resolved.clear();
-    std::vector<std::string> t = SplitComponents(target);
-    for (auto it = t.rbegin(); it != t.rend(); ++it) pending.push_back(*it);
-  }
-  return Join(resolved);
+  return layers::RootDir(root).Resolve(path, follow_last);
 }
 
 }  // namespace imgbuild::builder

@@ -1,6 +1,7 @@
 // Resolving a path inside an image root the way the image would: symlinks are followed, but
 // always within the root ("/.." stays at the root, absolute link targets start at the root), so
-// no path a Buildfile names can reach the host. Pure path logic over readlink of the root's files.
+// no path a Buildfile names can reach the host. The walk is layers::RootDir's (file descriptors
+// opened inside the root); the result is for *at() calls through a RootDir, not for the host.
 #pragma once
 
 #include <string>

@@ -1,9 +1,11 @@
 #include "builder/sandbox/mount_stubs.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/rootfs/rootfs_path.h"
+#include "layers/root_dir.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -16,32 +18,32 @@ bool SameTime(const struct timespec& a, const struct timespec& b) {
 }  // namespace
 
 std::string MountStubs::Ensure(const std::string& path, bool dir) {
-  std::string rel = ResolveInRoot(root_, path);
+  layers::RootDir root(root_);
+  std::string rel = root.Resolve(path);
   std::vector<std::string> parts = SplitPath(rel);
   std::string cur;
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string parent = cur;
     cur += (cur.empty() ? "" : "/") + parts[i];
-    std::string full = root_ + "/" + cur;
+    layers::UniqueFd pfd = root.Open(parent, O_PATH | O_DIRECTORY);
     struct stat st;
-    if (::lstat(full.c_str(), &st) == 0) continue;
-    if (errno != ENOENT) throw layers::SysError("lstat", full);
-    std::string parent_full = parent.empty() ? root_ : root_ + "/" + parent;
+    if (::fstatat(pfd.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
+    if (errno != ENOENT) throw layers::SysError("lstat", root_ + "/" + cur);
     Created c;
     c.rel = cur;
     c.dir = dir || i + 1 < parts.size();
     struct stat pst;
-    if (::lstat(parent_full.c_str(), &pst) != 0) throw layers::SysError("lstat", parent_full);
+    if (::fstat(pfd.get(), &pst) != 0) throw layers::SysError("lstat", root_ + "/" + parent);
     c.parent_before[0] = pst.st_atim;
     c.parent_before[1] = pst.st_mtim;
     if (c.dir) {
-      if (::mkdir(full.c_str(), 0755) != 0) throw layers::SysError("mkdir", full);
+      if (::mkdirat(pfd.get(), parts[i].c_str(), 0755) != 0) throw layers::SysError("mkdir", root_ + "/" + cur);
     } else {
-      int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-      if (fd < 0) throw layers::SysError("create", full);
+      int fd = ::openat(pfd.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) throw layers::SysError("create", root_ + "/" + cur);
       ::close(fd);
     }
-    if (::lstat(parent_full.c_str(), &pst) != 0) throw layers::SysError("lstat", parent_full);
+    if (::fstat(pfd.get(), &pst) != 0) throw layers::SysError("lstat", root_ + "/" + parent);
     c.parent_after = pst.st_mtim;
     created_.push_back(std::move(c));
   }
@@ -49,18 +51,27 @@ std::string MountStubs::Ensure(const std::string& path, bool dir) {
 }
 
 void MountStubs::Remove() noexcept {
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-    std::string full = root_ + "/" + it->rel;
-    size_t slash = it->rel.find_last_of('/');
-    std::string parent_full = slash == std::string::npos ? root_ : root_ + "/" + it->rel.substr(0, slash);
-    struct stat st, pst;
-    if (::lstat(full.c_str(), &st) != 0) continue;
-    bool untouched_parent = ::lstat(parent_full.c_str(), &pst) == 0 && SameTime(pst.st_mtim, it->parent_after);
-    bool removed = it->dir ? S_ISDIR(st.st_mode) && ::rmdir(full.c_str()) == 0
-                           : S_ISREG(st.st_mode) && st.st_size == 0 && ::unlink(full.c_str()) == 0;
-    if (removed && untouched_parent) {
-      ::utimensat(AT_FDCWD, parent_full.c_str(), it->parent_before, AT_SYMLINK_NOFOLLOW);
+  if (created_.empty()) return;
+  try {
+    layers::RootDir root(root_);
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+      size_t slash = it->rel.find_last_of('/');
+      std::string parent = slash == std::string::npos ? "" : it->rel.substr(0, slash);
+      std::string name = slash == std::string::npos ? it->rel : it->rel.substr(slash + 1);
+      // The RUN may have moved the stub's parent away and put a symlink in its place: only the
+      // very directory imgbuild made the stub in, reached without any symlink, is touched.
+      int fd = root.TryOpenExact(parent, O_RDONLY | O_DIRECTORY);
+      if (fd < 0) continue;
+      layers::UniqueFd pfd(fd);
+      struct stat st, pst;
+      if (::fstatat(pfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      bool untouched_parent = ::fstat(pfd.get(), &pst) == 0 && SameTime(pst.st_mtim, it->parent_after);
+      bool removed = it->dir ? S_ISDIR(st.st_mode) && ::unlinkat(pfd.get(), name.c_str(), AT_REMOVEDIR) == 0
+                             : S_ISREG(st.st_mode) && st.st_size == 0 && ::unlinkat(pfd.get(), name.c_str(), 0) == 0;
+      if (removed && untouched_parent) ::futimens(pfd.get(), it->parent_before);
     }
+  } catch (const std::exception&) {
+    // The root is gone: nothing is left to remove.
   }
   created_.clear();
 }

@@ -8,6 +8,7 @@
 
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
+#include "layers/root_dir.h"
 #include "builder/sandbox/run_command.h"
 #include "layers/sys_error.h"
 
@@ -34,12 +35,13 @@ std::string TailLines(const std::string& text) {
 
 // The working directory is created when missing (runc does), as a change of the step.
 void EnsureWorkdir(const std::string& rootfs, const std::string& workdir) {
-  std::string rel = ResolveInRoot(rootfs, workdir);
-  if (rel.empty()) return;
-  std::string cur = rootfs;
+  layers::RootDir root(rootfs);
+  std::string rel = root.Resolve(workdir);
+  std::string cur;
   for (const std::string& part : SplitPath(rel)) {
-    cur += "/" + part;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) throw layers::SysError("mkdir", cur);
+    layers::UniqueFd dir = root.Open(cur, O_PATH | O_DIRECTORY);
+    cur += (cur.empty() ? "" : "/") + part;
+    if (::mkdirat(dir.get(), part.c_str(), 0755) != 0 && errno != EEXIST) throw layers::SysError("mkdir", "/" + cur);
   }
 }
 

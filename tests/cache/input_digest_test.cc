@@ -71,6 +71,24 @@ TEST_F(InputDigestTest, WhatCounts) {
   EXPECT_NE(Digest(), before_link);
 }
 
+// Two files with the same bytes, apart or hard-linked together, are different inputs: the copy
+// links them (issue 12, item 14). A link to a file outside the selection changes nothing.
+TEST_F(InputDigestTest, HardLinksCount) {
+  std::ofstream(dir_ + "/b.txt", std::ios::trunc) << "alpha";
+  std::system(("touch -d '2020-01-01' " + dir_ + "/b.txt").c_str());
+  layers::Digest apart = Digest();
+  fs::remove(dir_ + "/b.txt");
+  fs::create_hard_link(dir_ + "/a.txt", dir_ + "/b.txt");
+  layers::Digest linked = Digest();
+  EXPECT_NE(linked, apart);
+  fs::remove(dir_ + "/b.txt");
+  std::ofstream(dir_ + "/b.txt") << "alpha";
+  std::system(("touch -d '2020-01-01' " + dir_ + "/b.txt").c_str());
+  fs::create_hard_link(dir_ + "/a.txt", tmp_.path() + "/../" + fs::path(dir_).filename().string() + "-outside");
+  EXPECT_EQ(Digest(), apart);
+  fs::remove(tmp_.path() + "/../" + fs::path(dir_).filename().string() + "-outside");
+}
+
 TEST_F(InputDigestTest, OrderAndDuplicatesDoNotMatter) {
   FileDigestMemo memo("");
   std::vector<InputFile> files = Files();
