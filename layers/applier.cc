@@ -42,22 +42,73 @@ std::vector<std::string> Components(const std::string& name) {
   return parts;
 }
 
+// The decompressed stream of a blob, handed to the tar reader block by block and hashed.
+struct Stream {
+  struct archive* raw = nullptr;
+  Sha256 hash;
+  bool done = false, failed = false;
+  std::vector<char> buf = std::vector<char>(1 << 20);
+
+  static la_ssize_t Read(struct archive* reader, void* data, const void** out) {
+    auto* s = static_cast<Stream*>(data);
+    *out = s->buf.data();
+    if (s->done) return 0;
+    la_ssize_t n = archive_read_data(s->raw, s->buf.data(), s->buf.size());
+    if (n < 0) {
+      s->failed = true;
+      s->done = true;
+      archive_set_error(reader, EIO, "%s", ArchiveError(s->raw).c_str());
+      return ARCHIVE_FATAL;
+    }
+    if (n == 0) s->done = true;
+    s->hash.Update(std::string_view(s->buf.data(), static_cast<size_t>(n)));
+    return n;
+  }
+};
+
 class Applier {
  public:
   Applier(const std::string& target, const ApplyOptions& options) : target_(target), options_(options) {}
 
   ApplyStats Run(const std::string& blob_path) {
     TarNames names(TarNames::Mode::kRead);
-    std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
-    archive_read_support_format_tar(a.get());
-    archive_read_support_filter_all(a.get());
-    if (archive_read_open_filename(a.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK) {
-      throw std::runtime_error("layer " + blob_path + ": " + ArchiveError(a.get()));
+    // Two readers in one pass: the first only decompresses (raw format, any filter), the second
+    // reads tar from what the first hands it, so the uncompressed bytes can be hashed on the way.
+    std::unique_ptr<struct archive, ReadDeleter> raw(archive_read_new());
+    archive_read_support_format_raw(raw.get());
+    archive_read_support_filter_all(raw.get());
+    if (archive_read_open_filename(raw.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK) {
+      throw std::runtime_error("layer " + blob_path + ": " + ArchiveError(raw.get()));
     }
     archive_entry* e;
-    int rc;
+    Stream stream;
+    stream.raw = raw.get();
+    int rc = archive_read_next_header(raw.get(), &e);
+    if (rc == ARCHIVE_EOF) {
+      stream.done = true;  // an empty file: no entries
+    } else if (rc != ARCHIVE_OK) {
+      throw HostileLayerError("layer " + blob_path + ": " + ArchiveError(raw.get()));
+    }
+    std::unique_ptr<struct archive, ReadDeleter> a(archive_read_new());
+    archive_read_support_format_tar(a.get());
+    if (archive_read_open(a.get(), &stream, nullptr, &Stream::Read, nullptr) != ARCHIVE_OK) {
+      if (!stream.done || options_.diff_id) throw HostileLayerError("layer " + blob_path + ": " + ArchiveError(a.get()));
+      return stats_;
+    }
     while (HeaderUsable(rc = archive_read_next_header(a.get(), &e))) Entry(a.get(), e);
     if (rc != ARCHIVE_EOF) throw HostileLayerError("layer " + blob_path + ": " + ArchiveError(a.get()));
+    if (options_.diff_id) {
+      // What follows the end-of-archive blocks is part of the stream the diff_id covers.
+      const void* buf;
+      while (!stream.done && Stream::Read(a.get(), &stream, &buf) > 0) {
+      }
+      if (stream.failed) throw HostileLayerError("layer " + blob_path + ": " + ArchiveError(raw.get()));
+      Digest got = stream.hash.Finish();
+      if (got != *options_.diff_id) {
+        throw HostileLayerError("layer " + blob_path + " does not match the diff_id its image claims: it is " +
+                                got.str() + ", the config says " + options_.diff_id->str());
+      }
+    }
     return stats_;
   }
 

@@ -1,5 +1,5 @@
 // Applier: unpacks an OCI or Docker layer (gzip, zstd or plain tar, detected by content) into a
-// snapshot directory in overlay format: `.wh.x` becomes a 0/0 whiteout device, `.wh..wh..opq`
+// snapshot directory in overlay format (checking the stream against its diff_id when given): `.wh.x` becomes a 0/0 whiteout device, `.wh..wh..opq`
 // the trusted.overlay.opaque=y xattr. It refuses hostile layers with a clear error and writes
 // nothing outside the target: absolute paths and `..`, writes through symlinks, hardlinks to
 // outside or missing targets, whiteouts of `.` or `..`, duplicate entries, oversized entries,
@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include "layers/digest.h"
 #include "layers/error.h"
 
 namespace imgbuild::layers {
@@ -27,6 +29,9 @@ struct ApplyOptions {
   // false: the tar is data (an ADDed archive, an image archive), not a layer: `.wh.` entries are
   // ordinary files and delete nothing.
   bool whiteouts = true;
+  // The layer's diff_id from the image config: the uncompressed stream is hashed as it is
+  // unpacked and a mismatch is a HostileLayerError (the caller then throws the target away).
+  std::optional<Digest> diff_id;
 };
 
 struct ApplyStats {

@@ -28,7 +28,7 @@ void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_
   LayerStep(env, alone, created_by, fill);
   ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
-  active.Apply(env.store.store().BlobPath(alone.layers.back().digest));
+  active.Apply(env.store.store().BlobPath(alone.layers.back().digest), alone.config.diff_ids.back());
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);
   img.layers.push_back(alone.layers.back());

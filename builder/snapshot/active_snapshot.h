@@ -25,7 +25,7 @@ class ActiveSnapshot {
   ActiveSnapshot& operator=(const ActiveSnapshot&) = delete;
 
   const std::vector<Mount>& mounts() const { return mounts_; }
-  void Apply(const std::string& layer_blob) { snaps_.Apply(key_, layer_blob); }
+  void Apply(const std::string& layer_blob, const layers::Digest& diff_id) { snaps_.Apply(key_, layer_blob, diff_id); }
   // Commits as `name`; false (and the snapshot stays active, to be removed) when `name` exists.
   bool Commit(const std::string& name) {
     committed_ = snaps_.Commit(name, key_);

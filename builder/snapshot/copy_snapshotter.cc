@@ -134,10 +134,11 @@ class CopySnapshotter : public DirSnapshotter {
     return {{"bind", chain.empty() ? Fs(key) : chain.front(), {"rbind", "ro"}}};
   }
 
-  void Apply(const std::string& key, const std::string& blob) override {
+  void Apply(const std::string& key, const std::string& blob, const layers::Digest& diff_id) override {
     if (ReadMeta(key).kind != "active") throw SnapshotError("cannot apply a layer to " + key + ": not active");
     layers::ApplyOptions o;
     o.overlay_format = false;  // a full tree: whiteouts delete
+    o.diff_id = diff_id;
     layers::ApplyLayer(blob, Fs(key), o);
   }
 

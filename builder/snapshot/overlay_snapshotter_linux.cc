@@ -114,9 +114,11 @@ class OverlaySnapshotter : public DirSnapshotter {
     return {{"overlay", "overlay", {"lowerdir=" + JoinColon(chain), "ro"}}};
   }
 
-  void Apply(const std::string& key, const std::string& blob) override {
+  void Apply(const std::string& key, const std::string& blob, const layers::Digest& diff_id) override {
     if (ReadMeta(key).kind != "active") throw SnapshotError("cannot apply a layer to " + key + ": not active");
-    layers::ApplyLayer(blob, Fs(key));  // overlay format: whiteouts stay whiteouts
+    layers::ApplyOptions o;  // overlay format: whiteouts stay whiteouts
+    o.diff_id = diff_id;
+    layers::ApplyLayer(blob, Fs(key), o);
   }
 
   std::string Changes(const std::string& key) override {

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "layers/digest.h"
 #include "layers/error.h"
 
 namespace imgbuild::builder {
@@ -47,8 +48,9 @@ class Snapshotter {
   };
   virtual std::vector<Info> List() const = 0;
 
-  // Unpacks a layer into an active snapshot (which must not be mounted).
-  virtual void Apply(const std::string& key, const std::string& layer_blob) = 0;
+  // Unpacks a layer into an active snapshot (which must not be mounted), checking its
+  // uncompressed stream against `diff_id` (layers::HostileLayerError when it differs).
+  virtual void Apply(const std::string& key, const std::string& layer_blob, const layers::Digest& diff_id) = 0;
   // The snapshot's change against its parent as a directory in overlay format (whiteouts are 0/0
   // character devices, opaque directories carry trusted.overlay.opaque=y). Valid until the
   // snapshot is removed; the snapshot must not be mounted.

@@ -1,5 +1,7 @@
 #include "builder/solver/base_images.h"
 
+#include "layers/applier.h"
+
 #include <nlohmann/json.hpp>
 
 #include "builder/ops/layer_step.h"
@@ -118,7 +120,13 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
     if (!env_.snaps->Exists(key)) {
       env_.Report([&](Status& st) { st.Info("unpacking layer " + d.digest.str() + " of " + ref); });
       ActiveSnapshot active(*env_.snaps, env_.NewKey("extract"), parent);
-      active.Apply(env_.store.store().BlobPath(d.digest));
+      // Checked against the config's diff_id before it gets the chain ID's name: a layer that
+      // lies about what it is can never stand in for another image's layer.
+      try {
+        active.Apply(env_.store.store().BlobPath(d.digest), diff_id);
+      } catch (const layers::HostileLayerError& e) {
+        throw BuildError("image " + ref + ": " + e.what());
+      }
       active.Commit(key);  // false: another build unpacked it meanwhile, and this copy goes
     }
     img.layers.push_back(d);

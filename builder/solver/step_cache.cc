@@ -82,7 +82,7 @@ std::optional<cache::CacheRecord> StepCache::Lookup(const cache::CacheKey& key, 
       }
       ActiveSnapshot active(*env_.snaps, env_.NewKey("import"), img.snapshot);
       r.snapshot = CachedSnapshotName(key, env_.ws.name(), env_.ws.Next());
-      active.Apply(env_.store.store().BlobPath(r.layer->digest));
+      active.Apply(env_.store.store().BlobPath(r.layer->digest), *r.diff_id);
       if (!active.Commit(r.snapshot)) throw BuildError("snapshot " + r.snapshot + " exists already");
     }
     Put(r);

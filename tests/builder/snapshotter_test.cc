@@ -116,15 +116,20 @@ TEST_P(SnapshotterConformance, ChildChangesBecomeALayer) {
 
 TEST_P(SnapshotterConformance, ApplyLayers) {
   std::string tar = dir_ + "/layer.tar";
+  std::optional<layers::Digest> diff_id;
   {
     layers::ContentStore store(dir_ + "/oci", dir_ + "/tmp");
     fs::create_directories(dir_ + "/src/bin");
     Write(dir_ + "/src/bin/tool", "tool");
     layers::LayerResult l = layers::WriteLayer(dir_ + "/src", {}, store);
     fs::copy_file(store.BlobPath(l.blob.digest), tar);
+    diff_id = l.diff_id;
   }
   snaps_->Prepare("l1-active", "");
-  snaps_->Apply("l1-active", tar);
+  EXPECT_THROW(snaps_->Apply("l1-active", tar, layers::Digest::Parse("sha256:" + std::string(64, '0'))), layers::HostileLayerError);
+  snaps_->Remove("l1-active");
+  snaps_->Prepare("l1-active", "");
+  snaps_->Apply("l1-active", tar, *diff_id);
   snaps_->Commit("l1", "l1-active");
   WithMount(snaps_->View("l1-view", "l1"), [](const std::string& root) { EXPECT_EQ(Read(root + "/bin/tool"), "tool"); });
 }
