@@ -8,7 +8,7 @@ build_dir=${1:-build}
 packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   tao-pegtl-dev libarchive-dev libssl-dev libzstd-dev zlib1g-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev passt
   busybox-static umoci skopeo oci-image-tool python3 podman runc openssh-client procps
   docker-registry apache2-utils openssl git debootstrap
 )

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -74,6 +76,13 @@ bool RunOp(const Op& op) {
       ::close(fd);
       return true;
     }
+    case Op::kSetAttr: {
+      struct mount_attr attr {};
+      attr.attr_set = op.attr_set;
+      attr.attr_clr = op.attr_clr;
+      return ::syscall(SYS_mount_setattr, AT_FDCWD, op.target.c_str(), static_cast<unsigned>(op.flags), &attr,
+                       sizeof attr) == 0;
+    }
     case Op::kSysfs:
       // A fresh sysfs where the kernel lets us, else the host's bound read-only.
       if (::mount("sysfs", op.target.c_str(), "sysfs", op.flags, nullptr) == 0) return true;
@@ -130,6 +139,13 @@ void LoopbackUp(const ChildPlan& p) {
   if (::setresgid(p.gid, p.gid, p.gid) != 0) ChildFail(p, "setresgid", errno);
   if (::setresuid(p.uid, p.uid, p.uid) != 0) ChildFail(p, "setresuid", errno);
   ::umask(022);
+  // A session keyring of its own: the invoker's keys are out of reach (and keyctl is filtered).
+  ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr);
+  if (!p.seccomp.empty()) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(p, "prctl PR_SET_NO_NEW_PRIVS", errno);
+    struct sock_fprog prog = {static_cast<unsigned short>(p.seccomp.size()), const_cast<sock_filter*>(p.seccomp.data())};
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) ChildFail(p, "load the seccomp filter", errno);
+  }
   int err = ENOENT;
   for (const std::string& c : p.candidates) {
     ::execve(c.c_str(), p.argv.data(), p.env.data());

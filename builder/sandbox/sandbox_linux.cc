@@ -22,6 +22,7 @@
 
 #include "builder/sandbox/mount_stubs.h"
 #include "builder/sandbox/sandbox_plan.h"
+#include "builder/sandbox/seccomp_filter.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -71,11 +72,35 @@ Op SimpleOp(Op::Type type, std::string target, mode_t mode, std::string what, st
   return op;
 }
 
+// mount_setattr on `target` (and every mount below it when `recursive`).
+Op SetAttr(const std::string& target, bool recursive, uint64_t set, uint64_t clr, std::string what) {
+  Op op = SimpleOp(Op::kSetAttr, target, 0, std::move(what));
+  op.flags = recursive ? AT_RECURSIVE : 0;
+  op.attr_set = set;
+  op.attr_clr = clr;
+  return op;
+}
+
+// Read-only all the way down: a filesystem mounted below a bound directory is read-only too.
 Op RemountReadOnly(const std::string& target, const std::string& shown, bool optional) {
-  Op op = SimpleOp(Op::kRemount, target, 0, "remount " + shown + " read-only");
-  op.flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+  Op op = SetAttr(target, true, MOUNT_ATTR_RDONLY, 0, "remount " + shown + " read-only");
   op.optional = optional;
   return op;
+}
+
+const char* const kStandardDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+// Device nodes work only where the sandbox put them: every mount of the rootfs is nodev (a node
+// made by mknod, shipped in a layer or bound from a stage cannot be opened), then the standard
+// devices and /dev/pts get their own mounts without it — what Docker's device cgroup allows.
+void RestrictDevices(ChildPlan& plan, const std::string& r) {
+  plan.ops.push_back(SetAttr(r, true, MOUNT_ATTR_NODEV, 0, "make the rootfs nodev"));
+  for (const char* d : kStandardDevices) {
+    std::string path = r + "/dev/" + d;
+    plan.ops.push_back(MountOp(path, path, "", MS_BIND, "", std::string("bind /dev/") + d));
+    plan.ops.push_back(SetAttr(path, false, 0, MOUNT_ATTR_NODEV, std::string("allow /dev/") + d));
+  }
+  plan.ops.push_back(SetAttr(r + "/dev/pts", false, 0, MOUNT_ATTR_NODEV, "allow /dev/pts"));
 }
 
 void AddDev(ChildPlan& plan, const std::string& r) {
@@ -85,6 +110,7 @@ void AddDev(ChildPlan& plan, const std::string& r) {
     const char* name;
     unsigned major, minor;
   } devices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  static_assert(std::size(devices) == std::size(kStandardDevices));
   for (const auto& d : devices) {
     Op op = SimpleOp(Op::kMknod, r + "/dev/" + d.name, S_IFCHR | 0666, std::string("mknod /dev/") + d.name);
     op.dev = makedev(d.major, d.minor);
@@ -224,7 +250,11 @@ ChildPlan MakePlan(const SandboxSpec& spec, MountStubs& stubs) {
     }
     if (m.read_only) plan.ops.push_back(RemountReadOnly(path, target, false));
   }
-  if (!spec.privileged) AddProcMasks(plan, r);
+  if (!spec.privileged) {
+    AddProcMasks(plan, r);
+    RestrictDevices(plan, r);
+    plan.seccomp = DefaultSeccompProgram();
+  }
 
   plan.uid = spec.uid;
   plan.gid = spec.gid;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -29,11 +30,12 @@ inline constexpr struct {
 // One setup action of the child, prepared by the parent so that the child only makes system
 // calls (it is a copy of a multithreaded process: no allocation, no locks).
 struct Op {
-  enum Type { kMount, kRemount, kMkdir, kMknod, kSymlink, kCreate, kSysfs } type = kMount;
+  enum Type { kMount, kRemount, kMkdir, kMknod, kSymlink, kCreate, kSysfs, kSetAttr } type = kMount;
   std::string source, target, fstype, data;
   unsigned long flags = 0;
   mode_t mode = 0;
   dev_t dev = 0;
+  uint64_t attr_set = 0, attr_clr = 0;  // kSetAttr: MOUNT_ATTR_* (flags: 0 or AT_RECURSIVE)
   bool optional = false;  // skipped when the target is missing
   std::string what;       // "mount /proc" — the error names it
 };
@@ -65,6 +67,7 @@ struct ChildPlan {
   std::string cwd;
   std::vector<std::string> argv_s, env_s, candidates;
   std::vector<char*> argv, env;
+  std::vector<sock_filter> seccomp;  // loaded last, with no_new_privs; empty: none (privileged)
 };
 
 // The sandbox's init: runs the plan's setup, then the command, and reports how it ended.
