@@ -125,6 +125,9 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
   if (run.network == frontend::NetworkMode::kHost && !env_.req.allow_network_host && env_.req.network != "host") {
     env_.Fail(step, "RUN --network=host needs the build to be started with --allow network.host");
   }
+  if (run.network == frontend::NetworkMode::kHost && env_.req.network == "none") {
+    env_.Fail(step, "RUN --network=host is not allowed in a build started with --network=none");
+  }
   std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
   std::string created_by = "RUN " + RunArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
   std::string log = LogPath(n);
@@ -143,11 +146,18 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
     in.mounts.source_root = [&](const std::string& from) {
       return from.empty() ? sources_.FilteredContext() : sources_.Root(from, step.stage, keep);
     };
-    in.network = network == "none" ? SandboxNetwork::kNone : SandboxNetwork::kHost;
+    in.network = network == "none" ? SandboxNetwork::kNone
+                 : network == "host" ? SandboxNetwork::kHost
+                                     : SandboxNetwork::kPrivate;
     in.privileged = privileged;
     const SandboxEtc& etc = Etc();
     in.hosts_file = etc.hosts;
     in.resolv_file = etc.resolv;
+    if (in.network == SandboxNetwork::kPrivate) {
+      in.resolv_file = etc.resolv_private;
+      in.forward_dns = etc.forward_dns;
+      in.net_dir = env_.ws.NewDir("net-");
+    }
     in.hostname_file = etc.hostname;
     in.log_path = log;
     in.on_output = [&](std::string_view d) { env_.Report([&](Status& s) { s.StepOutput(n, d); }); };

@@ -1,4 +1,5 @@
 #include "builder/sandbox/run_step.h"
+#include "builder/sandbox/user_network.h"
 
 #include "builder/sandbox/executor.h"
 
@@ -64,6 +65,8 @@ RunStepResult ExecuteRun(const RunStepInput& in) {
   spec.gid = user.gid;
   spec.groups = user.groups;
   spec.network = in.network;
+  spec.net_dir = in.net_dir;
+  spec.forward_dns = in.forward_dns;
   spec.privileged = in.privileged;
   spec.hosts_file = in.hosts_file;
   spec.resolv_file = in.resolv_file;
@@ -99,6 +102,8 @@ SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) 
     resolv = "";
   }
   layers::WriteFileAtomic(etc.resolv, resolv);
+  etc.resolv_private = dir + "/resolv-private.conf";
+  layers::WriteFileAtomic(etc.resolv_private, PrivateResolvConf(resolv, &etc.forward_dns));
   layers::WriteFileAtomic(etc.hostname, hostname + "\n");
   return etc;
 }

@@ -22,6 +22,8 @@ struct RunStepInput {
   std::string rootfs;                           // the mounted, writable snapshot
   RunMountContext mounts;
   SandboxNetwork network = SandboxNetwork::kHost;
+  std::string net_dir;       // kPrivate: a fresh directory for the network's files
+  bool forward_dns = false;  // kPrivate: resolv_file names kForwardedDnsAddress
   bool privileged = false;
   std::string hosts_file, resolv_file, hostname_file;
   std::string log_path;  // the step's full output is written here
@@ -41,6 +43,8 @@ RunStepResult ExecuteRun(const RunStepInput& in);
 // The generated /etc files of a build's sandboxes, written once into `dir`.
 struct SandboxEtc {
   std::string hosts, resolv, hostname;
+  std::string resolv_private;  // for steps with a network of their own (PrivateResolvConf)
+  bool forward_dns = false;    // resolv_private names kForwardedDnsAddress
 };
 SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname);
 

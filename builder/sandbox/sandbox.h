@@ -1,5 +1,6 @@
 // The build sandbox: runs one command in a mounted rootfs, isolated by new mount, PID, IPC and
-// UTS namespaces (and a network namespace with only loopback for Network::kNone), with /proc, a
+// UTS namespaces (and a network namespace: only loopback for kNone, loopback and pasta's interface
+// for kPrivate), seccomp (Docker's default profile) and no_new_privs, with /proc, a
 // minimal /dev, a read-only /sys, the given bind/tmpfs mounts, pivot_root, Docker's default
 // capabilities (all of them when privileged), the given user, groups, environment and working
 // directory. No external runtime: the child reports setup failures to the parent over a
@@ -33,7 +34,8 @@ struct SandboxMount {
   uint32_t tmpfs_mode = 01777;
 };
 
-enum class SandboxNetwork { kHost, kNone };
+// kPrivate: a network namespace of the step's own, outbound access through pasta (UserNetwork).
+enum class SandboxNetwork { kHost, kNone, kPrivate };
 
 struct SandboxSpec {
   std::string rootfs;             // a mounted root filesystem; the command's changes land there
@@ -49,6 +51,8 @@ struct SandboxSpec {
   // Host files bound onto /etc/hosts, /etc/resolv.conf and /etc/hostname (empty: not bound).
   std::string hosts_file, resolv_file, hostname_file;
   std::vector<SandboxMount> mounts;
+  std::string net_dir;       // kPrivate: an empty private directory for the network's files
+  bool forward_dns = false;  // kPrivate: the resolv.conf names kForwardedDnsAddress
 };
 
 struct SandboxResult {

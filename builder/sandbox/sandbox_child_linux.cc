@@ -194,6 +194,14 @@ void NameInit(size_t args_size) {
   if (::umount2(".", MNT_DETACH) != 0) ChildFail(p, "detach the old root", errno);
   if (::chdir("/") != 0) ChildFail(p, "chdir /", errno);
   if (::sethostname(p.hostname.data(), p.hostname.size()) != 0) ChildFail(p, "sethostname", errno);
+  if (p.go_fd >= 0) {
+    char go = 0;
+    ssize_t n;
+    while ((n = ::read(p.go_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) ChildFail(p, "wait for the network", EIO);
+    ::close(p.go_fd);
+  }
   long worker = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (worker < 0) ChildFail(p, "fork the command", errno);
   if (worker == 0) Worker(p);

@@ -1,5 +1,7 @@
 #include "builder/state/workspace.h"
 
+#include "builder/sandbox/user_network.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -35,6 +37,10 @@ void ReapDeadBuilds(const std::string& tmp, const std::string& snapshots) {
     std::string dir = entry.path().string();
     layers::UniqueFd lock(::open((dir + "/.lock").c_str(), O_RDWR | O_CLOEXEC));
     if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still building
+    // The user-mode networks of its RUN steps (pasta daemons) outlive it: stopped first.
+    for (const auto& sub : fs::directory_iterator(dir, ec)) {
+      if (sub.path().filename().string().rfind("net-", 0) == 0) StopPasta(sub.path().string() + "/pasta.pid", false);
+    }
     std::vector<std::string> mounts;
     std::ifstream in("/proc/self/mounts");
     std::string dev, point, rest;

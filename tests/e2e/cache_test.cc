@@ -26,7 +26,8 @@ class CacheTest : public BusyboxTest {
  protected:
   // Builds DIR/ctx with rawjson progress; returns, in step order, whether each step was cached.
   std::vector<bool> Cached(const std::string& args = "", RunResult* result = nullptr) {
-    RunResult r = RunImgbuild("build --progress=rawjson --network=none --allow network.host --root " + root_ + " " + args +
+    // The host's network (no step uses it): a step may then pick another (--network=none).
+    RunResult r = RunImgbuild("build --progress=rawjson --network=host --root " + root_ + " " + args +
                               " " + ctx_);
     EXPECT_EQ(r.code, 0) << r.err;
     std::map<int, bool> steps;
@@ -115,7 +116,7 @@ TEST_F(CacheTest, EachFieldMissesItsStepAndTheOnesAfter) {
       {"ADD destination", "ADD data.txt /data/", "ADD data.txt /data2/", 4},
       {"WORKDIR", "WORKDIR /work", "WORKDIR /work2", 5},
       {"RUN command", "RUN echo \"$VERSION $APP\" > v.txt", "RUN echo \"$APP\" > v.txt", 6},
-      {"RUN network", "RUN echo", "RUN --network=host echo", 6},
+      {"RUN network", "RUN echo", "RUN --network=none echo", 6},
       {"RUN mount", "RUN echo", "RUN --mount=type=tmpfs,target=/t echo", 6},
       {"USER", "USER app", "USER 1000", 7},
       {"EXPOSE", "EXPOSE 8080", "EXPOSE 9090", 8},
@@ -269,7 +270,7 @@ TEST_F(CacheTest, CacheFromAFreshStateDirHits) {
   Write("app.txt", "app");
   RunResult first;
   Cached("--cache-to type=local,dest=" + dir_ + "/ci-cache,mode=max", &first);
-  RunResult r = RunImgbuild("build --progress=rawjson --network=none --root " + other + " --cache-from type=local,src=" +
+  RunResult r = RunImgbuild("build --progress=rawjson --network=host --root " + other + " --cache-from type=local,src=" +
                             dir_ + "/ci-cache " + ctx_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, first.out);  // the same image
@@ -283,7 +284,7 @@ TEST_F(CacheTest, CacheFromAFreshStateDirHits) {
 
 TEST_F(CacheTest, ConcurrentBuildsOfOneBuildfileBothSucceed) {
   Write("Buildfile", "FROM busybox:local\nRUN sleep 0.3; echo one > /one\nRUN echo two > /two\n");
-  std::string cmd = std::string("'") + IMGBUILD_BINARY + "' build --progress=plain --network=none --root " + root_ + " " + ctx_;
+  std::string cmd = std::string("'") + IMGBUILD_BINARY + "' build --progress=plain --network=host --root " + root_ + " " + ctx_;
   int code1 = -1, code2 = -1;
   std::thread t1([&] { Sh(cmd, &code1); });
   std::thread t2([&] { Sh(cmd, &code2); });
@@ -303,7 +304,7 @@ TEST_F(CacheTest, KilledBuildsNeverPoisonTheCache) {
   ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
   std::string clean_root = dir_ + "/clean-root";
   RunImgbuild("build --root " + clean_root + " -t busybox:local " + dir_ + "/busybox");
-  RunResult clean = RunImgbuild("build --network=none --root " + clean_root + " " + ctx_);
+  RunResult clean = RunImgbuild("build --network=host --root " + clean_root + " " + ctx_);
   ASSERT_EQ(clean.code, 0) << clean.err;
   RunImgbuild("build --root " + root_ + " -t busybox:local " + dir_ + "/busybox");  // the same base here
   unsigned seed = static_cast<unsigned>(std::random_device{}());
@@ -314,14 +315,14 @@ TEST_F(CacheTest, KilledBuildsNeverPoisonTheCache) {
     SCOPED_TRACE("kill " + std::to_string(i));
     pid_t pid = ::fork();
     if (pid == 0) {
-      ::execl(IMGBUILD_BINARY, "imgbuild", "build", "--no-cache", "--progress=plain", "--network=none", "--root",
+      ::execl(IMGBUILD_BINARY, "imgbuild", "build", "--no-cache", "--progress=plain", "--network=host", "--root",
               root_.c_str(), ctx_.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    RunResult next = RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + ctx_);
+    RunResult next = RunImgbuild("build --progress=plain --network=host --root " + root_ + " " + ctx_);
     ASSERT_EQ(next.code, 0) << next.err;
     ASSERT_EQ(next.out, clean.out) << next.err;
   }

@@ -128,7 +128,12 @@ TEST_F(RunTest, HostNetworkWhenAsked) {
   EXPECT_EQ(denied.code, 1);
   EXPECT_NE(denied.err.find("RUN --network=host needs the build to be started with --allow network.host"),
             std::string::npos) << denied.err;
-  RunResult r = Build("hostnet", bf, "--allow network.host -o type=local,dest=" + dir_ + "/hostnet-out");
+  // And never under `build --network=none`, entitlement or not: the build's own network is the
+  // default (the step's own namespace) here.
+  EXPECT_NE(Build("hostnet", bf, "--allow network.host").err.find("not allowed in a build started with --network=none"),
+            std::string::npos);
+  RunResult r = RunImgbuild("build --progress=plain --allow network.host --root " + root_ + " -o type=local,dest=" + dir_ +
+                            "/hostnet-out " + dir_ + "/hostnet");
   ASSERT_EQ(r.code, 0) << r.err;
   int host_lines = 0;
   std::ifstream dev("/proc/net/dev");

@@ -5,11 +5,18 @@
 // devices, ptys) still works.
 #include <gtest/gtest.h>
 #include <linux/keyctl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <cstddef>
+#include <cstring>
 #include <sstream>
 
 #include "../e2e/busybox_fixture.h"
@@ -53,6 +60,79 @@ TEST_F(SandboxEscapeTest, WhatABuildNeedsStillWorks) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("NoNewPrivs:\t1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Seccomp:\t2"), std::string::npos) << r.err;
+}
+
+// Item 9: the default network is a namespace of the step's own: the host's loopback services and
+// abstract unix sockets are out of reach (the same probe on --network=host reaches both, which
+// shows the servers were there). Outbound access through pasta is what the real-world tests use.
+TEST_F(SandboxEscapeTest, TheDefaultNetworkIsNotTheHosts) {
+  int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(tcp, reinterpret_cast<sockaddr*>(&in), sizeof in), 0);
+  ASSERT_EQ(::listen(tcp, 8), 0);
+  socklen_t len = sizeof in;
+  ::getsockname(tcp, reinterpret_cast<sockaddr*>(&in), &len);
+  int port = ntohs(in.sin_port);
+  std::string name = "imgbuild-test-" + std::to_string(::getpid());
+  int unix_sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::memcpy(un.sun_path + 1, name.data(), name.size());
+  ASSERT_EQ(::bind(unix_sock, reinterpret_cast<sockaddr*>(&un),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())), 0);
+  ASSERT_EQ(::listen(unix_sock, 8), 0);
+  std::string ctx = dir_ + "/net";
+  fs::create_directories(ctx);
+  fs::copy_file(SANDBOX_PROBE, ctx + "/probe");
+  std::string buildfile = "FROM busybox:local\nCOPY probe /probe\nRUN /probe net " + std::to_string(port) + " " + name +
+                          "\nRUN grep -c . /proc/net/route && cat /etc/resolv.conf\n";
+  std::ofstream(ctx + "/Buildfile") << buildfile;
+  RunResult r = RunImgbuild("build --progress=plain --no-cache --root " + root_ + " " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("connect-host-loopback refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("connect-host-abstract refused"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("ALLOWED"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nameserver"), std::string::npos) << r.err;  // DNS is configured
+  // With the host's network (an explicit choice), both are reached: the test's servers work.
+  r = RunImgbuild("build --progress=plain --no-cache --network=host --root " + root_ + " " + ctx);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("connect-host-loopback ALLOWED"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("connect-host-abstract ALLOWED"), std::string::npos) << r.err;
+  ::close(tcp);
+  ::close(unix_sock);
+  // No pasta outlives its step.
+  EXPECT_EQ(Sh("sleep 0.3; ps -eo args | grep -c '^pasta.*" + root_ + "' || true"), "0\n") << Sh("ps -eo pid,ppid,stat,lstart,args | grep [p]asta; date");
+}
+
+// A build killed while a step has its network leaves a pasta daemon behind; the next build on the
+// state dir stops it with the rest of the dead build's leftovers.
+TEST_F(SandboxEscapeTest, AKilledBuildsNetworkIsStoppedByTheNext) {
+  std::string ctx = dir_ + "/slow";
+  fs::create_directories(ctx);
+  std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN sleep 60\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(IMGBUILD_BINARY, "imgbuild", "build", "--progress=plain", "--root", root_.c_str(), ctx.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string count = "ps -eo args | grep -c '^pasta.*" + root_ + "' || true";
+  for (int i = 0; i < 200 && Sh(count) == "0\n"; ++i) ::usleep(25000);
+  EXPECT_EQ(Sh(count), "1\n");
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  RunResult r = Build("after", "FROM busybox:local\nRUN true\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Sh(count), "0\n") << Sh("ps -eo pid,args | grep [p]asta");
+}
+
+// Item 9: a Buildfile cannot put a step on the host's network under build --network=none.
+TEST_F(SandboxEscapeTest, HostNetworkNeverUnderNetworkNone) {
+  RunResult r = Build("nonehost", "FROM busybox:local\nRUN --network=host true\n", "--allow network.host");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("not allowed in a build started with --network=none"), std::string::npos) << r.err;
 }
 
 // Item 11: a read-only bind is read-only all the way down, so a filesystem mounted inside the

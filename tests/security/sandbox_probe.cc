@@ -11,7 +11,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -29,7 +33,27 @@ void report(const char* name, long rc) {
   }
 }
 
+/* probe net PORT NAME: a TCP service of the host on 127.0.0.1:PORT and an abstract unix socket
+ * "@NAME" of the host, both listening: the step must reach neither. */
+int Net(const char* port, const char* name) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in in = {};
+  in.sin_family = AF_INET;
+  in.sin_port = htons(static_cast<uint16_t>(atoi(port)));
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  report("connect-host-loopback", connect(s, reinterpret_cast<sockaddr*>(&in), sizeof in));
+  int u = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un un = {};
+  un.sun_family = AF_UNIX;
+  size_t len = strlen(name);
+  memcpy(un.sun_path + 1, name, len);
+  report("connect-host-abstract", connect(u, reinterpret_cast<sockaddr*>(&un),
+                                          static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + len)));
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 4 && strcmp(argv[1], "net") == 0) return Net(argv[2], argv[3]);
   const char* host_file = argc > 1 ? argv[1] : "/nonexistent";
   /* Attempts that change the process when they succeed run in a child of their own. */
   for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET}) {

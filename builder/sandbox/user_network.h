@@ -1,0 +1,42 @@
+// The default network of a RUN step: a network namespace of the step's own, connected to the
+// outside world by pasta (Debian's passt), a user-mode TCP/UDP/ICMP stack that imgbuild starts
+// for the step and stops after it. The step sees an interface, a default route and the host's
+// DNS servers; it does not see the host's network namespace: the host's loopback services and
+// abstract unix sockets are out of reach (pasta runs with --no-map-gw, so the gateway address is
+// not the host, and forwards no port in either direction).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace imgbuild::builder {
+
+// Where queries go when the host's resolver is on its own loopback (systemd-resolved's
+// 127.0.0.53): the step's resolv.conf names this address and pasta forwards it to the host's.
+inline constexpr const char* kForwardedDnsAddress = "169.254.1.53";
+
+// resolv.conf text for a step with a network of its own: loopback nameservers (unreachable
+// from the step) become kForwardedDnsAddress; `forwarded` says whether any did.
+std::string PrivateResolvConf(const std::string& host_resolv, bool* forwarded);
+
+// Stops the pasta whose pid file this is (a step's, or one a killed build left); never throws.
+// `wait_for_file`: the file may still be on its way (pasta writes it as it starts).
+void StopPasta(const std::string& pid_file, bool wait_for_file) noexcept;
+
+class UserNetwork {
+ public:
+  // Connects the network namespace of `pid` (a sandbox's init, waiting for it) to the outside
+  // through pasta; `dir` (private, existing) holds the namespace's bind-mounted file and pasta's
+  // pid file. Throws SysError naming what failed (pasta missing: how to install it).
+  UserNetwork(pid_t pid, const std::string& dir, bool forward_dns);
+  ~UserNetwork();  // stops pasta and releases the namespace; never throws
+  UserNetwork(const UserNetwork&) = delete;
+  UserNetwork& operator=(const UserNetwork&) = delete;
+
+ private:
+  void Release() noexcept;
+  std::string ns_file_, pid_file_;
+};
+
+}  // namespace imgbuild::builder
