@@ -156,7 +156,6 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
     if (in.network == SandboxNetwork::kPrivate) {
       in.resolv_file = etc.resolv_private;
       in.forward_dns = etc.forward_dns;
-      in.net_dir = env_.ws.NewDir("net-");
     }
     in.hostname_file = etc.hostname;
     in.log_path = log;

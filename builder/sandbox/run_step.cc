@@ -4,6 +4,9 @@
 #include "builder/sandbox/executor.h"
 
 #include <fcntl.h>
+
+#include <memory>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,7 +51,7 @@ void EnsureWorkdir(const std::string& rootfs, const std::string& workdir) {
 
 }  // namespace
 
-RunStepResult ExecuteRun(const RunStepInput& in) {
+RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd) {
   const layers::ContainerConfig& cfg = in.config->config;
   ExecUser user = ResolveExecUser(cfg.user.empty() ? "0" : cfg.user, in.rootfs);
   RunCommand cmd = MakeRunCommand(*in.run, in.step->shell);
@@ -65,8 +68,7 @@ RunStepResult ExecuteRun(const RunStepInput& in) {
   spec.gid = user.gid;
   spec.groups = user.groups;
   spec.network = in.network;
-  spec.net_dir = in.net_dir;
-  spec.forward_dns = in.forward_dns;
+  spec.netns_fd = netns_fd;
   spec.privileged = in.privileged;
   spec.hosts_file = in.hosts_file;
   spec.resolv_file = in.resolv_file;
@@ -110,9 +112,27 @@ SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) 
 
 namespace {
 
+// One per build: its steps on the default network share the build's network, made by the first
+// of them and stopped with the executor (the build).
 class SandboxExecutor : public Executor {
  public:
-  RunStepResult Run(const RunStepInput& in) override { return ExecuteRun(in); }
+  RunStepResult Run(const RunStepInput& in) override {
+    int netns = -1;
+    if (in.network == SandboxNetwork::kPrivate) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!net_) {
+        std::string dir = in.mounts.scratch + "/net-build";
+        layers::MakeDirs(dir, 0700);
+        net_ = std::make_unique<UserNetwork>(dir, in.forward_dns);
+      }
+      netns = net_->ns_fd();
+    }
+    return ExecuteRun(in, netns);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<UserNetwork> net_;
 };
 
 }  // namespace

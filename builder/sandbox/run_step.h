@@ -22,7 +22,6 @@ struct RunStepInput {
   std::string rootfs;                           // the mounted, writable snapshot
   RunMountContext mounts;
   SandboxNetwork network = SandboxNetwork::kHost;
-  std::string net_dir;       // kPrivate: a fresh directory for the network's files
   bool forward_dns = false;  // kPrivate: resolv_file names kForwardedDnsAddress
   bool privileged = false;
   std::string hosts_file, resolv_file, hostname_file;
@@ -38,7 +37,8 @@ struct RunStepResult {
 };
 
 // Throws RunMountError, OwnerError or SysError for what stops the command from starting.
-RunStepResult ExecuteRun(const RunStepInput& in);
+// `netns_fd`: for SandboxNetwork::kPrivate, the build's network namespace (UserNetwork::ns_fd).
+RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd = -1);
 
 // The generated /etc files of a build's sandboxes, written once into `dir`.
 struct SandboxEtc {

@@ -34,7 +34,7 @@ struct SandboxMount {
   uint32_t tmpfs_mode = 01777;
 };
 
-// kPrivate: a network namespace of the step's own, outbound access through pasta (UserNetwork).
+// kPrivate: the build's own network namespace, outbound access through pasta (UserNetwork).
 enum class SandboxNetwork { kHost, kNone, kPrivate };
 
 struct SandboxSpec {
@@ -51,8 +51,7 @@ struct SandboxSpec {
   // Host files bound onto /etc/hosts, /etc/resolv.conf and /etc/hostname (empty: not bound).
   std::string hosts_file, resolv_file, hostname_file;
   std::vector<SandboxMount> mounts;
-  std::string net_dir;       // kPrivate: an empty private directory for the network's files
-  bool forward_dns = false;  // kPrivate: the resolv.conf names kForwardedDnsAddress
+  int netns_fd = -1;  // kPrivate: the network namespace the step joins (a UserNetwork's)
 };
 
 struct SandboxResult {

@@ -188,20 +188,17 @@ void NameInit(size_t args_size) {
   for (const Op& op : p.ops) {
     if (!RunOp(op) && !(op.optional && (errno == ENOENT || errno == ENOTDIR))) ChildFail(p, op.what.c_str(), errno);
   }
-  if (p.new_net) LoopbackUp(p);
+  if (p.netns_fd >= 0) {
+    if (::setns(p.netns_fd, CLONE_NEWNET) != 0) ChildFail(p, "join the build's network", errno);
+    ::close(p.netns_fd);
+  } else if (p.new_net) {
+    LoopbackUp(p);
+  }
   if (::chdir(p.rootfs.c_str()) != 0) ChildFail(p, "chdir to the rootfs", errno);
   if (::syscall(SYS_pivot_root, ".", ".") != 0) ChildFail(p, "pivot_root", errno);
   if (::umount2(".", MNT_DETACH) != 0) ChildFail(p, "detach the old root", errno);
   if (::chdir("/") != 0) ChildFail(p, "chdir /", errno);
   if (::sethostname(p.hostname.data(), p.hostname.size()) != 0) ChildFail(p, "sethostname", errno);
-  if (p.go_fd >= 0) {
-    char go = 0;
-    ssize_t n;
-    while ((n = ::read(p.go_fd, &go, 1)) < 0 && errno == EINTR) {
-    }
-    if (n != 1) ChildFail(p, "wait for the network", EIO);
-    ::close(p.go_fd);
-  }
   long worker = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (worker < 0) ChildFail(p, "fork the command", errno);
   if (worker == 0) Worker(p);

@@ -24,7 +24,6 @@
 #include "builder/sandbox/mount_stubs.h"
 #include "builder/sandbox/sandbox_plan.h"
 #include "builder/sandbox/seccomp_filter.h"
-#include "builder/sandbox/user_network.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -196,7 +195,11 @@ ChildPlan MakePlan(const SandboxSpec& spec, MountStubs& stubs) {
   const std::string& r = spec.rootfs;
   plan.rootfs = r;
   plan.hostname = spec.hostname;
-  plan.new_net = spec.network != SandboxNetwork::kHost;
+  plan.new_net = spec.network == SandboxNetwork::kNone;
+  if (spec.network == SandboxNetwork::kPrivate) {
+    if (spec.netns_fd < 0) throw std::invalid_argument("sandbox: the private network has no namespace");
+    plan.netns_fd = spec.netns_fd;
+  }
   plan.privileged = spec.privileged;
   plan.last_cap = LastCap();
   try {
@@ -352,15 +355,7 @@ SandboxResult RunSandbox(const SandboxSpec& spec, const std::function<void(std::
   plan.report_fd = report_w.get();
   plan.keep_fds.push_back(plan.out_fd);
   plan.keep_fds.push_back(plan.report_fd);
-  UniqueFd go_r, go_w;
-  if (spec.network == SandboxNetwork::kPrivate) {
-    int go[2];
-    if (::pipe2(go, O_CLOEXEC) != 0) throw SysError("pipe", "sandbox start");
-    go_r.Reset(go[0]);
-    go_w.Reset(go[1]);
-    plan.go_fd = go_r.get();
-    plan.keep_fds.push_back(plan.go_fd);
-  }
+  if (plan.netns_fd >= 0) plan.keep_fds.push_back(plan.netns_fd);
   std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
 
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
@@ -370,23 +365,6 @@ SandboxResult RunSandbox(const SandboxSpec& spec, const std::function<void(std::
   if (pid == 0) SandboxChild(plan);
   out_w.Reset();
   report_w.Reset();
-  go_r.Reset();
-  std::optional<UserNetwork> network;
-  if (spec.network == SandboxNetwork::kPrivate) {
-    try {
-      network.emplace(static_cast<pid_t>(pid), spec.net_dir, spec.forward_dns);
-    } catch (...) {
-      ::kill(static_cast<pid_t>(pid), SIGKILL);
-      while (::waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
-      }
-      throw;
-    }
-    char go = 'g';
-    if (::write(go_w.get(), &go, 1) != 1) {
-      // The init is gone already: its report says why.
-    }
-    go_w.Reset();
-  }
 
   SandboxResult result;
   Report got{};

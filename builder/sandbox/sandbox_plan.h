@@ -60,7 +60,7 @@ struct ChildPlan {
   uint32_t caps[2] = {0, 0};  // effective = permitted = inheritable
   std::vector<int> keep_fds;  // sorted; everything else is closed first thing
   int out_fd = -1, report_fd = -1;
-  int go_fd = -1;  // >= 0: the init waits for a byte here (its network is being connected)
+  int netns_fd = -1;  // >= 0: the network namespace to join (instead of a new one)
   size_t args_size = 0;  // of imgbuild's own command line
   uid_t uid = 0;
   gid_t gid = 0;

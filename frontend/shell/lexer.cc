@@ -87,6 +87,8 @@ class Expander {
     return c;
   }
 
+  int depth_ = 0;
+
   std::optional<std::string> Get(const std::string& name) {
     std::optional<std::string> v = lookup_ ? lookup_(name) : std::nullopt;
     (v ? matched_ : unmatched_).insert(name);
@@ -94,6 +96,17 @@ class Expander {
   }
 
   std::string ProcessStopOn(char32_t stop, bool raw_escapes, std::vector<std::string>* words_out) {
+    // ${a:-${b:-...}} recurses once per level: bounded, so a hostile Buildfile cannot exhaust
+    // the stack.
+    struct Depth {
+      explicit Depth(int& d) : d_(++d) {}
+      ~Depth() { --d_; }
+      int& d_;
+    } depth(depth_);
+    if (depth_ > kMaxExpansionDepth) {
+      throw ExpandError("variable substitutions are nested more than " + std::to_string(kMaxExpansionDepth) +
+                        " levels deep");
+    }
     std::string result;
     WordSplitter words;
     bool saved_raw = raw_escapes_;

@@ -15,6 +15,9 @@
 
 namespace imgbuild::frontend::shell {
 
+// How deep ${a:-${b:-...}} substitutions may nest (an ExpandError beyond).
+inline constexpr int kMaxExpansionDepth = 100;
+
 // Looks a variable up; std::nullopt means unset (which differs from set-but-empty).
 using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
 
