@@ -113,7 +113,9 @@ void CacheIndex::Put(const CacheRecord& r) {
     layers::WriteFileAtomic(FilesPath(r.key), files.dump());
     j["files"] = true;
   }
-  layers::WriteFileAtomic(RecordPath(r.key), j.dump());
+  // A step without a layer (ENV, LABEL, ...) costs nothing to redo: its record is not worth an
+  // fsync (a record a crash left empty reads as a miss).
+  layers::WriteFileAtomic(RecordPath(r.key), j.dump(), 0644, /*durable=*/r.layer.has_value());
   if (r.parent) {
     std::string dir = dir_ + "/children/" + std::string(r.parent->hex());
     layers::MakeDirs(dir);

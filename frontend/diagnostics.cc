@@ -5,7 +5,11 @@
 namespace imgbuild::frontend {
 
 std::string FormatDiagnostic(std::string_view file, Location loc, std::string_view message,
-                             std::string_view source_line) {
+                             std::string_view source) {
+  // A NUL byte shows as U+2400 (one column, and it does not end the message where C strings do).
+  std::string shown;
+  for (char c : source) shown += c == '\0' ? std::string("\xE2\x90\x80") : std::string(1, c);
+  std::string_view source_line = shown;
   std::string out(file);
   if (loc.line > 0) {
     out += ":" + std::to_string(loc.line);

@@ -110,6 +110,13 @@ class Parser {
   }
 
   ast::File Run() {
+    // A NUL byte would cut a command short where it reaches the kernel: refused where it is.
+    for (size_t n = 0; n < file_.lines.size(); ++n) {
+      size_t nul = file_.lines[n].find('\0');
+      if (nul != std::string::npos) {
+        Fail({static_cast<int>(n) + 1, static_cast<int>(nul) + 1}, "the Buildfile holds a NUL byte here");
+      }
+    }
     std::vector<std::string> comments;
     size_t i = 0;
     while (i < raw_.size()) {

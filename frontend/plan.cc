@@ -157,6 +157,11 @@ void Planner::WalkStage(int index) {
     for (size_t k = 0; k < stage.instructions.size(); ++k) {
       WalkInstruction(stage, static_cast<int>(k), st, ps);
     }
+    if (!stage_steps_[index].empty() && !stage_steps_[index].back().env) {
+      Snapshot(st, stage_steps_[index].back().location);
+      stage_steps_[index].back().env = st.env_list;
+      stage_steps_[index].back().build_args = st.arg_list;
+    }
   } catch (const ParseError& e) {
     errors_[index] = e;  // reported only if the target needs this stage
   }
@@ -335,9 +340,13 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
   }
 
   if (kw == "ARG") st.arg_list.reset();
-  Snapshot(st);
-  step.env = st.env_list;
-  step.build_args = st.arg_list;
+  // Only RUN reads the environment and the build args (and the stage's last step hands them
+  // on, see WalkStage): a snapshot per ENV step would make N ENV lines cost N^2.
+  if (std::holds_alternative<RunStep>(step.op)) {
+    Snapshot(st, instr.location);
+    step.env = st.env_list;
+    step.build_args = st.arg_list;
+  }
   for (const std::string& n : reads) {
     step.used_args.insert(n);
     UseArg(st.arg_use, n, instr.location.line);
@@ -362,7 +371,15 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
   stage_steps_[stage.index].push_back(std::move(step));
 }
 
-void Planner::Snapshot(StageState& st) {
+void Planner::Snapshot(StageState& st, Location where) {
+  // Each RUN holds its own copy of the environment: many ENV lines seen by many RUN steps would
+  // cost their product in memory. Bounded, with an error naming the step.
+  size_t adding = (st.env_list ? 0 : st.env.size()) + (st.arg_list ? 0 : st.args.size());
+  if ((snapshot_entries_ += adding) > kMaxSnapshotEntries) {
+    Fail(where, "the environment is too large: " + std::to_string(st.env.size()) + " ENV and " +
+                    std::to_string(st.args.size()) + " ARG entries, seen by too many RUN steps (at most " +
+                    std::to_string(kMaxSnapshotEntries) + " entries in all)");
+  }
   if (!st.env_list) {
     auto env = std::make_shared<std::vector<std::string>>();
     for (const auto& [name, value] : st.env) env->push_back(name + "=" + value);

@@ -58,6 +58,9 @@ struct ExternalInput {
   std::string name;  // image reference or context name
 };
 
+// The most ENV and ARG entries all RUN steps together may see (a ParseError beyond).
+inline constexpr size_t kMaxSnapshotEntries = 5'000'000;
+
 struct PlannedStep {
   StepId id = 0;
   int stage = 0;
@@ -69,6 +72,7 @@ struct PlannedStep {
   // for RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK and ONBUILD.
   std::vector<std::string> words;
   StepOp op;  // the step, typed and expanded: what the builder acts on
+  // Set for RUN steps and a stage's last step only (null elsewhere: nothing else reads them).
   EnvList env;         // ENV in effect, NAME=VALUE, in definition order
   EnvList build_args;  // ARGs in scope and not shadowed by ENV (RUN sees these), then proxy ARGs
   std::string workdir = "/";                 // after this step

@@ -38,7 +38,7 @@ void SyncDir(const std::string& dir) {
   if (::fsync(fd.get()) != 0) throw SysError("fsync", dir);
 }
 
-void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode, bool durable) {
   size_t slash = path.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -48,14 +48,14 @@ void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mo
   try {
     WriteAll(fd.get(), data.data(), data.size(), tmp);
     if (::fchmod(fd.get(), mode) != 0) throw SysError("chmod", tmp);
-    if (::fsync(fd.get()) != 0) throw SysError("fsync", tmp);
+    if (durable && ::fsync(fd.get()) != 0) throw SysError("fsync", tmp);
     fd.Reset();
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw SysError("rename", tmp);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  SyncDir(dir);
+  if (durable) SyncDir(dir);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -58,7 +58,9 @@ void WriteAll(int fd, const void* data, size_t size, const std::string& path);
 // fsync of a directory, so a rename into it is durable.
 void SyncDir(const std::string& dir);
 // Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
-void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+// durable=false skips both fsyncs: after a crash the file is the old one, the new one, or
+// empty/short (a reader must treat that as missing) — for data that is only a hint.
+void WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644, bool durable = true);
 std::string ReadFile(const std::string& path);
 void MakeDirs(const std::string& path, mode_t mode = 0755);
 // Calls `chunk` with the file's bytes, 1 MiB at a time.

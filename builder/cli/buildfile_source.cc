@@ -16,12 +16,22 @@ bool IsRegularFile(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Reads at most kMaxBuildfileSize bytes (and one more, to tell a file that is too big).
+std::string ReadBounded(std::istream& in, const std::string& shown) {
+  std::string text(kMaxBuildfileSize + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxBuildfileSize) {
+    throw BuildfileNotFound(shown + " is larger than " + std::to_string(kMaxBuildfileSize >> 20) +
+                            " MiB, the most a Buildfile may be");
+  }
+  return text;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw BuildfileNotFound("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadBounded(in, path);
 }
 
 }  // namespace
@@ -31,7 +41,7 @@ BuildfileSource LoadBuildfile(const std::string& file_flag, const std::string& c
   if (file_flag == "-") {
     src.path = "-";
     src.display_name = "<stdin>";
-    src.text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    src.text = ReadBounded(std::cin, "the Buildfile on standard input");
     return src;
   }
   if (!file_flag.empty()) {

@@ -13,6 +13,9 @@ struct BuildfileSource {
   std::string text;
 };
 
+// The largest Buildfile read (heredocs included): bigger is refused with a clear error.
+inline constexpr size_t kMaxBuildfileSize = size_t{16} << 20;
+
 class BuildfileNotFound : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -38,7 +38,7 @@ StageImage BaseImages::FromContext(const std::string& name, int s) {
     img.snapshot = hit->snapshot;
     img.config.history.push_back({hit->created, hit->created_by, "", false});
   } else {
-    StageImage before = img;
+    StageMark before = StageMark::Of(img);
     img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
     LayerStep(env_, img, "build context " + name, [&](const std::string& root) {
       r.lower_root = root;

@@ -118,7 +118,7 @@ class Solver {
               }
               ran_before = true;
               ++steps_run_;
-              StageImage before = img;
+              StageMark before = StageMark::Of(img);
               img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
               detail = Step(step, img, n);
               img.commit_as.clear();

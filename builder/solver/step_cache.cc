@@ -91,14 +91,14 @@ std::optional<cache::CacheRecord> StepCache::Lookup(const cache::CacheKey& key, 
   return std::nullopt;
 }
 
-void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, const StageImage& before,
+void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, const StageMark& before,
                        const StageImage& after) {
   cache::CacheRecord r;
   r.key = key.key;
   r.parent = before.key;
   r.kind = step.keyword;
   r.label = step.keyword + (step.words.empty() ? "" : " " + Join(step.words));
-  if (after.config.history.size() > before.config.history.size()) {
+  if (after.config.history.size() > before.history) {
     const layers::HistoryEntry& h = after.config.history.back();
     r.created = h.created;
     r.created_by = h.created_by;
@@ -106,7 +106,7 @@ void StepCache::Record(const frontend::PlannedStep& step, const StepKey& key, co
   } else {
     r.created = env_.created;
   }
-  if (after.layers.size() > before.layers.size()) {
+  if (after.layers.size() > before.layers) {
     r.layer = after.layers.back();
     r.diff_id = after.config.diff_ids.back();
     r.snapshot = after.snapshot;

@@ -26,6 +26,14 @@
 
 namespace imgbuild::builder {
 
+// What Record needs of the stage before a step (not a copy of its image: a copy per step makes
+// N metadata steps cost N^2).
+struct StageMark {
+  decltype(StageImage::key) key;
+  size_t history = 0, layers = 0;
+  static StageMark Of(const StageImage& img) { return {img.key, img.config.history.size(), img.layers.size()}; }
+};
+
 class StepCache {
  public:
   // The index of the build's snapshotter kind; the --cache-from caches opened (their records
@@ -37,8 +45,9 @@ class StepCache {
   // A record for `key`: the local cache's, or an imported one made local (its layer fetched,
   // verified and unpacked onto `img`'s snapshot).
   std::optional<cache::CacheRecord> Lookup(const cache::CacheKey& key, const StageImage& img);
-  // Records what `step` (keyed `key`) did: `before` -> `after`. A failure to record only warns.
-  void Record(const frontend::PlannedStep& step, const StepKey& key, const StageImage& before,
+  // Records what `step` (keyed `key`) did: the stage was at `before`, it is at `after` now. A
+  // failure to record only warns.
+  void Record(const frontend::PlannedStep& step, const StepKey& key, const StageMark& before,
               const StageImage& after);
   // The keys stage `stage` used, and --cache-to of the stages that `spec` asks for.
   void Used(int stage, const cache::CacheKey& key);

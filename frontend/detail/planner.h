@@ -97,7 +97,8 @@ class Planner {
 
   void WalkInstruction(const Stage& stage, int k, StageState& st, PlannedStage& ps);
 
-  void Snapshot(StageState& st);
+  void Snapshot(StageState& st, Location where);
+  size_t snapshot_entries_ = 0;  // every snapshot's entries, summed: bounded
 
   void AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
                  PlannedStep& step, PlannedStage& ps, const char* what);
