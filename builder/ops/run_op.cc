@@ -114,10 +114,8 @@ std::string EffectiveNetwork(const BuildRequest& req, const frontend::RunStep& r
   return run.network == frontend::NetworkMode::kDefault ? req.network : frontend::NetworkModeName(run.network);
 }
 
-std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
-  std::string network = EffectiveNetwork(env_.req, run);
-  bool privileged = run.insecure;
-  if (privileged && !env_.req.allow_insecure) {
+void RunOp::CheckEntitlements(const PlannedStep& step, const frontend::RunStep& run) const {
+  if (run.insecure && !env_.req.allow_insecure) {
     env_.Fail(step, "RUN --security=insecure needs the build to be started with --allow security.insecure");
   }
   // As BuildKit: a Buildfile alone cannot put a step on the host's network (it could reach the
@@ -128,6 +126,12 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
   if (run.network == frontend::NetworkMode::kHost && env_.req.network == "none") {
     env_.Fail(step, "RUN --network=host is not allowed in a build started with --network=none");
   }
+}
+
+std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n) {
+  std::string network = EffectiveNetwork(env_.req, run);
+  bool privileged = run.insecure;
+  CheckEntitlements(step, run);
   std::vector<std::string> argv = MakeRunCommand(run, step.shell).argv;
   std::string created_by = "RUN " + RunArgsPrefix(step) + ShowCommand(argv) + " # buildkit";
   std::string log = LogPath(n);

@@ -25,6 +25,9 @@ class RunOp {
 
   // Runs the step into a new layer of `img`; returns the progress detail ("exit code 0").
   std::string Exec(const frontend::PlannedStep& step, const frontend::RunStep& run, StageImage& img, int n);
+  // The entitlements the step needs (--security=insecure, --network=host), checked whether it
+  // runs or comes from the cache, as BuildKit does. Fails the step (BuildEnv::Fail) otherwise.
+  void CheckEntitlements(const frontend::PlannedStep& step, const frontend::RunStep& run) const;
 
  private:
   [[noreturn]] void FailRun(const frontend::PlannedStep& step, const RunStepResult& r, const std::string& log);

@@ -101,6 +101,7 @@ class Solver {
               if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op); copy && copy->add) {
                 remote = copy_op_.RemoteInputs(step, *copy);
               }
+              if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) run_op_.CheckEntitlements(step, *run);
               StepKey key = inputs_.Key(step, img, inputs, std::move(remote));
               cache_.Used(s, key.key);
               if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Lookup(key.key, img) : std::nullopt) {

@@ -141,6 +141,10 @@ TEST_F(RunTest, HostNetworkWhenAsked) {
   while (std::getline(dev, line)) ++host_lines;
   EXPECT_EQ(std::stoi(Slurp(dir_ + "/hostnet-out/n.txt")), host_lines - 2);
   EXPECT_EQ(std::stoi(Slurp(dir_ + "/hostnet-out/none.txt")), 1);
+  // The step is in the cache now: the entitlement is still needed (checked before the cache).
+  RunResult cached = RunImgbuild("build --progress=plain --root " + root_ + " " + dir_ + "/hostnet");
+  EXPECT_EQ(cached.code, 1);
+  EXPECT_NE(cached.err.find("needs the build to be started with --allow network.host"), std::string::npos) << cached.err;
 }
 
 TEST_F(RunTest, InsecureNeedsAllow) {
