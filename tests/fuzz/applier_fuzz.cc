@@ -4,6 +4,7 @@
 // the target directory.
 #include <dirent.h>
 #include <grp.h>
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,18 @@ int CountEntries(const std::string& dir) {
     ::closedir(d);
   }
   return n;
+}
+
+// Layers may make directories nobody can read or write (mode 0322): opened up before removal.
+void OpenUp(const std::string& dir) {
+  if (::chmod(dir.c_str(), 0700) != 0) return;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != ".." && e->d_type == DT_DIR) OpenUp(dir + "/" + n);
+    }
+    ::closedir(d);
+  }
 }
 
 }  // namespace
@@ -51,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const Error&) {
   } catch (const std::runtime_error&) {
   }
+  OpenUp(target);
   std::error_code ec;
   std::filesystem::remove_all(target, ec);
   if (CountEntries(work) != 1) std::abort();  // only the blob: nothing was written beside the target
