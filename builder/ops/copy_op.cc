@@ -69,6 +69,7 @@ CopyRequest LocalCopyRequest(const PlannedStep& step, const frontend::CopyStep& 
   r.chmod = c.chmod;
   r.excludes = c.excludes;
   r.parents = c.parents;
+  r.keep_owner = !c.from.empty();  // another stage's files keep their owner, as in BuildKit
   return r;
 }
 
@@ -190,6 +191,7 @@ void CopyOp::AddRemote(const PlannedStep& step, const frontend::CopyStep& c, con
   }
   CopyRequest r = base;
   r.ignore = nullptr;
+  r.keep_owner = false;
   r.heredocs.clear();
   r.excludes.clear();
   std::string scratch = env_.ws.NewDir("remote-");

@@ -217,7 +217,8 @@ class Copier {
   }
 
   // Creates the directories of `rel` in the upper dir: ones the image already has keep its
-  // metadata (as an overlay copy-up would), new ones are 0755 root:root. `rel` is canonical.
+  // metadata (as an overlay copy-up would), new ones are 0755 and owned by --chown's user
+  // (BuildKit creates the destination path as that user), else root. `rel` is canonical.
   void EnsureParents(const std::string& rel) {
     std::string cur;
     for (const std::string& part : SplitPath(rel)) {
@@ -233,7 +234,7 @@ class Copier {
         if (!S_ISDIR(lower.st_mode)) throw CopyError("cannot copy into /" + cur + ": it is not a directory in the image");
         MakeDirAt(at.dir.get(), at.name, cur, lower.st_mode & 07777, lower.st_uid, lower.st_gid);
       } else {
-        MakeDirAt(at.dir.get(), at.name, cur, 0755, 0, 0);
+        MakeDirAt(at.dir.get(), at.name, cur, 0755, owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0);
       }
     }
   }
@@ -320,8 +321,8 @@ class Copier {
     const std::string shown = "/" + dst_rel;
     struct stat st;
     if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", Src(src_rel));
-    uid_t uid = owner_ ? owner_->uid : 0;
-    gid_t gid = owner_ ? owner_->gid : 0;
+    uid_t uid = owner_ ? owner_->uid : r_.keep_owner ? st.st_uid : 0;
+    gid_t gid = owner_ ? owner_->gid : r_.keep_owner ? st.st_gid : 0;
     mode_t mode = st.st_mode;
     if (!r_.chmod.empty()) {
       try {

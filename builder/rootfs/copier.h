@@ -32,7 +32,8 @@ struct CopyRequest {
   std::vector<std::pair<std::string, std::string>> heredocs;  // name, content
   std::string dest;                              // as written (expanded); relative to workdir
   std::string workdir = "/";
-  std::string chown;                             // empty: 0:0
+  std::string chown;                             // empty: 0:0, or the source's with keep_owner
+  bool keep_owner = false;                       // COPY --from: files keep their owner (BuildKit)
   std::string chmod;                             // empty: keep modes
   std::vector<std::string> excludes;
   bool parents = false;

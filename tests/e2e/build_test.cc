@@ -331,7 +331,8 @@ TEST_F(BuildTest, CopyLinkMakesAnIndependentLayer) {
   fs::create_directories(ctx);
   std::ofstream(ctx + "/f") << "f";
   // The base's /root is 0700. A plain COPY into it keeps that; a --link layer is made apart from
-  // the base, so its /root is a fresh 0755 directory that wins (BuildKit's documented behaviour).
+  // the base, so its /root is a fresh 0755 directory that wins, made as the --chown user
+  // (BuildKit's behaviour: moby/buildkit#3912, docker/docs#20660).
   for (bool link : {false, true}) {
     SCOPED_TRACE(link ? "--link" : "plain");
     std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nCOPY " << (link ? "--link " : "")
@@ -341,7 +342,7 @@ TEST_F(BuildTest, CopyLinkMakesAnIndependentLayer) {
     ASSERT_EQ(r.code, 0) << r.err;
     auto files = Listing(out);
     EXPECT_EQ(files["root/f"], "-rw-r--r-- 1000:1000 ");  // --chown names come from the base either way
-    EXPECT_EQ(files["root"], link ? "drwxr-xr-x 0:0 " : "drwx------ 0:0 ");
+    EXPECT_EQ(files["root"], link ? "drwxr-xr-x 1000:1000 " : "drwx------ 0:0 ");
     EXPECT_TRUE(files.count("bin/busybox"));
   }
 }
@@ -376,6 +377,42 @@ TEST_F(BuildTest, ClearErrors) {
   EXPECT_NE(r.err.find("unable to find user ghost"), std::string::npos) << r.err;
   // Nothing is left behind in the state dir's scratch space.
   EXPECT_TRUE(fs::is_empty(root_ + "/tmp") || Sh("ls " + root_ + "/tmp") == "index.lock\n") << Sh("ls " + root_ + "/tmp");
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
+
+namespace imgbuild::testing {
+namespace {
+
+// BuildKit's ownership rules for COPY (issue 13, items 1 and 2): files from another stage keep
+// their owner; the context's become 0:0; the destination directories a COPY --chown creates
+// belong to that user (BuildKit makes the destination path as the user).
+class CopyOwnershipTest : public BusyboxTest {};
+
+TEST_F(CopyOwnershipTest, StagesKeepOwnersAndChownOwnsTheDirectoriesItCreates) {
+  std::string ctx = dir_ + "/own";
+  std::filesystem::create_directories(ctx);
+  std::ofstream(ctx + "/a") << "a\n";
+  RunResult r = Build("own",
+                      "FROM busybox:local AS s\nRUN mkdir -p /d/sub && touch /d/f /d/sub/g && chown -R 100:200 /d\n"
+                      "FROM busybox:local\nCOPY --from=s /d /out/\nCOPY --from=s --chown=7:8 /d/f /chowned\n"
+                      "COPY a /ctx-a\nCOPY --chown=1000:1001 a /new/deep/a\n",
+                      "-o type=local,dest=" + dir_ + "/rootfs");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, std::string> ls = Listing(dir_ + "/rootfs");
+  auto owner = [&](const std::string& p) {
+    std::string v = ls[p];
+    return v.substr(v.find(' ') + 1, v.find(' ', v.find(' ') + 1) - v.find(' ') - 1);
+  };
+  EXPECT_EQ(owner("out/f"), "100:200");
+  EXPECT_EQ(owner("out/sub"), "100:200");
+  EXPECT_EQ(owner("out/sub/g"), "100:200");
+  EXPECT_EQ(owner("chowned"), "7:8");
+  EXPECT_EQ(owner("ctx-a"), "0:0");
+  EXPECT_EQ(owner("new"), "1000:1001");
+  EXPECT_EQ(owner("new/deep"), "1000:1001");
+  EXPECT_EQ(owner("new/deep/a"), "1000:1001");
 }
 
 }  // namespace
