@@ -239,8 +239,12 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
       if (m.id.empty()) m.id = "default";
       break;
     case MountType::kBind:
-    case MountType::kCache:
     case MountType::kTmpfs:
+      // No target: the working directory (BuildKit joins the empty target with it; moby's,
+      // docker/cli's and buildx's own Dockerfiles rely on it).
+      if (m.type == MountType::kTmpfs && !m.from.empty()) throw not_for_type("from");
+      break;
+    case MountType::kCache:
       if (m.target.empty()) {
         throw MountError("mount type=" + type_name + " needs a target (target=PATH)");
       }

@@ -84,7 +84,14 @@ RunMounts::RunMounts(const std::vector<MountSpec>& specs, const RunMountContext&
   try {
     int ssh_index = 0;
     for (const MountSpec& m : specs) {
-      std::string target = m.target.empty() ? "" : AbsoluteTarget(m.target, workdir);
+      // A bind or tmpfs mount without a target is on the working directory (BuildKit joins the
+      // empty target with it); secrets and SSH sockets have defaults of their own.
+      const bool at_workdir = m.type == MountType::kBind || m.type == MountType::kTmpfs;
+      std::string target = m.target.empty() && !at_workdir ? "" : AbsoluteTarget(m.target, workdir);
+      if (!target.empty() && target.find_first_not_of('/') == std::string::npos) {
+        throw RunMountError("a mount cannot cover the whole root filesystem (no target, and the working "
+                            "directory is /): give target=PATH");
+      }
       switch (m.type) {
         case MountType::kBind:
           AddBind(m, target);

@@ -1,2 +1,2 @@
 FROM alpine
-RUN --mount=type=bind,source=x make
+RUN --mount=type=cache,id=x make

@@ -120,6 +120,21 @@ TEST_F(RunTest, IsolatedFromTheHost) {
   EXPECT_FALSE(fs::exists(out + "/etc/hostname"));
 }
 
+// A bind mount without a target is on the working directory, as BuildKit joins the empty
+// target with it (moby's, docker/cli's and buildx's own Dockerfiles rely on it; issue 13, item 20).
+TEST_F(RunTest, BindMountWithoutTargetIsOnTheWorkdir) {
+  RunResult r = Build("notarget", "FROM busybox:local AS s\nRUN mkdir /p && echo from-stage > /p/f\n"
+                                  "FROM busybox:local\nWORKDIR /w\n"
+                                  "RUN --mount=type=bind,from=s,source=/p cat f > /copied\n",
+                      "-o type=local,dest=" + dir_ + "/notarget-out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(dir_ + "/notarget-out/copied"), "from-stage\n");
+  r = Build("notarget", "FROM busybox:local AS s\nRUN mkdir /p\nFROM busybox:local\n"
+                        "RUN --mount=type=bind,from=s,source=/p true\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("a mount cannot cover the whole root filesystem"), std::string::npos) << r.err;
+}
+
 TEST_F(RunTest, HostNetworkWhenAsked) {
   const std::string bf = "FROM busybox:local\nRUN --network=host tail -n +3 /proc/net/dev | wc -l > /n.txt\n"
                          "RUN --network=none tail -n +3 /proc/net/dev | wc -l > /none.txt\n";
