@@ -379,6 +379,16 @@ class Copier {
       ++stats_.symlinks;
       return;
     }
+    if (S_ISSOCK(st.st_mode)) {
+      // A unix socket (a dev server's, left in the context) becomes an empty file, as in BuildKit.
+      UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!out) throw SysError("create", shown);
+      if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
+      if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
+      ::futimens(out.get(), times);
+      ++stats_.files;
+      return;
+    }
     if (!S_ISREG(st.st_mode)) {
       if (::mknodat(ddir, dname.c_str(), mode, st.st_rdev) != 0) throw SysError("mknod", shown);
       if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);

@@ -415,5 +415,15 @@ TEST_F(CopyOwnershipTest, StagesKeepOwnersAndChownOwnsTheDirectoriesItCreates) {
   EXPECT_EQ(owner("new/deep/a"), "1000:1001");
 }
 
+// A unix socket in the context is copied as an empty file, as BuildKit does (issue 13, item 7).
+TEST_F(CopyOwnershipTest, AContextSocketBecomesAnEmptyFile) {
+  std::string ctx = dir_ + "/sock";
+  std::filesystem::create_directories(ctx);
+  Sh("python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" + ctx + "/dev.sock')\"");
+  ASSERT_TRUE(std::filesystem::is_socket(ctx + "/dev.sock"));
+  RunResult r = Build("sock", "FROM busybox:local\nCOPY . /ctx/\nRUN test -f /ctx/dev.sock && test ! -s /ctx/dev.sock\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
 }  // namespace
 }  // namespace imgbuild::testing
