@@ -49,11 +49,15 @@ std::optional<HeredocMarker> ParseHeredocMarker(std::string_view word) {
   // part of it was quoted, and the body is then taken literally.
   shell::LexOptions options;
   options.skip_unset = true;
-  std::vector<std::string> words = shell::Expand(parts.word, nullptr, options).words;
-  if (words.size() != 1) return std::nullopt;
-  options.raw_quotes = true;
-  std::vector<std::string> raw = shell::Expand(parts.word, nullptr, options).words;
-  if (raw.size() != 1) return std::nullopt;
+  std::vector<std::string> words, raw;
+  try {
+    words = shell::Expand(parts.word, nullptr, options).words;
+    options.raw_quotes = true;
+    raw = shell::Expand(parts.word, nullptr, options).words;
+  } catch (const shell::ExpandError&) {
+    return std::nullopt;  // `<<E${}`: not a delimiter; the word is reported where it is expanded
+  }
+  if (words.size() != 1 || raw.size() != 1) return std::nullopt;
 
   HeredocMarker marker;
   marker.name = words[0];

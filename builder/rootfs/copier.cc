@@ -105,6 +105,16 @@ class Copier {
         }
         matched.push_back(clean);
       }
+      if (r_.parents) {
+        // --parents keeps the path after a `/./` pivot (BuildKit): `a/b/./c/d` lands as `c/d`.
+        std::string p = pattern;
+        while (p.rfind("./", 0) == 0 || p.rfind("/", 0) == 0) p.erase(0, p[0] == '/' ? 1 : 2);
+        size_t pivot = p.find("/./");
+        std::string prefix = pivot == std::string::npos ? "" : CleanRelative(p.substr(0, pivot));
+        for (const std::string& m : matched) {
+          kept_[m] = prefix.empty() || m.rfind(prefix + "/", 0) != 0 ? m : m.substr(prefix.size() + 1);
+        }
+      }
       items.insert(items.end(), matched.begin(), matched.end());
     }
     return items;
@@ -157,7 +167,7 @@ class Copier {
       std::string target;
       const bool is_dir = SrcIsDir(item);
       if (r_.parents) {
-        target = JoinRel(dest_rel, named);
+        target = JoinRel(dest_rel, kept_.count(named) ? kept_[named] : named);
       } else if (dest_is_dir && is_dir) {
         target = dest_rel;  // a directory's contents go into the destination
       } else {
@@ -454,6 +464,7 @@ class Copier {
   std::optional<frontend::IgnoreMatcher> excludes_;
   CopyStats stats_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
+  std::map<std::string, std::string> kept_;  // --parents: what of each item's path the copy keeps
 };
 
 }  // namespace

@@ -135,9 +135,11 @@ void LoopbackUp(const ChildPlan& p) {
     if (::syscall(SYS_capset, &hdr, data) != 0) ChildFail(p, "capset", errno);
   }
   if (::chdir(p.cwd.c_str()) != 0) ChildFail(p, "chdir to the working directory", errno);
-  if (::setgroups(p.groups.size(), p.groups.data()) != 0) ChildFail(p, "setgroups", errno);
-  if (::setresgid(p.gid, p.gid, p.gid) != 0) ChildFail(p, "setresgid", errno);
-  if (::setresuid(p.uid, p.uid, p.uid) != 0) ChildFail(p, "setresuid", errno);
+  // Raw system calls: glibc's wrappers broadcast the change to every thread it believes the
+  // process has (the parent's, copied by clone), and wait on a futex for answers that never come.
+  if (::syscall(SYS_setgroups, p.groups.size(), p.groups.data()) != 0) ChildFail(p, "setgroups", errno);
+  if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0) ChildFail(p, "setresgid", errno);
+  if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) ChildFail(p, "setresuid", errno);
   ::umask(022);
   // A session keyring of its own: the invoker's keys are out of reach (and keyctl is filtered).
   ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr);

@@ -385,12 +385,12 @@ TEST_F(BuildTest, ClearErrors) {
 namespace imgbuild::testing {
 namespace {
 
-// BuildKit's ownership rules for COPY (issue 13, items 1 and 2): files from another stage keep
+// BuildKit's COPY rules (issue 13). Ownership (items 1 and 2): files from another stage keep
 // their owner; the context's become 0:0; the destination directories a COPY --chown creates
 // belong to that user (BuildKit makes the destination path as the user).
-class CopyOwnershipTest : public BusyboxTest {};
+class CopyRulesTest : public BusyboxTest {};
 
-TEST_F(CopyOwnershipTest, StagesKeepOwnersAndChownOwnsTheDirectoriesItCreates) {
+TEST_F(CopyRulesTest, StagesKeepOwnersAndChownOwnsTheDirectoriesItCreates) {
   std::string ctx = dir_ + "/own";
   std::filesystem::create_directories(ctx);
   std::ofstream(ctx + "/a") << "a\n";
@@ -415,8 +415,31 @@ TEST_F(CopyOwnershipTest, StagesKeepOwnersAndChownOwnsTheDirectoriesItCreates) {
   EXPECT_EQ(owner("new/deep/a"), "1000:1001");
 }
 
+// COPY --parents keeps the path after a `/./` pivot, as BuildKit (issue 13, item 4).
+TEST_F(CopyRulesTest, ParentsPivot) {
+  std::string ctx = dir_ + "/pivot";
+  for (const char* d : {"/test/a/b/c/d", "/test/a/b/c2", "/pkgs/one", "/pkgs/two"}) std::filesystem::create_directories(ctx + d);
+  std::ofstream(ctx + "/test/a/b/c/d/e") << "e";
+  std::ofstream(ctx + "/test/a/b/c2/f") << "f";
+  std::ofstream(ctx + "/pkgs/one/package.json") << "1";
+  std::ofstream(ctx + "/pkgs/two/package.json") << "2";
+  RunResult r = Build("pivot",
+                      "FROM busybox:local\nCOPY --parents /test/a/b/./c/d /out/\n"
+                      "COPY --parents ./test/a/./b/c2/f /out2/\nCOPY --parents pkgs/./*/package.json /p/\n"
+                      "COPY --parents test/a/b/c2/f /whole/\n",
+                      "-o type=local,dest=" + dir_ + "/pivot-out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string o = dir_ + "/pivot-out";
+  EXPECT_EQ(Slurp(o + "/out/c/d/e"), "e");
+  EXPECT_EQ(Slurp(o + "/out2/b/c2/f"), "f");
+  EXPECT_EQ(Slurp(o + "/p/one/package.json"), "1");
+  EXPECT_EQ(Slurp(o + "/p/two/package.json"), "2");
+  EXPECT_EQ(Slurp(o + "/whole/test/a/b/c2/f"), "f");
+  EXPECT_FALSE(std::filesystem::exists(o + "/out/test"));
+}
+
 // A unix socket in the context is copied as an empty file, as BuildKit does (issue 13, item 7).
-TEST_F(CopyOwnershipTest, AContextSocketBecomesAnEmptyFile) {
+TEST_F(CopyRulesTest, AContextSocketBecomesAnEmptyFile) {
   std::string ctx = dir_ + "/sock";
   std::filesystem::create_directories(ctx);
   Sh("python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" + ctx + "/dev.sock')\"");

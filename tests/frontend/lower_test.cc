@@ -114,3 +114,16 @@ TEST(Checks, PredefinedArgsAreDeclaredInFrom) {
 
 }  // namespace
 }  // namespace imgbuild::frontend
+
+namespace imgbuild::frontend {
+namespace {
+
+// Found by the parser fuzzer: a heredoc-looking word whose delimiter cannot be expanded
+// (`<<E${}`) is not a heredoc; lowering used to let the expansion error escape (a crash).
+TEST(Lower, ABadHeredocDelimiterIsAWord) {
+  Program p = ParseProgram("FROM scratch\nCOPY <<E${} /x\n", "Buildfile");
+  ASSERT_EQ(p.stages.size(), 1u);
+}
+
+}  // namespace
+}  // namespace imgbuild::frontend
