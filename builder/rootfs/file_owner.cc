@@ -1,6 +1,8 @@
 #include "builder/rootfs/file_owner.h"
 
 #include <fcntl.h>
+
+#include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +120,11 @@ ExecUser ResolveExecUser(const std::string& spec, const std::string& rootfs) {
         }
       }
     }
+  }
+  // The primary group is among the supplementary ones, as containerd and BuildKit set them since
+  // CVE-2023-25173 (a process must not shed its primary group with setgroups).
+  if (std::find(out.groups.begin(), out.groups.end(), out.gid) == out.groups.end()) {
+    out.groups.insert(out.groups.begin(), out.gid);
   }
   return out;
 }

@@ -29,7 +29,8 @@ Owner ResolveOwner(const std::string& spec, const std::string& rootfs);
 
 // USER for RUN, as runc resolves it: "name|uid[:group|gid]" through the image's /etc/passwd and
 // /etc/group (a uid or gid missing there is used as is). Without an explicit group, the user's
-// primary group from passwd and, as supplementary groups, every group that lists the user.
+// primary group from passwd and, as supplementary groups, every group that lists the user. The
+// supplementary groups always include the primary one (first), as containerd's since CVE-2023-25173.
 struct ExecUser {
   uid_t uid = 0;
   gid_t gid = 0;

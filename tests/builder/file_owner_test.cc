@@ -30,7 +30,7 @@ TEST_F(ExecUserTest, NamesAndIds) {
   ExecUser u = ResolveExecUser("app", root_);
   EXPECT_EQ(u.uid, 1000u);
   EXPECT_EQ(u.gid, 1000u);
-  EXPECT_EQ(u.groups, (std::vector<gid_t>{50, 10}));
+  EXPECT_EQ(u.groups, (std::vector<gid_t>{1000, 50, 10}));  // the primary group first
   EXPECT_EQ(u.home, "/home/app");
   // A uid in passwd is that user, with its groups.
   u = ResolveExecUser("998", root_);
@@ -41,7 +41,7 @@ TEST_F(ExecUserTest, NamesAndIds) {
   u = ResolveExecUser("4321", root_);
   EXPECT_EQ(u.uid, 4321u);
   EXPECT_EQ(u.gid, 0u);
-  EXPECT_TRUE(u.groups.empty());
+  EXPECT_EQ(u.groups, (std::vector<gid_t>{0}));
   EXPECT_EQ(u.home, "/");
   u = ResolveExecUser("", root_);
   EXPECT_EQ(u.uid, 0u);
@@ -51,7 +51,7 @@ TEST_F(ExecUserTest, NamesAndIds) {
 TEST_F(ExecUserTest, ExplicitGroupDropsSupplementaryGroups) {
   ExecUser u = ResolveExecUser("app:staff", root_);
   EXPECT_EQ(u.gid, 50u);
-  EXPECT_TRUE(u.groups.empty());
+  EXPECT_EQ(u.groups, (std::vector<gid_t>{50}));  // only the group asked for
   EXPECT_EQ(ResolveExecUser("app:77", root_).gid, 77u);
   EXPECT_EQ(ResolveExecUser("app:10", root_).gid, 10u);
 }

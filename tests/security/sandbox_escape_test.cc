@@ -3,6 +3,7 @@
 // bpf, perf, ptrace and signals to init, devices made with mknod, the host through /proc/1/root,
 // writes to /sys and /proc; every attempt must be refused. What a build needs (the standard
 // devices, ptys) still works.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/keyctl.h>
 #include <netinet/in.h>
@@ -112,15 +113,22 @@ TEST_F(SandboxEscapeTest, AKilledBuildsNetworkIsStoppedByTheNext) {
   std::string ctx = dir_ + "/slow";
   fs::create_directories(ctx);
   std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN sleep 60\n";
+  const std::string log = dir_ + "/slow.log";
   pid_t pid = ::fork();
   if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
     ::execl(IMGBUILD_BINARY, "imgbuild", "build", "--progress=plain", "--root", root_.c_str(), ctx.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  // Until the step runs (its output "#N [stage-0 2/2] RUN sleep 60" and pasta): up to 20 s.
   const std::string count = "ps -eo args | grep -c '^pasta.*" + root_ + "' || true";
-  for (int i = 0; i < 200 && Sh(count) == "0\n"; ++i) ::usleep(25000);
-  EXPECT_EQ(Sh(count), "1\n");
+  for (int i = 0; i < 800 && !(Sh(count) == "1\n" && Slurp(log).find("RUN sleep 60") != std::string::npos); ++i) {
+    ::usleep(25000);
+  }
+  EXPECT_EQ(Sh(count), "1\n") << Slurp(log);
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   RunResult r = Build("after", "FROM busybox:local\nRUN true\n");
