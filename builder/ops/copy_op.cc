@@ -51,7 +51,11 @@ void CopyKeyFields(const PlannedStep& step, const frontend::CopyStep& c, const S
   }
 }
 
-KeyFields WorkdirKeyFields(const PlannedStep& step) { return {{"path", step.workdir}}; }
+KeyFields WorkdirKeyFields(const PlannedStep& step) {
+  KeyFields f = {{"path", step.workdir}};
+  if (!step.user.empty()) f.emplace_back("user", step.user);  // who owns what it creates
+  return f;
+}
 
 CopyRequest LocalCopyRequest(const PlannedStep& step, const frontend::CopyStep& c, const std::string& src_root,
                              const frontend::IgnoreMatcher* ignore) {
@@ -246,7 +250,7 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   }
 }
 
-// WORKDIR creates the directory when the image lacks it, as a layer of its own.
+// WORKDIR creates the directory when the image lacks it, as a layer of its own, owned by the USER.
 std::string ExecWorkdir(BuildEnv& env_, const PlannedStep& step, StageImage& img) {
   {
     SnapshotView view(env_, img.snapshot);
@@ -262,9 +266,15 @@ std::string ExecWorkdir(BuildEnv& env_, const PlannedStep& step, StageImage& img
     r.src_root = root;
     r.lower_root = root;
     r.upper = root;
-    // An empty copy into the path creates it and its missing parents.
+    // An empty copy into the path creates it and its missing parents, owned by the USER in
+    // effect (BuildKit makes the directory as that user).
     r.dest = step.workdir + "/";
-    Copy(r);
+    r.chown = step.user;
+    try {
+      Copy(r);
+    } catch (const CopyError& e) {
+      env_.Fail(step, e.what());
+    }
   });
   return "created";
 }

@@ -438,6 +438,21 @@ TEST_F(CopyRulesTest, ParentsPivot) {
   EXPECT_FALSE(std::filesystem::exists(o + "/out/test"));
 }
 
+// WORKDIR under USER makes the directories it creates that user's (issue 13, item 16).
+TEST_F(CopyRulesTest, WorkdirBelongsToTheUser) {
+  RunResult r = Build("wd", "FROM busybox:local\nUSER 1000:1001\nWORKDIR /w/deep\nUSER root\nWORKDIR /r\n",
+                      "-o type=local,dest=" + dir_ + "/wd-out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, std::string> ls = Listing(dir_ + "/wd-out");
+  EXPECT_EQ(ls["w"], "drwxr-xr-x 1000:1001 ");
+  EXPECT_EQ(ls["w/deep"], "drwxr-xr-x 1000:1001 ");
+  EXPECT_EQ(ls["r"], "drwxr-xr-x 0:0 ");
+  // The user is in the step's cache key: another USER is another directory owner.
+  r = Build("wd", "FROM busybox:local\nUSER 7:8\nWORKDIR /w/deep\n", "-o type=local,dest=" + dir_ + "/wd-out2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Listing(dir_ + "/wd-out2")["w/deep"], "drwxr-xr-x 7:8 ");
+}
+
 // A unix socket in the context is copied as an empty file, as BuildKit does (issue 13, item 7).
 TEST_F(CopyRulesTest, AContextSocketBecomesAnEmptyFile) {
   std::string ctx = dir_ + "/sock";
