@@ -223,7 +223,7 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
   std::set<std::string> reads;
   shell::Lookup lookup = StageLookup(st, &reads);
   std::set<std::string> unset_reads;
-  auto expand = [&](const std::string& w) {
+  auto expansion = [&](const std::string& w) {
     try {
       shell::LexOptions o;
       o.escape = plan_.program.directives.escape;
@@ -234,11 +234,12 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
           unset_reads.insert(n);
         }
       }
-      return e.word;
+      return e;
     } catch (const shell::ExpandError& e) {
       Fail(instr.location, e.what());
     }
   };
+  auto expand = [&](const std::string& w) { return expansion(w).word; };
   const std::string& kw = instr.keyword;
   step.op = MetadataStep{detail::MetadataKindOf(kw)};
 
@@ -290,7 +291,12 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
   } else if (kw == "SHELL") {
     st.shell = std::get<ShellInstr>(instr.op).shell;
     step.words = st.shell;
-  } else if (kw == "EXPOSE" || kw == "VOLUME") {
+  } else if (kw == "EXPOSE") {
+    // Each argument is split into words after expansion, as BuildKit (PORTS="80 443/udp").
+    for (const std::string& w : std::get<WordsInstr>(instr.op).words) {
+      for (std::string& port : expansion(w).words) step.words.push_back(std::move(port));
+    }
+  } else if (kw == "VOLUME") {
     for (const std::string& w : std::get<WordsInstr>(instr.op).words)
       step.words.push_back(expand(w));
   } else if (kw == "COPY" || kw == "ADD") {

@@ -75,6 +75,12 @@ TEST(Plan, EnvOverridesArgAndSnapshotsPerInstruction) {
   EXPECT_TRUE(Args(StepAt(p, 7)).empty());  // A is shadowed by ENV
 }
 
+// BuildKit splits each EXPOSE argument into words after expansion (issue 13, item 14).
+TEST(Plan, ExposeSplitsExpandedWords) {
+  Plan p = MakeP("FROM a\nARG PORTS=\"3000 4000/udp\"\nEXPOSE $PORTS 80\n");
+  EXPECT_EQ(StepAt(p, 3).words, (std::vector<std::string>{"3000", "4000/udp", "80"}));
+}
+
 TEST(Plan, RunSeesArgsInScopeAndProxies) {
   Plan p = MakeP("FROM a\nARG X=1 Y\nRUN true\n", Opts({{"https_proxy", "http://p:3128"}}));
   EXPECT_EQ(Args(StepAt(p, 3)), (std::vector<std::string>{"X=1", "https_proxy=http://p:3128"}));
