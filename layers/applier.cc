@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "layers/root_dir.h"
 #include "layers/sys_error.h"
 #include "layers/tar_names.h"
 
@@ -29,18 +30,6 @@ struct ReadDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
-std::vector<std::string> Components(const std::string& name) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t slash = name.find('/', start);
-    if (slash == std::string::npos) slash = name.size();
-    std::string p = name.substr(start, slash - start);
-    if (!p.empty() && p != ".") parts.push_back(p);
-    start = slash + 1;
-  }
-  return parts;
-}
 
 // The decompressed stream of a blob, handed to the tar reader block by block and hashed.
 struct Stream {
@@ -120,7 +109,7 @@ class Applier {
   // The entry's path inside the target, checked: relative, no "..", no symlink on the way.
   std::string CheckedPath(const std::string& name, std::vector<std::string>* parts_out = nullptr) {
     if (!name.empty() && name[0] == '/') Refuse(name, "absolute path");
-    std::vector<std::string> parts = Components(name);
+    std::vector<std::string> parts = PathComponents(name);
     for (const std::string& p : parts) {
       if (p == "..") Refuse(name, "path leaves the layer root (..)");
     }

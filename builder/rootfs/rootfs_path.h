@@ -17,7 +17,7 @@ std::string ResolveInRoot(const std::string& root, const std::string& path, bool
 // A '/'-separated path without "." and ".." components and without a leading '/'.
 std::string CleanRelative(const std::string& path);
 
-// The non-empty components of a '/'-separated path, as written.
+// The non-empty, non-"." components of a '/'-separated path (layers::PathComponents).
 std::vector<std::string> SplitPath(const std::string& path);
 
 }  // namespace imgbuild::builder
