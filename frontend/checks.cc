@@ -221,7 +221,7 @@ bool IsPlatformArg(const std::string& name) {
 bool IsPredefinedArg(const std::string& name) {
   static const std::set<std::string> kNames = {
       "TARGETPLATFORM", "TARGETOS",    "TARGETARCH",   "TARGETVARIANT", "BUILDPLATFORM",
-      "BUILDOS",        "BUILDARCH",   "BUILDVARIANT", "HTTP_PROXY",    "http_proxy",
+      "BUILDOS",        "BUILDARCH",   "BUILDVARIANT", "TARGETSTAGE", "HTTP_PROXY",    "http_proxy",
       "HTTPS_PROXY",    "https_proxy", "FTP_PROXY",    "ftp_proxy",     "NO_PROXY",
       "no_proxy",       "ALL_PROXY",   "all_proxy"};
   return kNames.count(name) != 0;

@@ -328,11 +328,17 @@ class Lowerer {
       c.unpack = flags.OptionalBool("unpack");
     }
     if (flags.Has("chmod") && c.chmod.find('$') == std::string::npos && !ValidChmod(c.chmod)) {
-      Fail(flags.locations["chmod"], "invalid --chmod=" + c.chmod +
-                                         ": use an octal mode (0755) or a symbolic one (u+x,go-w)");
+      Fail(flags.locations["chmod"], "invalid chmod parameter: '" + c.chmod +
+                                         "'. it should be octal string and between 0 and 07777, or a symbolic "
+                                         "mode (u+x,go-w)");
     }
     if (flags.Has("chown") && c.chown.empty()) Fail(flags.locations["chown"], "--chown needs a user");
     if (flags.Has("from") && c.from.empty()) Fail(flags.locations["from"], "--from needs a stage, image or context name");
+    if (c.from.find('$') != std::string::npos) {
+      Fail(flags.locations["from"],
+           "variable expansion is not supported for --from, define a new stage with FROM using ARG from global "
+           "scope as a workaround");
+    }
     if (!c.checksum.empty()) {
       // A Git source's checksum is (a prefix of) the commit it must resolve to.
       bool commit = c.checksum.size() >= 7 && c.checksum.size() <= 64 &&

@@ -122,6 +122,9 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
   for (const std::string& f : fields) {
     size_t eq = f.find('=');
     if (eq != std::string::npos && AsciiLower(f.substr(0, eq)) == "type") {
+      // `type=$VAR` is known only when the step is planned (BuildKit expands it): the check
+      // without an expander stops here, the planned one sees the value.
+      if (!expand && f.find('$', eq) != std::string::npos) return m;
       std::string v = expand ? expand(f.substr(eq + 1)) : f.substr(eq + 1);
       std::string t = AsciiLower(v);
       auto it = std::find(kMountTypes.begin(), kMountTypes.end(), t);
@@ -157,6 +160,9 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
       continue;
     }
     std::string value = field.substr(eq + 1);
+    if (key == "from" && value.find('$') != std::string::npos) {
+      throw MountError("'from' doesn't support variable expansion, define alias stage instead");
+    }
     if (expand) value = expand(value);
     const bool deferred = !expand && value.find('$') != std::string::npos;
     auto bad_value = [&]() {

@@ -17,14 +17,25 @@ namespace imgbuild::frontend {
 namespace detail {
 namespace {
 
-bool IsProxyArg(const std::string& name) {
-  static const std::set<std::string> kProxy = {
+// The other spelling of a proxy ARG (http_proxy <-> HTTP_PROXY).
+std::string OtherCase(const std::string& name) {
+  std::string out = name;
+  bool lower = std::islower(static_cast<unsigned char>(name[0]));
+  for (char& c : out) c = static_cast<char>(lower ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+}  // namespace detail
+
+bool IsProxyArg(std::string_view name) {
+  static const std::set<std::string, std::less<>> kProxy = {
       "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
       "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
   return kProxy.count(name) != 0;
 }
 
-}  // namespace
+namespace detail {
 
 Plan Planner::Run() {
   PlatformArgs();
@@ -34,8 +45,10 @@ Plan Planner::Run() {
   states_.resize(stages.size());
   stage_steps_.resize(stages.size());
   errors_.resize(stages.size());
-  for (const Stage& s : stages) ResolveBase(s);
   plan_.target = ResolveTarget();
+  // TARGETSTAGE: the stage being built, "default" when it has no name (BuildKit).
+  platform_args_["TARGETSTAGE"] = stages.empty() || stages[plan_.target].name.empty() ? "default" : stages[plan_.target].name;
+  for (const Stage& s : stages) ResolveBase(s);
   std::vector<int> base_order = BaseOrder();
   for (int i : base_order) WalkStage(i);
   MarkNeeded();
@@ -401,9 +414,13 @@ void Planner::Snapshot(StageState& st, Location where) {
       }
     }
     std::reverse(args->begin(), args->end());
-    // Proxy ARGs reach RUN without a declaration (and never count in cache keys).
+    // Proxy ARGs reach RUN without a declaration (and never count in cache keys), in both
+    // spellings as BuildKit's proxy environment sets them (http_proxy=X gives HTTP_PROXY=X too).
     for (const auto& [name, value] : options_.build_args) {
-      if (IsProxyArg(name) && !seen.count(name)) args->push_back(name + "=" + value);
+      if (!IsProxyArg(name)) continue;
+      for (const std::string& n : {name, OtherCase(name)}) {
+        if ((n == name || !options_.build_args.count(n)) && seen.insert(n).second) args->push_back(n + "=" + value);
+      }
     }
     st.arg_list = std::move(args);
   }
@@ -413,7 +430,9 @@ void Planner::AddSource(const std::string& from, const Stage& stage, const Instr
                         PlannedStep& step, PlannedStage& ps, const char* what) {
   if (auto st = FindStage(from, stage.index)) {
     if (*st == stage.index)
-      Fail(instr.location, std::string(what) + " cannot refer to its own stage");
+      Fail(instr.location, "circular dependency detected on stage: " +
+                               (stage.name.empty() ? std::to_string(stage.index) : stage.name) + " (" + what +
+                               " names its own stage)");
     ps.depends_on.insert(*st);
     return;
   }

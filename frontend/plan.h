@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "frontend/instructions.h"
@@ -111,6 +112,10 @@ struct SecretUse {
   bool ssh = false;
   std::vector<int> lines;
 };
+
+// Whether an ARG is one of the predefined proxy ARGs (HTTP_PROXY, no_proxy, ...): they reach
+// RUN without a declaration and stay out of cache keys and history.
+bool IsProxyArg(std::string_view name);
 
 struct Plan {
   Program program;

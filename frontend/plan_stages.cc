@@ -33,7 +33,19 @@ void Planner::ResolveBase(const Stage& s) {
     Fail(s.location, "the base image of this stage is empty after expanding \"" + s.base +
                          "\": give the ARG a default or pass --build-arg");
   }
-  ps.platform = s.platform.empty() ? "" : Expand(s.platform, GlobalLookup(), s.location);
+  std::set<std::string> platform_read;
+  ps.platform = s.platform.empty() ? "" : Expand(s.platform, GlobalLookup(), s.location, &platform_read);
+  if (!s.platform.empty() && ps.platform.empty()) {
+    // BuildKit's words, with its suggestion for a misspelt ARG.
+    std::vector<std::string> known;
+    for (const auto& [name, value] : platform_args_) known.push_back(name);
+    for (const MetaArg& a : plan_.program.meta_args) known.push_back(a.decl.name);
+    std::string hint;
+    for (const std::string& n : platform_read) {
+      if (!GlobalLookup()(n) && hint.empty()) hint = DidYouMean(n, known, "", false);
+    }
+    Fail(s.location, "empty platform value from expression " + s.platform + hint);
+  }
   if (AsciiLower(base) == "scratch") {
     ps.base.kind = BaseRef::kScratch;
   } else if (auto st = FindStage(base, s.index); st) {
@@ -95,7 +107,10 @@ void Planner::CycleError(const std::vector<int>& path) {
     const Stage& s = plan_.program.stages[*it];
     chain += (chain.empty() ? "" : " -> ") + (s.name.empty() ? std::to_string(s.index) : s.name);
   }
-  Fail(plan_.program.stages[start].location, "circular dependency between stages: " + chain);
+  const Stage& first_stage = plan_.program.stages[*first];
+  Fail(plan_.program.stages[start].location,
+       "circular dependency detected on stage: " + (first_stage.name.empty() ? std::to_string(first_stage.index) : first_stage.name) +
+           " (" + chain + ")");
 }
 
 void Planner::MarkNeeded() {

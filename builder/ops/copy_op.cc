@@ -105,16 +105,32 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
       // Local archives are unpacked (detected by content), everything else is copied.
       // The archive is found inside the source (symlinks followed there only) and read through
       // the descriptor that found it; an ignored file is left to the copy, which reports it.
+      // A pattern's matches are looked at one by one (`ADD sub/* /sub/` unpacks the archives it
+      // matches, as BuildKit); a pattern that matches no archive stays a pattern.
       std::vector<std::string> plain;
       layers::RootDir src_root(r.src_root);
       for (const std::string& src : r.sources) {
-        std::string rel = src_root.Resolve(CleanRelative(src));
-        int fd = (r.ignore && r.ignore->Excluded(rel)) ? -1 : src_root.TryOpen(rel, O_RDONLY | O_NONBLOCK);
-        layers::UniqueFd archive(fd);
-        if (archive && IsArchive(layers::RootDir::FdPath(archive.get()))) {
-          AddArchive(step, layers::RootDir::FdPath(archive.get()), r, src);
-        } else {
+        std::vector<std::string> names{src};
+        if (IsPattern(src)) {
+          CopyRequest one = r;
+          one.sources = {src};
+          names = MatchSources(one);
+        }
+        std::vector<std::string> rest;
+        for (const std::string& name : names) {
+          std::string rel = src_root.Resolve(CleanRelative(name));
+          int fd = (r.ignore && r.ignore->Excluded(rel)) ? -1 : src_root.TryOpen(rel, O_RDONLY | O_NONBLOCK);
+          layers::UniqueFd archive(fd);
+          if (archive && IsArchive(layers::RootDir::FdPath(archive.get()))) {
+            AddArchive(step, layers::RootDir::FdPath(archive.get()), r, name);
+          } else {
+            rest.push_back(name);
+          }
+        }
+        if (IsPattern(src) && rest.size() == names.size()) {
           plain.push_back(src);
+        } else {
+          plain.insert(plain.end(), rest.begin(), rest.end());
         }
       }
       r.sources = plain;

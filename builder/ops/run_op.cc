@@ -28,8 +28,6 @@ void PruneLogs(const std::string& dir) {
   for (size_t i = 0; i + kKeptLogs <= builds.size(); ++i) fs::remove_all(builds[i].second, ec);
 }
 
-const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-                                          "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
 
 std::string MountText(const frontend::MountSpec& m) {
   std::string t = "type=" + std::string(frontend::MountTypeName(m.type)) + ",target=" + m.target;
@@ -59,7 +57,7 @@ KeyFields RunKeyFields(const PlannedStep& step, const frontend::RunStep& run, co
   std::vector<std::string> args;
   if (step.build_args) {
     for (const std::string& a : *step.build_args) {
-      if (!kProxyArgs.count(KeyName(a))) args.push_back(a);
+      if (!frontend::IsProxyArg(KeyName(a))) args.push_back(a);
     }
   }
   for (const std::string& e : MakeRunEnv(in.config->config.env, args, {}, "")) {
@@ -81,12 +79,10 @@ KeyFields RunKeyFields(const PlannedStep& step, const frontend::RunStep& run, co
 
 // "|2 A=1 B=2 " as BuildKit's history shows the ARGs a RUN sees (proxy ARGs left out).
 std::string RunArgsPrefix(const PlannedStep& step) {
-  static const std::set<std::string> kProxy = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-                                               "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
   std::vector<std::string> args;
   if (step.build_args) {
     for (const std::string& kv : *step.build_args) {
-      if (!kProxy.count(kv.substr(0, kv.find('=')))) args.push_back(kv);
+      if (!frontend::IsProxyArg(kv.substr(0, kv.find('=')))) args.push_back(kv);
     }
   }
   if (args.empty()) return "";

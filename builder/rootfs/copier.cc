@@ -91,8 +91,8 @@ class Copier {
       std::string clean = CleanRelative(pattern);
       std::vector<std::string> matched;
       if (HasGlob(clean)) {
+        // A pattern that matches nothing copies nothing (BuildKit's AllowEmptyWildcard).
         Glob(SplitPath(clean), 0, "", matched);
-        if (matched.empty()) throw CopyError("no source files match \"" + pattern + "\"");
       } else {
         struct stat st;
         // The directories on the way are followed inside the source; what they lead to is what
@@ -149,36 +149,41 @@ class Copier {
       }
     }
     std::vector<std::string> items = Items();
-    const size_t count = items.size() + r_.heredocs.size();
+    // Source arguments count, not what their patterns match (BuildKit): several arguments need a
+    // directory; one pattern's matches are each copied to the destination, as BuildKit does.
+    const size_t args = r_.sources.size() + r_.heredocs.size();
     std::string dest = r_.dest;
     if (dest.empty() || dest[0] != '/') dest = r_.workdir + "/" + dest;
-    const bool dest_slash = !r_.dest.empty() && (r_.dest.back() == '/' || r_.dest == "." ||
-                                                 (r_.dest.size() >= 2 && r_.dest.compare(r_.dest.size() - 2, 2, "/.") == 0));
+    // An empty destination is the working directory, a directory (BuildKit adds the slash).
+    const bool dest_slash = r_.dest.empty() || r_.dest.back() == '/' || r_.dest == "." ||
+                            (r_.dest.size() >= 2 && r_.dest.compare(r_.dest.size() - 2, 2, "/.") == 0);
     std::string dest_rel = lower_.Resolve(dest);
-    bool dest_is_dir = dest_slash || count > 1 || IsDirInLower(dest_rel) || dest_rel.empty();
-    if (count == 1 && items.size() == 1 && !r_.parents && SrcIsDir(Followed(items[0]))) dest_is_dir = true;
-    if (count > 1 && !dest_slash && !IsDirInLower(dest_rel)) {
+    if (args > 1 && !dest_slash && !IsDirInLower(dest_rel)) {
       throw CopyError("when copying several sources the destination must be a directory and end with a /: \"" +
                       r_.dest + "\"");
     }
+    const bool dest_is_dir = dest_slash || args > 1 || dest_rel.empty();
     for (const std::string& named : items) {
       // What a symlink source points at is copied under the link's name.
       std::string item = Followed(named);
       std::string target;
       const bool is_dir = SrcIsDir(item);
+      // A directory's contents go into the destination; a file goes into it when it is a
+      // directory by its slash or already one (an earlier match may have made it a file).
+      const bool into = dest_is_dir || IsDirInLower(dest_rel);
       if (r_.parents) {
         target = JoinRel(dest_rel, kept_.count(named) ? kept_[named] : named);
-      } else if (dest_is_dir && is_dir) {
-        target = dest_rel;  // a directory's contents go into the destination
+      } else if (is_dir) {
+        target = dest_rel;
       } else {
-        target = dest_is_dir ? JoinRel(dest_rel, Base(named)) : dest_rel;
+        target = into ? JoinRel(dest_rel, Base(named)) : dest_rel;
       }
       EnsureParents(target == dest_rel && is_dir ? target : Parent(target));
       CopyTree(item, target, /*top=*/true);
     }
-    if (count == 0) EnsureParents(dest_rel);  // WORKDIR: just the directory
+    if (args == 0) EnsureParents(dest_rel);  // WORKDIR: just the directory
     for (const auto& [name, content] : r_.heredocs) {
-      std::string target = dest_is_dir ? JoinRel(dest_rel, name) : dest_rel;
+      std::string target = dest_is_dir || IsDirInLower(dest_rel) ? JoinRel(dest_rel, name) : dest_rel;
       EnsureParents(Parent(target));
       WriteHeredoc(target, content);
     }
@@ -244,7 +249,9 @@ class Copier {
         if (!S_ISDIR(lower.st_mode)) throw CopyError("cannot copy into /" + cur + ": it is not a directory in the image");
         MakeDirAt(at.dir.get(), at.name, cur, lower.st_mode & 07777, lower.st_uid, lower.st_gid);
       } else {
-        MakeDirAt(at.dir.get(), at.name, cur, 0755, owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0);
+        // --chmod applies to the directories the copy creates too (BuildKit's testCopyChmod).
+        mode_t mode = r_.chmod.empty() ? 0755 : ApplyChmod(r_.chmod, S_IFDIR | 0755) & 07777;
+        MakeDirAt(at.dir.get(), at.name, cur, mode, owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0);
       }
     }
   }
@@ -472,5 +479,9 @@ class Copier {
 CopyStats Copy(const CopyRequest& request) { return Copier(request).Run(); }
 
 std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request) { return Copier(request).Select(); }
+
+std::vector<std::string> MatchSources(const CopyRequest& request) { return Copier(request).Items(); }
+
+bool IsPattern(const std::string& source) { return HasGlob(source); }
 
 }  // namespace imgbuild::builder

@@ -52,4 +52,11 @@ CopyStats Copy(const CopyRequest& request);
 // covers); destination fields are not needed. Throws CopyError as Copy does for missing sources.
 std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request);
 
+// The source paths (relative to src_root) the request's sources name: patterns expanded (sorted;
+// none when nothing matches), plain paths checked. Throws CopyError for a missing plain path.
+std::vector<std::string> MatchSources(const CopyRequest& request);
+
+// Whether a source is a pattern (holds *, ? or [).
+bool IsPattern(const std::string& source);
+
 }  // namespace imgbuild::builder

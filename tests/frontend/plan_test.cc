@@ -83,7 +83,11 @@ TEST(Plan, ExposeSplitsExpandedWords) {
 
 TEST(Plan, RunSeesArgsInScopeAndProxies) {
   Plan p = MakeP("FROM a\nARG X=1 Y\nRUN true\n", Opts({{"https_proxy", "http://p:3128"}}));
-  EXPECT_EQ(Args(StepAt(p, 3)), (std::vector<std::string>{"X=1", "https_proxy=http://p:3128"}));
+  // Both spellings, as BuildKit's proxy environment (testBuiltinArgs).
+  EXPECT_EQ(Args(StepAt(p, 3)), (std::vector<std::string>{"X=1", "https_proxy=http://p:3128", "HTTPS_PROXY=http://p:3128"}));
+  // A spelling given on its own keeps its own value.
+  Plan both = MakeP("FROM a\nRUN true\n", Opts({{"no_proxy", "a"}, {"NO_PROXY", "b"}}));
+  EXPECT_EQ(Args(StepAt(both, 2)), (std::vector<std::string>{"NO_PROXY=b", "no_proxy=a"}));
 }
 
 TEST(Plan, ArgsDoNotCrossStagesButEnvDoes) {
@@ -152,9 +156,11 @@ TEST(Plan, ImageReferencesAreExternal) {
 }
 
 TEST(Plan, Cycles) {
-  EXPECT_EQ(PlanError("FROM b AS a\nFROM a AS b\n"), "circular dependency between stages: a -> b -> a");
+  EXPECT_EQ(PlanError("FROM b AS a\nFROM a AS b\n"), "circular dependency detected on stage: a (a -> b -> a)");
   EXPECT_EQ(PlanError("FROM x AS a\nCOPY --from=b /x /x\nFROM x AS b\nCOPY --from=a /y /y\n"),
-            "circular dependency between stages: a -> b -> a");
+            "circular dependency detected on stage: a (a -> b -> a)");
+  // A stage defined later is fine when there is no cycle (BuildKit resolves names over all stages).
+  EXPECT_NO_THROW(MakeP("FROM x AS a\nCOPY --from=b /x /x\nFROM x AS b\n"));
 }
 
 TEST(Plan, BadStageReferences) {
@@ -228,7 +234,7 @@ TEST(Plan, StepsAreTyped) {
 }
 
 TEST(Plan, CopyFlagsExpanded) {
-  Plan p = MakeP("FROM a AS src\nFROM b\nARG U=1000 M=0755 S=src\nCOPY --from=$S --chown=$U:$U --chmod=$M a $U/\n");
+  Plan p = MakeP("FROM a AS src\nFROM b\nARG U=1000 M=0755 S=src\nCOPY --from=src --chown=$U:$U --chmod=$M a $U/\n");
   const PlannedStep& s = StepAt(p, 4);
   const auto& copy = std::get<CopyStep>(s.op);
   EXPECT_EQ(copy.chown, "1000:1000");
@@ -238,6 +244,12 @@ TEST(Plan, CopyFlagsExpanded) {
   EXPECT_EQ(copy.dest, "1000/");
   EXPECT_EQ(s.words, (std::vector<std::string>{"a", "1000/"}));
   EXPECT_EQ(s.deps.size(), 1u);
+}
+
+TEST(Plan, CopyFromIsNotExpanded) {
+  // BuildKit's testDockerfileCopyFromArgs: a stage name cannot come from a variable.
+  EXPECT_NE(PlanError("FROM a AS src\nFROM b\nARG S=src\nCOPY --from=$S a /\n").find("variable expansion is not supported for --from"),
+            std::string::npos);
 }
 
 TEST(Plan, UndefinedVarWarnings) {

@@ -1,0 +1,1 @@
+chmod 0600 foo; chmod 0700 bar
