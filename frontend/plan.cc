@@ -159,9 +159,10 @@ void Planner::WalkStage(int index) {
   PlannedStage& ps = plan_.stages[index];
   StageState& st = states_[index];
   if (ps.base.kind == BaseRef::kStage) {
+    // ENV, WORKDIR, USER, SHELL and, as BuildKit since 0.15, the ARGs declared in the base stage
+    // carry over; whether CMD was set does not (ENTRYPOINT resets an inherited CMD).
     st = states_[ps.base.stage];
-    st.args.clear();  // ARGs do not cross stages; ENV, WORKDIR, USER and SHELL do
-    st.arg_use.clear();
+    st.cmd_set = false;
     st.Invalidate();
   }
   if (ps.base.kind == BaseRef::kImage || ps.base.kind == BaseRef::kContext) st.env_known = false;
@@ -355,7 +356,10 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
     }
     step.op = std::move(run);
   } else {  // CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD: not expanded at build time
-    step.op = detail::TypeUnexpanded(instr, step.words);
+    MetadataStep meta = detail::TypeUnexpanded(instr, step.words);
+    meta.cmd_set = st.cmd_set;
+    if (meta.kind == MetadataKind::kCmd) st.cmd_set = true;
+    step.op = meta;
   }
 
   if (kw == "ARG") st.arg_list.reset();
@@ -407,13 +411,16 @@ void Planner::Snapshot(StageState& st, Location where) {
   if (!st.arg_list) {
     std::set<std::string> seen;
     auto args = std::make_shared<std::vector<std::string>>();
-    // The last declaration of a name wins; ENV shadows ARG.
+    // The last declaration with a value wins; ENV shadows ARG. Names keep the place of their
+    // first declaration (BuildKit's "RUN |2 foo=bar2 bar=123", moby/buildkit#5505).
+    std::map<std::string, std::string> last_value;
     for (auto it = st.args.rbegin(); it != st.args.rend(); ++it) {
-      if (it->second && !st.env_index.count(it->first) && seen.insert(it->first).second) {
-        args->push_back(it->first + "=" + *it->second);
-      }
+      if (it->second && !st.env_index.count(it->first)) last_value.emplace(it->first, *it->second);
     }
-    std::reverse(args->begin(), args->end());
+    for (const auto& decl : st.args) {
+      auto found = last_value.find(decl.first);
+      if (found != last_value.end() && seen.insert(decl.first).second) args->push_back(decl.first + "=" + found->second);
+    }
     // Proxy ARGs reach RUN without a declaration (and never count in cache keys), in both
     // spellings as BuildKit's proxy environment sets them (http_proxy=X gives HTTP_PROXY=X too).
     for (const auto& [name, value] : options_.build_args) {

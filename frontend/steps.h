@@ -26,6 +26,7 @@ struct MetadataStep {
   // HEALTHCHECK: the test and its timings (nanoseconds; 0 when not given).
   int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0, start_interval_ns = 0;
   int retries = 0;
+  bool cmd_set = false;  // ENTRYPOINT: a CMD came earlier in the stage, so it is kept (BuildKit)
 };
 
 struct WorkdirStep {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "builder/ops/go_format.h"
 #include "frontend/words.h"
 
 namespace imgbuild::builder {
@@ -61,34 +62,39 @@ void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataSt
       }
       if (meta.kind == K::kCmd) {
         cfg.cmd = argv;
+        cfg.args_escaped = true;  // BuildKit sets it on every CMD (Docker's image spec field)
       } else {
         cfg.entrypoint = argv;
-        if (!cfg.cmd || !cfg.cmd->empty()) cfg.cmd.reset();  // ENTRYPOINT resets an inherited CMD
+        if (!meta.cmd_set) cfg.cmd.reset();  // ENTRYPOINT resets a CMD the stage did not set
       }
-      history(std::string(meta.kind == K::kCmd ? "CMD " : "ENTRYPOINT ") + JsonArray(argv));
+      history(std::string(meta.kind == K::kCmd ? "CMD " : "ENTRYPOINT ") + GoQuotedList(argv));
       break;
     }
     case K::kShell:
       cfg.shell = step.words;
-      history("SHELL " + JsonArray(step.words));
+      history("SHELL " + GoList(step.words));
       break;
-    case K::kExpose:
+    case K::kExpose: {
+      std::vector<std::string> ports;  // this step's, normalised and sorted (BuildKit's history)
       for (std::string port : step.words) {
         size_t slash = port.find('/');
         std::string proto = slash == std::string::npos ? "tcp" : frontend::AsciiLower(port.substr(slash + 1));
         port = port.substr(0, slash) + "/" + proto;
+        if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
         if (std::find(cfg.exposed_ports.begin(), cfg.exposed_ports.end(), port) == cfg.exposed_ports.end()) {
           cfg.exposed_ports.push_back(port);
         }
       }
       std::sort(cfg.exposed_ports.begin(), cfg.exposed_ports.end());
-      history("EXPOSE " + Join(step.words));
+      std::sort(ports.begin(), ports.end());
+      history("EXPOSE " + GoList(ports));
       break;
+    }
     case K::kVolume:
       for (const std::string& v : step.words) {
         if (std::find(cfg.volumes.begin(), cfg.volumes.end(), v) == cfg.volumes.end()) cfg.volumes.push_back(v);
       }
-      history("VOLUME " + JsonArray(step.words));
+      history("VOLUME " + GoList(step.words));
       break;
     case K::kStopSignal:
       cfg.stop_signal = step.words[0];
@@ -99,8 +105,7 @@ void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataSt
       history("MAINTAINER " + step.words[0]);
       break;
     case K::kOnbuild:
-      cfg.on_build.push_back(step.words[0]);
-      history("ONBUILD " + step.words[0]);
+      cfg.on_build.push_back(step.words[0]);  // no history entry, as BuildKit
       break;
     case K::kHealthcheck: {
       layers::Healthcheck hc;
@@ -111,7 +116,7 @@ void ApplyMetadata(const frontend::PlannedStep& step, const frontend::MetadataSt
       hc.start_interval = meta.start_interval_ns;
       hc.retries = meta.retries;
       cfg.healthcheck = hc;
-      history("HEALTHCHECK " + JsonArray(step.words));
+      history("HEALTHCHECK " + GoHealthcheck(hc));
       break;
     }
   }

@@ -94,7 +94,10 @@ RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd) {
 
 SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) {
   layers::MakeDirs(dir);
-  SandboxEtc etc{dir + "/hosts", dir + "/resolv.conf", dir + "/hostname"};
+  SandboxEtc etc;
+  etc.hosts = dir + "/hosts";
+  etc.resolv = dir + "/resolv.conf";
+  etc.hostname = dir + "/hostname";
   layers::WriteFileAtomic(etc.hosts, "127.0.0.1\tlocalhost " + hostname +
                                          "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
   std::string resolv;

@@ -178,6 +178,7 @@ class Solver {
     switch (ps.base.kind) {
       case frontend::BaseRef::kScratch:
         img.config.platform = env_.req.platform;
+        img.config.config.working_dir = "/";  // BuildKit's empty image has WorkingDir "/"
         img.key = ScratchKey(bases_.PlatformText());
         break;
       case frontend::BaseRef::kStage:

@@ -25,6 +25,7 @@ struct StageState {
   std::map<std::string, size_t> env_index;  // name -> position in env
   std::map<std::string, size_t> arg_use;    // ARG name -> its declaration's entry in Plan::args
   bool env_known = true;                    // false: an image base whose ENV the plan cannot see
+  bool cmd_set = false;                     // a CMD earlier in this stage (ENTRYPOINT keeps it)
   EnvList env_list, arg_list;               // snapshots, rebuilt after ENV or ARG changes them
 
   void SetEnv(const std::string& name, const std::string& value) {

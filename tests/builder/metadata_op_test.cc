@@ -45,17 +45,33 @@ TEST(MetadataOpTest, EachInstructionSetsItsField) {
   EXPECT_EQ(c.config.healthcheck->retries, 2);
   // The shell form runs under the SHELL in effect.
   EXPECT_EQ(*c.config.cmd, (std::vector<std::string>{"/bin/bash", "-c", "echo hi"}));
-  // One history entry per instruction, all without a layer.
-  ASSERT_EQ(c.history.size(), 12u);
+  // One history entry per instruction but ONBUILD, all without a layer, in BuildKit's words.
+  ASSERT_EQ(c.history.size(), 11u);
   for (const auto& h : c.history) EXPECT_TRUE(h.empty_layer) << h.created_by;
   EXPECT_EQ(c.history[0].created_by, "ENV A=1 B=2");
-  EXPECT_EQ(c.history[11].created_by, "CMD [\"/bin/bash\",\"-c\",\"echo hi\"]");
+  EXPECT_EQ(c.history[4].created_by, "EXPOSE [53/udp 80/tcp]");
+  EXPECT_EQ(c.history[5].created_by, "VOLUME [/data /data /logs]");
+  EXPECT_EQ(c.history[8].created_by,
+            "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f http://localhost/\"] \"5s\" \"0s\" \"0s\" \"0s\" '\\x02'}");
+  EXPECT_EQ(c.history[9].created_by, "SHELL [/bin/bash -c]");
+  EXPECT_EQ(c.history[10].created_by, "CMD [\"/bin/bash\" \"-c\" \"echo hi\"]");
+  EXPECT_TRUE(c.config.args_escaped);
 }
 
 TEST(MetadataOpTest, EntrypointResetsAnInheritedCmd) {
+  // A CMD of the same stage stays (BuildKit's cmdSet) ...
   layers::ImageConfig c = Apply("FROM scratch\nCMD [\"a\"]\nENTRYPOINT [\"/bin/x\"]\n");
-  EXPECT_FALSE(c.config.cmd);
+  EXPECT_EQ(*c.config.cmd, (std::vector<std::string>{"a"}));
   EXPECT_EQ(*c.config.entrypoint, (std::vector<std::string>{"/bin/x"}));
+  // ... one from the base goes.
+  frontend::PlannedStep step;
+  step.words = {"/bin/x"};
+  frontend::MetadataStep entrypoint{frontend::MetadataKind::kEntrypoint};
+  entrypoint.exec_form = true;
+  layers::ImageConfig inherited;
+  inherited.config.cmd = std::vector<std::string>{"/bin/sh"};
+  ApplyMetadata(step, entrypoint, inherited, "2024-01-01T00:00:00Z");
+  EXPECT_FALSE(inherited.config.cmd);
   c = Apply("FROM scratch\nENTRYPOINT [\"/bin/x\"]\nCMD [\"a\"]\n");
   EXPECT_EQ(*c.config.cmd, (std::vector<std::string>{"a"}));
 }

@@ -90,10 +90,11 @@ TEST(Plan, RunSeesArgsInScopeAndProxies) {
   EXPECT_EQ(Args(StepAt(both, 2)), (std::vector<std::string>{"NO_PROXY=b", "no_proxy=a"}));
 }
 
-TEST(Plan, ArgsDoNotCrossStagesButEnvDoes) {
+TEST(Plan, StagesInheritArgsEnvWorkdirUser) {
+  // ARGs declared in the base stage carry over, as BuildKit since 0.15.
   Plan p = MakeP("FROM a AS one\nARG X=1\nENV E=e\nWORKDIR /w\nUSER u\nFROM one\nLABEL x=$X e=$E\n");
   const PlannedStep& s = StepAt(p, 7);
-  EXPECT_EQ(s.words, (std::vector<std::string>{"x=", "e=e"}));
+  EXPECT_EQ(s.words, (std::vector<std::string>{"x=1", "e=e"}));
   EXPECT_EQ(s.workdir, "/w");
   EXPECT_EQ(s.user, "u");
 }
