@@ -416,6 +416,12 @@ class Lowerer {
     if (!inner.known) UnknownInstruction(inner);
     OnbuildInstr o;
     o.expression = std::regex_replace(node.original, std::regex("^\\s*[oO][nN][bB][uU][iI][lL][dD]\\s*"), "");
+    // A heredoc's body belongs to the trigger (`ONBUILD RUN <<EOF`): it is stored with it.
+    for (const ast::Heredoc& h : inner.heredocs) {
+      o.expression += "\n" + h.content;
+      if (!h.content.empty() && h.content.back() != '\n') o.expression += "\n";
+      o.expression += h.name;
+    }
     o.trigger = std::make_shared<Instruction>(LowerInstruction(inner));
     return o;
   }

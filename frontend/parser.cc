@@ -39,11 +39,12 @@ bool IsComment(std::string_view raw) {
 }
 
 // Removes a trailing escape character followed only by blanks. Returns whether the line ends the
-// instruction (no continuation).
+// instruction (no continuation). As BuildKit's rule, the escape must stand alone or follow
+// another character: `trailing\\` ends with an escaped escape and continues nothing.
 bool TrimContinuation(std::string& line, char escape) {
   size_t end = line.size();
   while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t')) --end;
-  if (end > 0 && line[end - 1] == escape) {
+  if (end > 0 && line[end - 1] == escape && (end == 1 || line[end - 2] != escape)) {
     line.resize(end - 1);
     return false;
   }

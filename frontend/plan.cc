@@ -164,6 +164,12 @@ void Planner::WalkStage(int index) {
     st = states_[ps.base.stage];
     st.cmd_set = false;
     st.Invalidate();
+    std::vector<std::string> on_build;
+    for (const Instruction& i : plan_.program.stages[ps.base.stage].instructions) {
+      if (const auto* o = std::get_if<OnbuildInstr>(&i.op)) on_build.push_back(o->expression);
+    }
+    const Stage& base = plan_.program.stages[ps.base.stage];
+    InsertTriggers(index, ps, on_build, base.name.empty() ? "stage " + std::to_string(base.index) : base.name);
   }
   if (ps.base.kind == BaseRef::kImage || ps.base.kind == BaseRef::kContext) st.env_known = false;
   try {
@@ -193,11 +199,18 @@ void Planner::BaseImage(int index, StageState& st, PlannedStage& ps) {
   if (!info->workdir.empty()) st.workdir = info->workdir;
   st.user = info->user;
   if (info->shell && !info->shell->empty()) st.shell = *info->shell;
+  InsertTriggers(index, ps, info->on_build, ps.base.ref);
+}
+
+// Puts the ONBUILD triggers of the stage's base (an image's config, or the ONBUILD lines of a
+// base stage in this Buildfile) before its own instructions, as BuildKit runs them.
+void Planner::InsertTriggers(int index, PlannedStage& ps, const std::vector<std::string>& on_build,
+                             const std::string& origin) {
   Stage& stage = plan_.program.stages[index];
   std::vector<Instruction> triggers;
-  for (const std::string& expr : info->on_build) {
+  for (const std::string& expr : on_build) {
     try {
-      Program p = ParseProgram("FROM scratch\n" + expr + "\n", "ONBUILD trigger of " + ps.base.ref);
+      Program p = ParseProgram("FROM scratch\n" + expr + "\n", "ONBUILD trigger of " + origin);
       if (p.stages.size() != 1 || p.stages[0].instructions.size() != 1) {
         throw ParseError("", {}, "\"" + expr + "\" is not one instruction");
       }
@@ -206,8 +219,7 @@ void Planner::BaseImage(int index, StageState& st, PlannedStage& ps) {
         triggers.push_back(std::move(i));
       }
     } catch (const ParseError& e) {
-      Fail(stage.location,
-           std::string("ONBUILD trigger of ") + ps.base.ref + " is invalid: " + e.message());
+      Fail(stage.location, "ONBUILD trigger of " + origin + " is invalid: " + e.message());
     }
   }
   ps.triggers = static_cast<int>(triggers.size());

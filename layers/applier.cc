@@ -229,8 +229,9 @@ class Applier {
         Refuse(name, "unsupported entry type");
     }
     // Ownership, xattrs, mode and times, never following a symlink.
-    if (::geteuid() == 0 && ::lchown(path.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                                      static_cast<gid_t>(archive_entry_gid(e))) != 0) {
+    uid_t uid = options_.owner ? options_.owner->first : static_cast<uid_t>(archive_entry_uid(e));
+    gid_t gid = options_.owner ? options_.owner->second : static_cast<gid_t>(archive_entry_gid(e));
+    if (::geteuid() == 0 && ::lchown(path.c_str(), uid, gid) != 0) {
       throw SysError("chown", path);
     }
     const char* xname;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include "layers/digest.h"
 #include "layers/error.h"
 
@@ -32,6 +33,8 @@ struct ApplyOptions {
   // The layer's diff_id from the image config: the uncompressed stream is hashed as it is
   // unpacked and a mismatch is a HostileLayerError (the caller then throws the target away).
   std::optional<Digest> diff_id;
+  // Every entry gets this owner instead of the tar's (ADD --chown of a local archive, as BuildKit).
+  std::optional<std::pair<uint32_t, uint32_t>> owner;
 };
 
 struct ApplyStats {

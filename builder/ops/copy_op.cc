@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "builder/ops/metadata_op.h"
+#include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
 #include "layers/applier.h"
 #include "layers/root_dir.h"
@@ -260,6 +261,11 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   plain.overlay_format = false;
   plain.whiteouts = false;  // an archive's files are data: a .wh. entry deletes nothing
   try {
+    // --chown owns every unpacked entry (current BuildKit), looked up in the image.
+    if (!r.chown.empty()) {
+      Owner o = ResolveOwner(r.chown, r.passwd_root.empty() ? r.lower_root : r.passwd_root);
+      plain.owner = std::make_pair(static_cast<uint32_t>(o.uid), static_cast<uint32_t>(o.gid));
+    }
     layers::ApplyLayer(archive, r.upper + "/" + rel, plain);
   } catch (const std::exception& e) {
     env_.Fail(step, "unpacking " + (shown.empty() ? archive : shown) + ": " + e.what());

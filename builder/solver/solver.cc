@@ -184,6 +184,7 @@ class Solver {
       case frontend::BaseRef::kStage:
         img = Done(ps.base.stage);
         img.base_manifest.reset();
+        img.config.config.on_build.clear();  // the base stage's triggers run in this stage
         break;
       case frontend::BaseRef::kContext:
         img = bases_.FromContext(ps.base.ref, s);

@@ -93,6 +93,7 @@ class Planner {
 
   // Starts the stage from the image's configuration and puts its ONBUILD triggers first.
   void BaseImage(int index, StageState& st, PlannedStage& ps);
+  void InsertTriggers(int index, PlannedStage& ps, const std::vector<std::string>& on_build, const std::string& origin);
 
   shell::Lookup StageLookup(const StageState& st, std::set<std::string>* arg_reads);
 

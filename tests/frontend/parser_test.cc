@@ -216,3 +216,19 @@ TEST(Parser, LocationsInsideContinuations) {
 
 }  // namespace
 }  // namespace imgbuild::frontend
+
+namespace imgbuild::frontend {
+namespace {
+
+// BuildKit's continuation rule: an escape that follows another escape is escaped, not a
+// continuation (`ENV C trailing\\backslash\\` is one line); one alone on its line continues.
+TEST(Parser, EscapedTrailingEscapeIsNoContinuation) {
+  ast::File f = Parse("FROM scratch\nENV C trailing\\\\backslash\\\\\nLABEL x=y\n", "Buildfile");
+  ASSERT_EQ(f.nodes.size(), 3u);
+  EXPECT_EQ(f.nodes[1].original, "ENV C trailing\\\\backslash\\\\");
+  ast::File g = Parse("FROM scratch\nRUN a \\\n\\\n b\n", "Buildfile");
+  ASSERT_EQ(g.nodes.size(), 2u);
+}
+
+}  // namespace
+}  // namespace imgbuild::frontend
