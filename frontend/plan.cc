@@ -447,7 +447,10 @@ void Planner::Snapshot(StageState& st, Location where) {
 
 void Planner::AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
                         PlannedStep& step, PlannedStage& ps, const char* what) {
-  if (auto st = FindStage(from, stage.index)) {
+  // Any stage of the file, earlier or later (BuildKit; a cycle is refused when the stages are
+  // ordered); a number names a stage by index and must exist.
+  const int stage_count = static_cast<int>(plan_.program.stages.size());
+  if (auto st = FindStage(from, stage_count)) {
     if (*st == stage.index)
       Fail(instr.location, "circular dependency detected on stage: " +
                                (stage.name.empty() ? std::to_string(stage.index) : stage.name) + " (" + what +
@@ -460,8 +463,7 @@ void Planner::AddSource(const std::string& from, const Stage& stage, const Instr
     return;
   }
   if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {
-    Fail(instr.location, std::string(what) + "=" + from + " refers to stage " + from +
-                             ", which is not an earlier stage (stages are numbered from 0)");
+    Fail(instr.location, std::string(what) + "=" + from + ": invalid stage index " + from + " (stages are numbered from 0)");
   }
   std::vector<std::string> names;
   for (const Stage& s : plan_.program.stages) {

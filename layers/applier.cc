@@ -114,6 +114,13 @@ class Applier {
       if (p == "..") Refuse(name, "path leaves the layer root (..)");
     }
     if (parts.empty()) return "";
+    if (options_.resolve_in_root && parts.size() > 1) {
+      std::string parent;
+      for (size_t i = 0; i + 1 < parts.size(); ++i) parent += (parent.empty() ? "" : "/") + parts[i];
+      std::string last = parts.back();
+      parts = PathComponents(RootDir(target_).Resolve(parent, /*follow_last=*/true));
+      parts.push_back(last);
+    }
     std::string cur;
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
       cur += (cur.empty() ? "" : "/") + parts[i];
@@ -176,7 +183,10 @@ class Applier {
     const char* hardlink = archive_entry_hardlink(e);
     struct stat existing;
     bool exists = ::lstat(path.c_str(), &existing) == 0;
-    if (exists && !(S_ISDIR(existing.st_mode) && S_ISDIR(mode))) RemoveExisting(path);
+    if (exists && !(S_ISDIR(existing.st_mode) && S_ISDIR(mode))) {
+      RemoveExisting(path);  // a directory entry replaces a file (and a file a directory)
+      exists = false;
+    }
     if (hardlink) {
       std::string link_rel = CheckedPath(hardlink);
       if (link_rel.empty() || !seen_.count(link_rel)) Refuse(name, "hardlink to \"" + std::string(hardlink) + "\", which is not in this layer");

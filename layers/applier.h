@@ -35,6 +35,10 @@ struct ApplyOptions {
   std::optional<Digest> diff_id;
   // Every entry gets this owner instead of the tar's (ADD --chown of a local archive, as BuildKit).
   std::optional<std::pair<uint32_t, uint32_t>> owner;
+  // ADD's archives: an entry's directories may be symlinks the target or an earlier entry holds
+  // (`var/run -> /run`, then `var/run/x`); they are followed inside the target, which acts as
+  // the root, as BuildKit unpacks in a chroot of the destination. Layers never allow this.
+  bool resolve_in_root = false;
 };
 
 struct ApplyStats {

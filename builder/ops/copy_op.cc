@@ -250,6 +250,7 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
                         const std::string& shown) {
   std::string dest = r.dest;
   if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
+  dest = frontend::CleanSlashPath(dest);  // `/link/..` is `/` before any link is followed
   CopyRequest mk = r;
   mk.sources.clear();
   mk.heredocs.clear();
@@ -260,6 +261,7 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   layers::ApplyOptions plain;
   plain.overlay_format = false;
   plain.whiteouts = false;  // an archive's files are data: a .wh. entry deletes nothing
+  plain.resolve_in_root = true;
   try {
     // --chown owns every unpacked entry (current BuildKit), looked up in the image.
     if (!r.chown.empty()) {

@@ -157,7 +157,8 @@ class Copier {
     // An empty destination is the working directory, a directory (BuildKit adds the slash).
     const bool dest_slash = r_.dest.empty() || r_.dest.back() == '/' || r_.dest == "." ||
                             (r_.dest.size() >= 2 && r_.dest.compare(r_.dest.size() - 2, 2, "/.") == 0);
-    std::string dest_rel = lower_.Resolve(dest);
+    // Cleaned as text first (`/link/..` is `/`, as BuildKit's path.Join), then resolved.
+    std::string dest_rel = lower_.Resolve(frontend::CleanSlashPath(dest));
     if (args > 1 && !dest_slash && !IsDirInLower(dest_rel)) {
       throw CopyError("when copying several sources the destination must be a directory and end with a /: \"" +
                       r_.dest + "\"");

@@ -167,8 +167,11 @@ TEST(Plan, Cycles) {
 TEST(Plan, BadStageReferences) {
   EXPECT_EQ(PlanError("FROM a AS builder\nFROM b\nCOPY --from=buidler /x /x\n"),
             "COPY --from=buidler names no stage (did you mean builder?)");
+  // A later stage is fine unless it makes a cycle (BuildKit); an index past the last stage is not.
   EXPECT_EQ(PlanError("FROM a AS x\nCOPY --from=1 /x /x\nFROM b\nCOPY --from=x /y /y\n"),
-            "COPY --from=1 refers to stage 1, which is not an earlier stage (stages are numbered from 0)");
+            "circular dependency detected on stage: x (x -> 1 -> x)");
+  EXPECT_NO_THROW(MakeP("FROM a AS x\nCOPY --from=1 /x /x\nFROM b\n"));
+  EXPECT_EQ(PlanError("FROM a\nCOPY --from=7 /x /x\n"), "COPY --from=7: invalid stage index 7 (stages are numbered from 0)");
 }
 
 TEST(Plan, ErrorsInPrunedStagesDoNotFail) {

@@ -47,6 +47,32 @@ TEST_F(ArchiveDataTest, AddedArchiveWhiteoutNamesDeleteNothing) {
 }
 
 // The same hole from a RUN: a file it names .wh.X would delete X from the image.
+// An ADDed archive may pass through symlinks (BuildKit unpacks in a chroot of the destination):
+// its own links to /, to ../.. or to a host path all resolve inside the destination, so nothing
+// lands outside the image whatever the links say.
+TEST_F(ArchiveDataTest, AddedArchiveSymlinksStayInsideTheDestination) {
+  std::string ctx = dir_ + "/links";
+  fs::create_directories(ctx);
+  std::string host = dir_ + "/host-target";
+  fs::create_directories(host);
+  {
+    TarMaker t(ctx + "/links.tar");
+    t.Symlink("up", "../../../..").File("up/escaped-up", "x\n");
+    t.Symlink("abs", host).File("abs/escaped-abs", "x\n");
+    t.Symlink("root", "/").File("root/at-root", "x\n");
+  }
+  RunResult r = Build("links", "FROM busybox:local\nADD links.tar /sub/\n", "-o type=local,dest=" + dir_ + "/out");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(fs::is_empty(host));
+  EXPECT_FALSE(fs::exists(dir_ + "/escaped-up"));
+  EXPECT_FALSE(fs::exists("/escaped-up"));
+  EXPECT_FALSE(fs::exists("/at-root"));
+  // Inside the destination: ../.. and / stop at /sub; the host path is a path inside /sub.
+  EXPECT_EQ(Slurp(dir_ + "/out/sub/escaped-up"), "x\n");
+  EXPECT_EQ(Slurp(dir_ + "/out/sub/at-root"), "x\n");
+  EXPECT_EQ(Slurp(dir_ + "/out/sub" + host + "/escaped-abs"), "x\n");
+}
+
 TEST_F(ArchiveDataTest, RunCreatingAWhiteoutNameIsRefused) {
   RunResult r = Build("runwh", "FROM busybox:local\nRUN touch /etc/.wh.passwd\n");
   EXPECT_NE(r.code, 0);
