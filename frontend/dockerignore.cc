@@ -149,6 +149,7 @@ IgnoreMatcher::IgnoreMatcher(const std::vector<std::string>& patterns) {
       p.exclusion = true;
       has_exceptions_ = true;
       text.erase(0, 1);
+      if (text.empty()) throw IgnorePatternError("illegal exclusion pattern: \"!\"");
     }
     p.text = text;
     p.tokens = Compile(text);

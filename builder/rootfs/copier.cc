@@ -97,7 +97,14 @@ class Copier {
         struct stat st;
         // The directories on the way are followed inside the source; what they lead to is what
         // .dockerignore is asked about.
-        bool ignored = Ignored(clean) || Ignored(src_.Resolve(clean, false));
+        std::string resolved = src_.Resolve(clean, false);
+        bool ignored = Ignored(clean) || Ignored(resolved);
+        if (ignored && r_.ignore->HasExceptions()) {
+          struct stat dst;
+          if (src_.Stat(resolved, &dst, /*follow_last=*/true) && S_ISDIR(dst.st_mode)) {
+            ignored = !IncludesBelow(src_.Resolve(clean, true));
+          }
+        }
         if (!src_.Stat(clean, &st) || ignored) {
           throw CopyError("\"" + pattern + "\" not found in the " +
                           std::string(r_.ignore ? "build context" : "source stage") +
@@ -126,7 +133,9 @@ class Copier {
   std::string Followed(const std::string& named) {
     std::string item = src_.Resolve(named, true);
     struct stat st;
-    if (Ignored(item)) throw CopyError("\"" + named + "\" leads to /" + item + ", which .dockerignore excludes");
+    if (Ignored(item) && !(r_.ignore->HasExceptions() && SrcIsDir(item) && IncludesBelow(item))) {
+      throw CopyError("\"" + named + "\" leads to /" + item + ", which .dockerignore excludes");
+    }
     if (!src_.Stat(item, &st)) {
       throw CopyError("\"" + named + "\" is a symlink to something outside or missing from the source");
     }
@@ -266,9 +275,33 @@ class Copier {
   }
 
   // A file below a copied directory that .dockerignore or --exclude leaves out.
-  bool Skipped(const std::string& child_src, const std::string& child_item, bool is_dir) const {
-    if (Ignored(child_src) && !(r_.ignore->HasExceptions() && is_dir)) return true;
+  // An excluded directory is still sent when an exception re-includes something below it, with
+  // just that (fsutil sends the parents of an included file); otherwise it is not created at all.
+  bool Skipped(const std::string& child_src, const std::string& child_item, bool is_dir) {
+    if (Ignored(child_src) && !(is_dir && r_.ignore->HasExceptions() && IncludesBelow(child_src))) return true;
     return Excluded(child_item);
+  }
+
+  // Whether .dockerignore lets anything below the directory `rel` (canonical) through.
+  bool IncludesBelow(const std::string& rel) {
+    auto memo = includes_below_.find(rel);
+    if (memo != includes_below_.end()) return memo->second;
+    bool any = false;
+    int fd = src_.TryOpen(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd >= 0) {
+      UniqueFd dir(fd);
+      for (const std::string& n : Names(dir.get(), Src(rel))) {
+        std::string child = JoinRel(rel, n);
+        struct stat st;
+        if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!Ignored(child) || (S_ISDIR(st.st_mode) && IncludesBelow(child))) {
+          any = true;
+          break;
+        }
+      }
+    }
+    includes_below_[rel] = any;
+    return any;
   }
 
   // The files CopyTree would read for `src_rel` (canonical), named `name` (+ their path below it).
@@ -472,7 +505,8 @@ class Copier {
   std::optional<frontend::IgnoreMatcher> excludes_;
   CopyStats stats_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
-  std::map<std::string, std::string> kept_;  // --parents: what of each item's path the copy keeps
+  std::map<std::string, std::string> kept_;
+  std::map<std::string, bool> includes_below_;  // memo of IncludesBelow  // --parents: what of each item's path the copy keeps
 };
 
 }  // namespace

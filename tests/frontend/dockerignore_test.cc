@@ -87,6 +87,8 @@ TEST(Dockerignore, PathsAreCleaned) {
 TEST(Dockerignore, UnicodeAndBadPatterns) {
   EXPECT_TRUE(Ex("\xED\x95\x9C?.txt", "\xED\x95\x9C\xEA\xB5\xAD.txt"));
   EXPECT_THROW(IgnoreMatcher({"[abc"}), IgnorePatternError);
+  // A lone "!" excepts nothing: BuildKit's "illegal exclusion pattern" (testDockerignoreInvalid).
+  EXPECT_THROW(IgnoreMatcher(ReadIgnoreFile("!\n")), IgnorePatternError);
 }
 
 TEST(Dockerignore, BuildfileSpecificIgnoreFileWins) {
