@@ -64,6 +64,7 @@ struct Node {
   std::unique_ptr<Node> inner;    // ONBUILD's trigger
   std::vector<std::string> comments;  // comment lines just before the instruction
   bool empty_continuation = false;    // an empty line inside a continuation (warned about)
+  int empty_continuation_line = 0;    // the line after the first such empty line
   bool known = true;                  // false for an unknown instruction
 };
 

@@ -2,6 +2,7 @@
 // The `# check=` directive's skip list is applied here; `error=true` is the caller's to enforce.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "frontend/ast.h"
@@ -9,7 +10,8 @@
 
 namespace imgbuild::frontend {
 
-std::vector<Warning> RunChecks(const ast::File& file, const Program& program);
+// `nodes`: how many of the file's nodes to check (those before a parse error); all by default.
+std::vector<Warning> RunChecks(const ast::File& file, const Program& program, size_t nodes = SIZE_MAX);
 
 // Names every ARG that may be used in FROM without declaring it (TARGETPLATFORM, BUILDOS, ...).
 bool IsPredefinedArg(const std::string& name);

@@ -16,6 +16,13 @@ struct Location {
   int column = 0;  // 1-based, in characters
 };
 
+struct Warning {
+  std::string rule;     // BuildKit build-check rule name, e.g. "JSONArgsRecommended"
+  std::string message;  // one sentence
+  Location location;
+  std::string url;      // documentation of the rule
+};
+
 class ParseError : public Error {
  public:
   // `source_line` is the text of line `loc.line`, used for the caret display.
@@ -25,12 +32,16 @@ class ParseError : public Error {
   const Location& location() const { return loc_; }
   const std::string& message() const { return message_; }
   const std::string& source_line() const { return source_line_; }
+  // Build checks of the instructions before the error (BuildKit reports them first).
+  const std::vector<Warning>& warnings() const { return warnings_; }
+  void set_warnings(std::vector<Warning> w) { warnings_ = std::move(w); }
 
  private:
   std::string file_;
   Location loc_;
   std::string message_;
   std::string source_line_;
+  std::vector<Warning> warnings_;
 };
 
 // Renders `file:line:col: message`, then the source line and a caret under the column.
@@ -41,11 +52,5 @@ std::string FormatDiagnostic(std::string_view file, Location loc, std::string_vi
 // instructions are shown under its error.
 std::string FormatSourceLines(std::string_view text, int first, int last);
 
-struct Warning {
-  std::string rule;     // BuildKit build-check rule name, e.g. "JSONArgsRecommended"
-  std::string message;  // one sentence
-  Location location;
-  std::string url;      // documentation of the rule
-};
 
 }  // namespace imgbuild::frontend

@@ -91,24 +91,13 @@ class Lowerer {
   Program Run() {
     program_.file = file_.name;
     program_.directives = file_.directives;
-    for (const ast::Node& node : file_.nodes) {
-      if (!node.known) UnknownInstruction(node);
-      if (node.keyword == "FROM") {
-        program_.stages.push_back(LowerFrom(node));
-        continue;
-      }
-      if (program_.stages.empty()) {
-        if (node.keyword != "ARG") {
-          Fail(node.location, node.keyword +
-                                  " comes before the first FROM; only ARG may come before FROM");
-        }
-        ArgInstr a = LowerArg(node);
-        for (ArgDecl& d : a.args) program_.meta_args.push_back({std::move(d), node.location, node.comments});
-        continue;
-      }
-      Stage& stage = program_.stages.back();
-      stage.instructions.push_back(LowerInstruction(node));
-      stage.end_line = node.end_line;
+    size_t done = 0;
+    try {
+      for (; done < file_.nodes.size(); ++done) LowerNode(file_.nodes[done]);
+    } catch (ParseError& e) {
+      // The build checks of what came before the error are reported with it, as BuildKit does.
+      e.set_warnings(RunChecks(file_, program_, done));
+      throw;
     }
     if (program_.stages.empty()) {
       const ast::Node& last = file_.nodes.back();
@@ -119,12 +108,31 @@ class Lowerer {
   }
 
  private:
+  void LowerNode(const ast::Node& node) {
+    if (!node.known) UnknownInstruction(node);
+    if (node.keyword == "FROM") {
+      program_.stages.push_back(LowerFrom(node));
+      return;
+    }
+    if (program_.stages.empty()) {
+      if (node.keyword != "ARG") {
+        Fail(node.location, node.keyword + " comes before the first FROM; only ARG may come before FROM");
+      }
+      ArgInstr a = LowerArg(node);
+      for (ArgDecl& d : a.args) program_.meta_args.push_back({std::move(d), node.location, node.comments});
+      return;
+    }
+    Stage& stage = program_.stages.back();
+    stage.instructions.push_back(LowerInstruction(node));
+    stage.end_line = node.end_line;
+  }
+
   [[noreturn]] void Fail(Location loc, const std::string& message) {
     throw ParseError(file_.name, loc, message, file_.Line(loc.line));
   }
 
   [[noreturn]] void UnknownInstruction(const ast::Node& node) {
-    Fail(node.location, "unknown instruction " + node.keyword_raw +
+    Fail(node.location, "unknown instruction: " + node.keyword_raw +
                             DidYouMean(node.keyword, InstructionKeywords()));
   }
 
@@ -159,15 +167,8 @@ class Lowerer {
         Fail(name_loc, "invalid stage name \"" + a[2] +
                            "\": it must start with a letter and hold only letters, digits, '-', '_' and '.'");
       }
-      if (name == "scratch" || name == "context") {
-        Fail(name_loc, "\"" + name + "\" is reserved and cannot be used as a stage name");
-      }
-      for (const Stage& s : program_.stages) {
-        if (s.name == name) {
-          Fail(name_loc, "duplicate stage name \"" + name + "\": it already names the stage at line " +
-                             std::to_string(s.location.line));
-        }
-      }
+      // A reserved or repeated name is a build check (ReservedStageName, DuplicateStageName), as
+      // BuildKit: a repeated name refers to its latest definition.
       stage.name = name;
     }
     return stage;

@@ -144,6 +144,8 @@ class Parser {
 
       std::vector<Segment> segments{{0, start_line, lead}};
       bool empty_continuation = false;
+      bool after_empty = false;
+      int empty_continuation_line = 0;
       while (!end && i < raw_.size()) {
         std::string_view next_raw = raw_[i];
         std::string_view next = TrimNewline(next_raw);
@@ -152,8 +154,12 @@ class Parser {
         if (IsComment(next_raw)) continue;  // comments inside a continued instruction are dropped
         if (LeadingSpaceBytes(next) == next.size()) {
           empty_continuation = true;
+          after_empty = true;
           continue;
         }
+        // BuildKit reports an empty continuation at the line that follows it.
+        if (after_empty && !empty_continuation_line) empty_continuation_line = static_cast<int>(i);
+        after_empty = false;
         std::string cont(next);
         end = TrimContinuation(cont, file_.directives.escape);
         segments.push_back({line.size(), static_cast<int>(i), 0});
@@ -162,6 +168,7 @@ class Parser {
       LineMap map(file_.lines, std::move(segments));
       ast::Node node = NodeFromLine(line, map);
       node.empty_continuation = empty_continuation;
+      node.empty_continuation_line = empty_continuation_line ? empty_continuation_line : start_line;
       node.comments = std::move(comments);
       comments.clear();
       ReadHeredocs(node, line, start_line, i);

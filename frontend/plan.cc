@@ -391,10 +391,11 @@ void Planner::WalkInstruction(const Stage& stage, int k, StageState& st, Planned
       bool declared =
           std::any_of(st.args.begin(), st.args.end(), [&](const auto& a) { return a.first == n; });
       if (declared || (n.size() == 1 && !std::isalpha(static_cast<unsigned char>(n[0])))) continue;
-      std::string hint;
-      for (const auto& [name, value] : st.env) {
-        if (AsciiLower(name) == AsciiLower(n)) hint = " (did you mean $" + name + "?)";
-      }
+      // The closest ENV or ARG in scope, as BuildKit suggests ($PAHT -> $PATH, $DIR_ASSET -> $DIR_ASSETS).
+      std::vector<std::string> in_scope;
+      for (const auto& e : st.env) in_scope.push_back(e.first);
+      for (const auto& a : st.args) in_scope.push_back(a.first);
+      std::string hint = DidYouMean(n, in_scope, "$", /*case_insensitive=*/false);
       plan_.warnings.push_back({"UndefinedVar", "Usage of undefined variable '$" + n + "'" + hint,
                                 instr.location,
                                 "https://docs.docker.com/go/dockerfile/rule/undefined-var/"});

@@ -11,10 +11,13 @@
 namespace imgbuild::frontend::detail {
 
 std::optional<int> Planner::FindStage(const std::string& name, int before) const {
+  // A name repeated in the file means its latest definition before `before` (BuildKit).
   std::string lower = AsciiLower(name);
+  std::optional<int> found;
   for (const Stage& s : plan_.program.stages) {
-    if (!s.name.empty() && s.name == lower) return s.index;
+    if (!s.name.empty() && s.name == lower && s.index < before) found = s.index;
   }
+  if (found) return found;
   if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit) && name.size() < 6) {
     int index = std::stoi(name);
     if (index < before) return index;

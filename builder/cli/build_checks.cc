@@ -10,7 +10,13 @@ bool ReportBuildChecks(const std::string& file, const std::vector<frontend::Warn
     err << "\n";
   }
   if (error && !warnings.empty()) {
-    err << "error: " << file << ": " << warnings.size() << " build check warning(s) and # check=error=true\n";
+    // BuildKit's words, at the first warning's line.
+    std::string rules;
+    for (const frontend::Warning& w : warnings) {
+      if (rules.find(w.rule) == std::string::npos) rules += (rules.empty() ? "" : ", ") + w.rule;
+    }
+    err << "error: " << file << ":" << warnings.front().location.line << ": lint violation found for rules: " << rules
+        << " (# check=error=true)\n";
     return false;
   }
   return true;

@@ -216,6 +216,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     code = 0;
   } catch (const std::exception& e) {
     if (status) status->Finish();
+    // A Buildfile error comes after the build checks of the lines above it (BuildKit's order).
+    if (const auto* pe = dynamic_cast<const frontend::ParseError*>(&e)) ReportBuildChecks(pe->file(), pe->warnings(), false, err);
     err << "error: " << e.what() << "\n";
   }
   gc_lock.reset();

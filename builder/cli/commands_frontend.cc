@@ -35,6 +35,7 @@ std::optional<Loaded> Load(const FrontendOptions& options, std::ostream& err, in
     err << "error: " << e.what() << "\n";
     *code = 1;
   } catch (const ParseError& e) {
+    ReportBuildChecks(e.file(), e.warnings(), false, err);
     err << "error: " << e.what() << "\n";
     *code = 1;
   }

@@ -7,6 +7,7 @@
 //   fails-with: TEXT       the build must fail and its stderr contain TEXT (may repeat)
 //   stderr: TEXT           a successful build's stderr contains TEXT (warnings)
 //   no-stderr: TEXT        ... and does not contain TEXT
+//   warnings: N            exactly N build-check warnings were printed
 //   file PATH = TEXT       the image holds PATH with exactly TEXT (\n and \t escapes)
 //   mode PATH 0644         permission bits (with the setuid/setgid/sticky bits)
 //   owner PATH 100:200     numeric owner
@@ -128,7 +129,7 @@ TEST_P(ConformanceCase, MatchesBuildKit) {
       args += " " + rest;
     } else if (kw == "fails-with:") {
       fails_with.push_back(Unescape(rest));
-    } else if (kw == "stderr:" || kw == "no-stderr:") {
+    } else if (kw == "stderr:" || kw == "no-stderr:" || kw == "warnings:") {
       checks.push_back({n, kw, "", Unescape(rest)});
     } else {
       auto [path, value] = Word(rest);
@@ -141,6 +142,10 @@ TEST_P(ConformanceCase, MatchesBuildKit) {
   if (!fails_with.empty()) {
     ASSERT_NE(r.code, 0) << "the build should fail; it did not:\n" << r.err;
     for (const auto& text : fails_with) EXPECT_NE(r.err.find(text), std::string::npos) << "stderr lacks: " << text << "\n" << r.err;
+    for (const Check& c : checks) {
+      if (c.kind == "stderr:") EXPECT_NE(r.err.find(c.value), std::string::npos) << "stderr lacks: " << c.value << "\n" << r.err;
+      if (c.kind == "warnings:") EXPECT_EQ(std::to_string(CountOf(r.err, "warning: ")), c.value) << r.err;
+    }
     return;
   }
   ASSERT_EQ(r.code, 0) << r.err;
@@ -159,6 +164,8 @@ TEST_P(ConformanceCase, MatchesBuildKit) {
       EXPECT_NE(r.err.find(c.value), std::string::npos) << r.err;
     } else if (c.kind == "no-stderr:") {
       EXPECT_EQ(r.err.find(c.value), std::string::npos) << r.err;
+    } else if (c.kind == "warnings:") {
+      EXPECT_EQ(std::to_string(CountOf(r.err, "warning: ")), c.value) << r.err;
     } else if (c.kind == "absent") {
       EXPECT_FALSE(exists);
     } else if (c.kind == "config" || c.kind == "config-absent") {

@@ -89,14 +89,14 @@ TEST(Checks, Warnings) {
       "ARG DB_PASSWORD\n"                // 7
       "CMD echo a\n"                     // 8: JSONArgsRecommended
       "CMD [\"b\"]\n"                    // 9: MultipleInstructionsDisallowed
-      "FROM $UNDECLARED\n");             // 10
+      "FROM $UNDECLARED\n");             // 10: UndefinedArgInFrom, InvalidDefaultArgInFrom
   EXPECT_EQ(Rules(p), (std::vector<std::string>{
                           "FromAsCasing@1", "StageNameCasing@1", "MaintainerDeprecated@2",
                           "LegacyKeyValueFormat@3", "SecretsUsedInArgOrEnv@3",
                           "ConsistentInstructionCasing@4", "WorkdirRelativePath@5",
                           "ExposeProtoCasing@6", "ExposeInvalidFormat@6", "SecretsUsedInArgOrEnv@7",
-                          "JSONArgsRecommended@8", "MultipleInstructionsDisallowed@9",
-                          "UndefinedArgInFrom@10"}));
+                          "JSONArgsRecommended@8", "MultipleInstructionsDisallowed@8",
+                          "UndefinedArgInFrom@10", "InvalidDefaultArgInFrom@10"}));
   EXPECT_EQ(p.warnings[0].url, "https://docs.docker.com/go/dockerfile/rule/from-as-casing/");
 }
 

@@ -1,2 +1,0 @@
-FROM alpine AS base
-FROM busybox AS base

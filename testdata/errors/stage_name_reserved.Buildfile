@@ -1,1 +1,0 @@
-FROM alpine AS scratch
