@@ -48,7 +48,8 @@ BuildfileSource LoadBuildfile(const std::string& file_flag, const std::string& c
     if (!IsRegularFile(file_flag)) throw BuildfileNotFound("no Buildfile at " + file_flag);
     src.path = file_flag;
   } else {
-    for (const char* name : {"Buildfile", "Dockerfile", "Containerfile"}) {
+    // `dockerfile` in lower case too, as BuildKit's fallback (moby/moby#10858).
+    for (const char* name : {"Buildfile", "Dockerfile", "Containerfile", "dockerfile"}) {
       std::string candidate = context_dir + "/" + name;
       if (IsRegularFile(candidate)) {
         src.path = candidate;

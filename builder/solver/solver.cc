@@ -57,12 +57,11 @@ class Solver {
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
     for (const std::string& note : cache_.notes()) status_.Info(note);
-    const int total = static_cast<int>(env_.plan.steps.size());
     unsigned jobs = env_.req.jobs > 0 ? static_cast<unsigned>(env_.req.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
     std::vector<std::thread> threads;
     for (int s : env_.plan.order) {
-      threads.emplace_back([this, s, total, &slots] {
+      threads.emplace_back([this, s, &slots] {
         try {
           {
             std::unique_lock<std::mutex> lock(mu_);
@@ -83,13 +82,18 @@ class Solver {
           StepInputs::Prefetched prefetched = inputs_.Prefetch(s);
           StageImage img = Base(s);
           bool ran_before = false;  // a step of this stage missed the cache
+          // BuildKit numbers the steps of each stage, FROM counted first unless it is scratch.
+          const int from_step = env_.plan.stages[s].base.kind == frontend::BaseRef::kScratch ? 0 : 1;
+          const int stage_total = from_step + static_cast<int>(env_.plan.stages[s].steps.size());
+          int stage_step = from_step;
           for (frontend::StepId id : env_.plan.stages[s].steps) {
             if (Failed()) return;
             if (env_.req.interrupted && env_.req.interrupted->load()) throw BuildError("interrupted");
             const PlannedStep& step = env_.plan.steps[id];
             int n = ++started_;
-            std::string label = "[" + StageLabel(s) + " " + std::to_string(n) + "/" + std::to_string(total) + "] " +
-                                step.keyword + " " + ShownArgs(step);
+            ++stage_step;
+            std::string label = "[" + StageLabel(s) + " " + std::to_string(stage_step) + "/" + std::to_string(stage_total) +
+                                "] " + step.keyword + " " + ShownArgs(step);
             Report([&] { status_.StepStarted(n, label); });
             auto t0 = std::chrono::steady_clock::now();
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -224,7 +228,23 @@ class Solver {
     if ((run && run->exec_form) || (meta && meta->exec_form)) return JsonArray(step.words);
     std::string shown = Join(step.words);
     if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
+    if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op)) shown = CopyFlagsText(*copy) + shown;
     return shown;
+  }
+
+  // COPY/ADD's flags as BuildKit's step names show them ("--from=base --chmod=0644 ").
+  static std::string CopyFlagsText(const frontend::CopyStep& c) {
+    std::string out;
+    if (!c.from.empty()) out += "--from=" + c.from + " ";
+    if (!c.chown.empty()) out += "--chown=" + c.chown + " ";
+    if (!c.chmod.empty()) out += "--chmod=" + c.chmod + " ";
+    if (c.link) out += "--link ";
+    if (c.parents) out += "--parents ";
+    for (const std::string& e : c.excludes) out += "--exclude=" + e + " ";
+    if (!c.checksum.empty()) out += "--checksum=" + c.checksum + " ";
+    if (c.keep_git_dir) out += "--keep-git-dir ";
+    if (c.unpack) out += std::string("--unpack=") + (*c.unpack ? "true " : "false ");
+    return out;
   }
 
   bool UseCache(int stage) const {

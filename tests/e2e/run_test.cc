@@ -400,10 +400,10 @@ TEST_F(RunTest, ProgressPrinters) {
   EXPECT_EQ(output, "line-one\nline-two\n");
   EXPECT_TRUE(events.count("start") && events.count("done") && events.count("info"));
   r = RunImgbuild("build --progress=plain --network=none --no-cache --root " + root_ + " " + ctx);
-  EXPECT_NE(r.err.find("#1 [stage-0 1/1] RUN echo line-one; echo line-two\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("#1 [stage-0 2/2] RUN echo line-one; echo line-two\n"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(" line-two\n#1 DONE "), std::string::npos) << r.err;
   r = RunImgbuild("build --progress=tty --network=none --no-cache --root " + root_ + " " + ctx);
-  EXPECT_NE(r.err.find(" => [stage-0 1/1] RUN echo line-one; echo line-two  "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" => [stage-0 2/2] RUN echo line-one; echo line-two  "), std::string::npos) << r.err;
   r = RunImgbuild("build --progress=fancy --root " + root_ + " " + ctx);
   EXPECT_EQ(r.code, 2);
 }

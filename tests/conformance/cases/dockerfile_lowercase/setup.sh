@@ -1,0 +1,1 @@
+mv Buildfile dockerfile

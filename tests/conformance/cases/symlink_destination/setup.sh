@@ -1,0 +1,1 @@
+ln -s ../tmp/symlink-target symlink && tar -cf t.tar symlink && rm symlink

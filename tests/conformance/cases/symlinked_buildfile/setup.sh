@@ -1,0 +1,1 @@
+mv Buildfile Buildfile.web && ln -s Buildfile.web Buildfile
