@@ -183,7 +183,7 @@ void Planner::WalkStage(int index) {
       stage_steps_[index].back().build_args = st.arg_list;
     }
   } catch (const ParseError& e) {
-    errors_[index] = e;  // reported only if the target needs this stage
+    if (!errors_[index]) errors_[index] = e;  // reported only if the target needs this stage
   }
 }
 
@@ -448,14 +448,22 @@ void Planner::Snapshot(StageState& st, Location where) {
 
 void Planner::AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
                         PlannedStep& step, PlannedStage& ps, const char* what) {
-  // Any stage of the file, earlier or later (BuildKit; a cycle is refused when the stages are
-  // ordered); a number names a stage by index and must exist.
+  // A stage defined before this one (BuildKit's testOutOfOrderStage); a number names a stage by
+  // index and must exist.
   const int stage_count = static_cast<int>(plan_.program.stages.size());
   if (auto st = FindStage(from, stage_count)) {
-    if (*st == stage.index)
-      Fail(instr.location, "circular dependency detected on stage: " +
-                               (stage.name.empty() ? std::to_string(stage.index) : stage.name) + " (" + what +
-                               " names its own stage)");
+    const std::string current = stage.name.empty() ? "stage-" + std::to_string(stage.index) : stage.name;
+    if (*st == stage.index) {
+      Fail(instr.location, "circular dependency detected on stage: " + current + " (" + what + " names its own stage)");
+    }
+    if (*st > stage.index && !errors_[stage.index]) {
+      // Reported after the cycle check, as BuildKit (a cycle through it is named as one).
+      errors_[stage.index] = ParseError(plan_.program.file, instr.location,
+                                        std::string(what == std::string("COPY --from") ? "cannot copy from stage \""
+                                                                                      : "cannot mount from stage \"") +
+                                            from + "\", it needs to be defined before current stage \"" + current + "\"",
+                                        SourceLine(instr.location.line));
+    }
     ps.depends_on.insert(*st);
     return;
   }
