@@ -172,9 +172,17 @@ void RunMounts::AddBind(const MountSpec& m, const std::string& target) {
 }
 
 void RunMounts::AddCache(const MountSpec& m, const std::string& target) {
-  std::string dir = ctx_.cache_dir + "/" + std::string(layers::Digest::OfBytes(m.id).hex().substr(0, 32));
+  // A cache is its id and what it starts from: with uid/gid/mode or from= it is another cache
+  // than the plain id (BuildKit keys a cache directory by id and its base).
+  std::string identity = m.id;
+  if (m.uid || m.gid || m.mode) {
+    identity += "\nuid=" + std::to_string(m.uid.value_or(0)) + ",gid=" + std::to_string(m.gid.value_or(0)) +
+                ",mode=" + std::to_string(m.mode.value_or(0755));
+  }
+  if (!m.from.empty()) identity += "\nfrom=" + m.from + ",source=" + m.source;
+  std::string dir = ctx_.cache_dir + "/" + std::string(layers::Digest::OfBytes(identity).hex().substr(0, 32));
   layers::MakeDirs(dir);
-  layers::WriteFileAtomic(dir + "/id", m.id + "\n");
+  layers::WriteFileAtomic(dir + "/id", identity + "\n");
   std::string name = "data";
   UniqueFd lock;
   switch (m.sharing) {

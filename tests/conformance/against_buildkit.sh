@@ -90,8 +90,13 @@ for name in "${cases[@]}"; do
   "$imgbuild" build --root "$root" --network=none -t "case-$name" -o "type=local,dest=$WORK/out-i-$name" $args "$ctx" \
     >"$WORK/$name.imgbuild.log" 2>&1 || i_rc=$?
   # shellcheck disable=SC2086
-  $docker build --network=none -f "$ctx/Buildfile" -o "type=local,dest=$WORK/out-b-$name" $args "$ctx" \
+  # A tar keeps owners (dockerd's type=local export writes every file as root).
+  $docker build --network=none -f "$ctx/Buildfile" -o "type=tar,dest=$WORK/out-b-$name.tar" $args "$ctx" \
     >"$WORK/$name.buildkit.log" 2>&1 || b_rc=$?
+  if [ "$b_rc" = 0 ]; then
+    mkdir -p "$WORK/out-b-$name"
+    tar --numeric-owner --same-owner -xpf "$WORK/out-b-$name.tar" -C "$WORK/out-b-$name"
+  fi
   if [ "$i_rc" != 0 ] || [ "$b_rc" != 0 ]; then
     if [ "$i_rc" != 0 ] && [ "$b_rc" != 0 ]; then
       both_fail=$((both_fail + 1)); printf '%-50s both fail\n' "$name"
