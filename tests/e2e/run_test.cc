@@ -243,9 +243,10 @@ TEST_F(RunTest, CacheMountPersistsBetweenBuilds) {
   std::string out2 = BuildFiles("cache2", bf, "--no-cache");  // cache-mount contents are not in the key
   EXPECT_EQ(Slurp(out2 + "/count.txt"), "2\n");
   EXPECT_FALSE(fs::exists(out2 + "/cache"));  // the mount point is not part of the image
-  // A locked cache is the same directory; an id names it across targets.
+  // A locked cache is the same directory; an id (with the same owner and mode, its base) names it
+  // across targets.
   std::string out3 = BuildFiles("cache3", "FROM busybox:local\n"
-                                          "RUN --mount=type=cache,id=/cache,target=/elsewhere,sharing=locked "
+                                          "RUN --mount=type=cache,id=/cache,target=/elsewhere,sharing=locked,uid=1000,mode=0700 "
                                           "wc -l < /elsewhere/log > /count.txt\n", "--no-cache");
   EXPECT_EQ(Slurp(out3 + "/count.txt"), "2\n");
   // A new cache seeded from a stage's files.
