@@ -93,6 +93,8 @@ class Copier {
       if (HasGlob(clean)) {
         // A pattern that matches nothing copies nothing (BuildKit's AllowEmptyWildcard).
         Glob(SplitPath(clean), 0, "", matched);
+        std::sort(matched.begin(), matched.end());
+        matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
       } else {
         struct stat st;
         // The directories on the way are followed inside the source; what they lead to is what
@@ -118,8 +120,14 @@ class Copier {
         while (p.rfind("./", 0) == 0 || p.rfind("/", 0) == 0) p.erase(0, p[0] == '/' ? 1 : 2);
         size_t pivot = p.find("/./");
         std::string prefix = pivot == std::string::npos ? "" : CleanRelative(p.substr(0, pivot));
+        // The pivot drops as many leading components of each match as the prefix has (the
+        // prefix may be a pattern: `a/b*/./c` keeps `c/...` of both a/b and a/b2).
+        const size_t drop = prefix.empty() ? 0 : SplitPath(prefix).size();
         for (const std::string& m : matched) {
-          kept_[m] = prefix.empty() || m.rfind(prefix + "/", 0) != 0 ? m : m.substr(prefix.size() + 1);
+          std::vector<std::string> comps = SplitPath(m);
+          std::string kept;
+          for (size_t k = drop; k < comps.size(); ++k) kept = JoinRel(kept, comps[k]);
+          kept_[m] = drop == 0 || comps.size() <= drop ? m : kept;
         }
       }
       items.insert(items.end(), matched.begin(), matched.end());
@@ -216,6 +224,20 @@ class Copier {
   void Glob(const std::vector<std::string>& parts, size_t i, const std::string& base, std::vector<std::string>& out) {
     if (i == parts.size()) {
       if (!Ignored(base)) out.push_back(base);
+      return;
+    }
+    if (parts[i] == "**") {
+      // Any number of directories, none included (fsutil's patterns, as BuildKit matches them).
+      Glob(parts, i + 1, base, out);
+      int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
+      if (fd < 0) return;
+      UniqueFd dir(fd);
+      for (const std::string& n : Names(dir.get(), Src(base))) {
+        struct stat st;
+        if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+          Glob(parts, i, JoinRel(base, n), out);
+        }
+      }
       return;
     }
     if (!HasGlob(parts[i])) {
