@@ -351,7 +351,7 @@ class Lowerer {
       for (const CopySource& s : c.sources) {
         if (!s.heredoc && !IsRemoteSource(s.path) && s.path.find('$') == std::string::npos) {
           Fail(flags.locations["checksum"],
-               "--checksum only applies to HTTP(S) and Git sources, not \"" + s.path + "\"");
+               "checksum requires HTTP(S) or Git sources (\"" + s.path + "\" is neither)");
         }
       }
     }
