@@ -57,11 +57,12 @@ FlagValues ParseFlags(const std::string& keyword, const std::vector<ast::Flag>& 
     if (def == defs.end()) {
       std::vector<std::string> names;
       for (const FlagDef& d : defs) names.push_back(d.name);
-      std::string hint = DidYouMean(flag.name, names, "--", false);
+      std::string hint = DidYouMean(flag.name, names, "", false);
       if (defs.empty()) {
         throw FlagError(flag.location, keyword + " takes no flags, but --" + flag.name + " was given");
       }
-      throw FlagError(flag.location, "unknown flag --" + flag.name + " for " + keyword + hint);
+      // BuildKit's words ("unknown flag: mont", "did you mean mount?"), naming the instruction.
+      throw FlagError(flag.location, "unknown flag: " + flag.name + " for " + keyword + hint);
     }
     if (values.Has(flag.name) && def->kind != FlagKind::kStrings) {
       throw FlagError(flag.location, "--" + flag.name + " is given twice for " + keyword);

@@ -221,7 +221,7 @@ MountSpec ParseMount(std::string_view text, const ValueExpander& expand) {
       if (m.type != MountType::kSecret) throw not_for_type(key);
       m.env = value;
     } else {
-      throw MountError("unknown mount option '" + key + "'" + DidYouMean(key, kMountKeys));
+      throw MountError("unexpected key '" + key + "' in '" + field + "'" + DidYouMean(key, kMountKeys));
     }
   }
   (void)sharing_set;

@@ -36,7 +36,7 @@ std::optional<std::string> Suggest(std::string_view word, const std::vector<std:
     std::string cc = case_insensitive ? AsciiLower(c) : c;
     size_t d = Distance(w, cc);
     // A prefix that is most of the candidate (--chmo for --chmod) is a typo too.
-    if (cc.size() > w.size() && cc.compare(0, w.size(), w) == 0 && w.size() * 3 >= cc.size() * 2) d = 1;
+    if (cc.size() > w.size() && cc.compare(0, w.size(), w) == 0 && (w.size() * 3 >= cc.size() * 2 || w.size() >= 3)) d = 1;
     if (d < best_distance) {
       best_distance = d;
       best = c;

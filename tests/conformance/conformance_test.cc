@@ -9,6 +9,7 @@
 //   no-stderr: TEXT        ... and does not contain TEXT
 //   warnings: N            exactly N build-check warnings were printed
 //   file PATH = TEXT       the image holds PATH with exactly TEXT (\n and \t escapes)
+//   contains PATH TEXT     the file PATH holds TEXT somewhere
 //   mode PATH 0644         permission bits (with the setuid/setgid/sticky bits)
 //   owner PATH 100:200     numeric owner
 //   type PATH file|dir|symlink|fifo
@@ -184,6 +185,8 @@ TEST_P(ConformanceCase, MatchesBuildKit) {
         std::string want = Unescape(c.value.size() > 1 ? c.value.substr(2) : "");
         EXPECT_TRUE(S_ISREG(st.st_mode));
         EXPECT_EQ(Slurp(p), want);
+      } else if (c.kind == "contains") {
+        EXPECT_NE(Slurp(p).find(Unescape(c.value)), std::string::npos) << Slurp(p);
       } else if (c.kind == "mode") {
         char buf[8];
         snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
