@@ -127,7 +127,7 @@ TEST(Cli, BuildfileErrorExitsOneWithCaret) {
   RunResult r = RunImgbuild("parse -f -", "FROM scratch\nCOPY --chmodd=755 a b\n");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
-            "error: <stdin>:2:6: unknown flag --chmodd for COPY (did you mean --chmod?)\n"
+            "error: <stdin>:2:6: unknown flag: chmodd for COPY (did you mean chmod?)\n"
             " 2 | COPY --chmodd=755 a b\n"
             "   |      ^\n");
   EXPECT_TRUE(r.out.empty());
