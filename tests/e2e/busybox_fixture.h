@@ -47,10 +47,7 @@ class BusyboxTest : public ::testing::Test {
   }
   void TearDown() override {
     if (dir_.empty()) return;
-    // Whatever a test left mounted below its directory (podman's storage) goes first.
-    Sh("grep -o ' " + dir_ + "[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l");
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    RemoveTestDir(dir_);
   }
   // Writes DIR/NAME/Buildfile and builds it (plain progress, sandboxes without network).
   RunResult Build(const std::string& name, const std::string& buildfile, const std::string& args = "") {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -60,6 +61,15 @@ inline size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
   return n;
+}
+
+// Unmounts whatever a test left mounted below `dir` (podman's storage, a killed build's
+// snapshots) and removes it: what every end-to-end fixture does last, however the test ended.
+inline void RemoveTestDir(const std::string& dir) {
+  if (dir.empty()) return;
+  Sh("grep -o ' " + dir + "[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace imgbuild::testing

@@ -96,9 +96,7 @@ class RealWorldTest : public ::testing::TestWithParam<Case> {
   }
   void TearDown() override {
     if (dir_.empty()) return;
-    Sh("grep -o ' " + dir_ + "[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    RemoveTestDir(dir_);
   }
   RunResult Build(const std::string& args = "") {
     return RunImgbuild("build --progress=plain --root " + root_ + " -t rw:" + GetParam().name + " " + args + " " + ctx_);

@@ -88,7 +88,9 @@ TEST_F(PathEscapeTest, CopyFromAStageSymlinkNeverReadsTheHost) {
     RunResult r = Build("from-stage", stage + "FROM busybox:local\n" + line + "\n", "-o type=local,dest=" + dir_ + "/o1");
     // A path fails ("not found"); a pattern matches nothing inside the stage, which BuildKit
     // allows (AllowEmptyWildcard): either way the host's file is not in the image.
-    if (line.find('*') == std::string::npos) EXPECT_NE(r.code, 0) << line;
+    if (line.find('*') == std::string::npos) {
+      EXPECT_NE(r.code, 0) << line;
+    }
     EXPECT_EQ(r.out.find("host secret"), std::string::npos);
     EXPECT_FALSE(fs::exists(dir_ + "/o1/a")) << line;
     EXPECT_FALSE(fs::exists(dir_ + "/o1/b/secret.txt")) << line;
@@ -107,7 +109,9 @@ TEST_F(PathEscapeTest, CopyFromAStageSymlinkNeverReadsTheHost) {
   r = Build("from-stage",
             stage + "FROM busybox:local\nRUN --mount=from=s,source=/l,target=/c cat /c/secret.txt > /got || echo none > /got\n",
             "-o type=local,dest=" + dir_ + "/o3");
-  if (r.code == 0) EXPECT_EQ(Slurp(dir_ + "/o3/got"), "none\n");
+  if (r.code == 0) {
+    EXPECT_EQ(Slurp(dir_ + "/o3/got"), "none\n");
+  }
   EXPECT_EQ(r.err.find("host secret"), std::string::npos);
 }
 
@@ -118,13 +122,15 @@ TEST_F(PathEscapeTest, ContextSymlinksStayInTheContext) {
   fs::create_symlink(victim_, ctx + "/hostdir");
   fs::create_symlink("../host-victim", ctx + "/updir");
   Sh("tar -cf " + victim_ + "/x.tar -C " + victim_ + " secret.txt");
-  for (const std::string& line : {"COPY hostdir/secret.txt /a", "COPY updir/secret.txt /a", "COPY hostdir/*.txt /b/",
+  for (const std::string line : {"COPY hostdir/secret.txt /a", "COPY updir/secret.txt /a", "COPY hostdir/*.txt /b/",
                                   "COPY updir/*.txt /b/", "ADD hostdir/x.tar /c/", "ADD updir/x.tar /c/"}) {
     fs::remove_all(dir_ + "/out");
     RunResult r = Build("ctx-links", "FROM busybox:local\n" + line + "\n", "-o type=local,dest=" + dir_ + "/out");
     // Paths fail; a pattern through the link matches nothing inside the context (allowed, as
     // BuildKit's AllowEmptyWildcard): the host's file is never in the image.
-    if (line.find('*') == std::string::npos) EXPECT_NE(r.code, 0) << line << "\n" << r.err;
+    if (line.find('*') == std::string::npos) {
+      EXPECT_NE(r.code, 0) << line << "\n" << r.err;
+    }
     EXPECT_FALSE(fs::exists(dir_ + "/out/a") || fs::exists(dir_ + "/out/b/secret.txt") || fs::exists(dir_ + "/out/c")) << line;
   }
   fs::remove(victim_ + "/x.tar");
@@ -147,7 +153,7 @@ TEST_F(PathEscapeTest, DockerignoreCannotBeBypassedWithASymlink) {
   std::ofstream(ctx + "/.dockerignore") << "secret.env\ndir/secret.env\n";
   fs::create_symlink("secret.env", ctx + "/link");
   fs::create_symlink("dir", ctx + "/linkdir");
-  for (const std::string& line : {"COPY link /x", "COPY linkdir/secret.env /x", "COPY linkdir/*.env /x/"}) {
+  for (const std::string line : {"COPY link /x", "COPY linkdir/secret.env /x", "COPY linkdir/*.env /x/"}) {
     RunResult r = Build("ignored", "FROM busybox:local\n" + line + "\n", "-o type=local,dest=" + dir_ + "/out");
     EXPECT_NE(r.code, 0) << line;
     EXPECT_FALSE(fs::exists(dir_ + "/out/x")) << line;
