@@ -448,8 +448,15 @@ void Planner::Snapshot(StageState& st, Location where) {
 
 void Planner::AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
                         PlannedStep& step, PlannedStage& ps, const char* what) {
-  // A stage defined before this one (BuildKit's testOutOfOrderStage); a number names a stage by
-  // index and must exist.
+  // A named context first (it replaces a stage of its name, as BuildKit), then a stage defined
+  // before this one (BuildKit's testOutOfOrderStage); a number names a stage by index.
+  if (options_.named_contexts.count(from)) {
+    step.externals.push_back({ExternalInput::kNamedContext, from});
+    return;
+  }
+  if (options_.scratch_contexts.count(from)) {
+    Fail(instr.location, std::string(what) + "=" + from + " names the empty image (docker-image://scratch): nothing to copy");
+  }
   const int stage_count = static_cast<int>(plan_.program.stages.size());
   if (auto st = FindStage(from, stage_count)) {
     const std::string current = stage.name.empty() ? "stage-" + std::to_string(stage.index) : stage.name;
@@ -465,10 +472,6 @@ void Planner::AddSource(const std::string& from, const Stage& stage, const Instr
                                         SourceLine(instr.location.line));
     }
     ps.depends_on.insert(*st);
-    return;
-  }
-  if (options_.named_contexts.count(from)) {
-    step.externals.push_back({ExternalInput::kNamedContext, from});
     return;
   }
   if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {

@@ -38,8 +38,10 @@ struct PlanOptions {
   // Looks a base image up (FROM IMAGE); std::nullopt when unknown. Without it, image bases start
   // with an empty environment and their ONBUILD triggers are not run.
   std::function<std::optional<BaseImageInfo>(const std::string& ref)> base_image;
-  // Names given with --build-context: FROM NAME and COPY --from=NAME read them (stages first).
+  // Names given with --build-context: FROM NAME and COPY --from=NAME read them, in place of a
+  // stage of the same name (BuildKit); scratch_contexts name the empty image (docker-image://scratch).
   std::set<std::string> named_contexts;
+  std::set<std::string> scratch_contexts;
 };
 
 using StepId = int;

@@ -49,16 +49,16 @@ void Planner::ResolveBase(const Stage& s) {
     }
     Fail(s.location, "empty platform value from expression " + s.platform + hint);
   }
-  if (AsciiLower(base) == "scratch") {
+  if (AsciiLower(base) == "scratch" || options_.scratch_contexts.count(base)) {
     ps.base.kind = BaseRef::kScratch;
+  } else if (options_.named_contexts.count(base)) {
+    ps.base.kind = BaseRef::kContext;  // a named context replaces a stage of its name too
+    ps.base.ref = base;
   } else if (auto st = FindStage(base, s.index); st) {
     if (*st == s.index) Fail(s.location, "stage \"" + base + "\" cannot be built FROM itself");
     ps.base.kind = BaseRef::kStage;
     ps.base.stage = *st;
     ps.depends_on.insert(*st);
-  } else if (options_.named_contexts.count(base)) {
-    ps.base.kind = BaseRef::kContext;
-    ps.base.ref = base;
   } else {
     ps.base.kind = BaseRef::kImage;
     ps.base.ref = base;

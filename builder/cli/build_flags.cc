@@ -70,6 +70,10 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
              "tar archive or a Git URL\n";
       return 2;
     }
+    if (value == "docker-image://scratch") {
+      inv.plan_options.scratch_contexts.insert(name);  // the empty image, as BuildKit reads it
+      continue;
+    }
     req.named_contexts[name] = value;
     inv.plan_options.named_contexts.insert(name);
   }

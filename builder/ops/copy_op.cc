@@ -87,7 +87,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   }
   Sources::Keep keep;
   CopyRequest r = c.from.empty() ? LocalCopyRequest(step, c, env_.req.context_dir, &ignore_)
-                                 : LocalCopyRequest(step, c, sources_.Root(c.from, step.stage, keep), nullptr);
+                                 : LocalCopyRequest(step, c, sources_.Root(c.from, step.stage, keep), sources_.ContextIgnore(c.from));
   std::string detail;
   std::optional<SnapshotView> base_view;  // for --chown names under --link
   if (c.link && !r.chown.empty()) {

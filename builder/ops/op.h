@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "frontend/dockerignore.h"
+
 #include "builder/ops/layer_step.h"
 
 namespace imgbuild::builder {
@@ -22,6 +24,8 @@ class Sources {
   virtual std::string Root(const std::string& from, int stage, Keep& keep) = 0;
   // The build context without what .dockerignore excludes.
   virtual std::string FilteredContext() = 0;
+  // The .dockerignore of the named directory context `name` (its own, at its top), or nullptr.
+  virtual const frontend::IgnoreMatcher* ContextIgnore(const std::string& name) const = 0;
 };
 
 }  // namespace imgbuild::builder

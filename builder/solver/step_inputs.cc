@@ -1,10 +1,14 @@
 #include "builder/solver/step_inputs.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "builder/ops/remote_source.h"
 #include "builder/ops/copy_op.h"
 #include "builder/ops/run_op.h"
 #include "builder/rootfs/copier.h"
 #include "frontend/words.h"
+#include "layers/root_dir.h"
 
 namespace imgbuild::builder {
 
@@ -77,6 +81,28 @@ std::string StepInputs::FromKey(const std::string& from) {
   return m ? ImageKey(m->digest.str(), bases_.PlatformText()).str() : "missing image " + ref;
 }
 
+// A named directory context brings its own .dockerignore (BuildKit's testNamedLocalContext).
+void StepInputs::LoadContextIgnores() {
+  for (const auto& [name, spec] : env_.req.named_contexts) {
+    if (!BaseImages::IsDirContext(spec)) continue;
+    layers::RootDir dir(spec);
+    struct stat st;
+    if (!dir.Stat(".dockerignore", &st, /*follow_last=*/true) || !S_ISREG(st.st_mode)) continue;
+    layers::UniqueFd fd = dir.Open(".dockerignore", O_RDONLY);
+    try {
+      context_ignores_.emplace(name, frontend::IgnoreMatcher(frontend::ReadIgnoreFile(
+                                         layers::ReadFile(layers::RootDir::FdPath(fd.get())))));
+    } catch (const frontend::IgnorePatternError& e) {
+      throw BuildError("--build-context " + name + ": .dockerignore: " + e.what());
+    }
+  }
+}
+
+const frontend::IgnoreMatcher* StepInputs::ContextIgnore(const std::string& name) const {
+  auto it = context_ignores_.find(name);
+  return it == context_ignores_.end() ? nullptr : &it->second;
+}
+
 // The files a COPY/ADD reads from a directory (the build context or a named one), hashed.
 std::optional<cache::InputDigest> StepInputs::CopyInputs(const PlannedStep& step, const frontend::CopyStep& c) {
   CopyRequest r;
@@ -84,7 +110,7 @@ std::optional<cache::InputDigest> StepInputs::CopyInputs(const PlannedStep& step
     auto nc = env_.req.named_contexts.find(c.from);
     bool dir_context = nc != env_.req.named_contexts.end() && BaseImages::IsDirContext(nc->second) && !StageNamed(c.from);
     if (!dir_context) return std::nullopt;  // a stage or an image: its key stands for its files
-    r = LocalCopyRequest(step, c, nc->second, nullptr);
+    r = LocalCopyRequest(step, c, nc->second, ContextIgnore(c.from));
   } else {
     r = LocalCopyRequest(step, c, env_.req.context_dir, &ignore_);
   }

@@ -26,7 +26,9 @@ class StepInputs : public Sources {
  public:
   StepInputs(BuildEnv& env, StepCache& cache, BaseImages& bases, const StageResults& stages,
              const frontend::IgnoreMatcher& ignore)
-      : env_(env), cache_(cache), bases_(bases), stages_(stages), ignore_(ignore) {}
+      : env_(env), cache_(cache), bases_(bases), stages_(stages), ignore_(ignore) {
+    LoadContextIgnores();
+  }
 
   using Prefetched = std::map<frontend::StepId, std::future<std::optional<cache::InputDigest>>>;
   // The inputs of the stage's COPY/ADD steps, hashed at once while the stage starts.
@@ -39,8 +41,10 @@ class StepInputs : public Sources {
 
   std::string Root(const std::string& from, int stage, Keep& keep) override;
   std::string FilteredContext() override;
+  const frontend::IgnoreMatcher* ContextIgnore(const std::string& name) const override;
 
  private:
+  void LoadContextIgnores();
   std::optional<int> StageNamed(const std::string& from) const;
   std::string FromKey(const std::string& from);
   std::optional<cache::InputDigest> CopyInputs(const frontend::PlannedStep& step, const frontend::CopyStep& c);
@@ -50,6 +54,7 @@ class StepInputs : public Sources {
   BaseImages& bases_;
   const StageResults& stages_;
   const frontend::IgnoreMatcher& ignore_;
+  std::map<std::string, frontend::IgnoreMatcher> context_ignores_;  // read-only once built
   std::mutex context_mu_;  // filtered_context_
   std::string filtered_context_;
 };

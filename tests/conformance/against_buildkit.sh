@@ -22,9 +22,13 @@ sock=$WORK/docker.sock
 export DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=1
 # (Re)starts dockerd: its BuildKit panics on some Buildfiles (a file with no stage) and takes
 # the daemon with it.
+starts=0
 start_dockerd() {
+  # What a crashed daemon left (its containerd) goes first; each start has an exec root of its own.
+  pkill -f "containerd --config $WORK/exec" 2>/dev/null || true
+  starts=$((starts + 1))
   rm -f "$WORK/docker.pid"
-  dockerd --iptables=false --bridge=none --data-root "$WORK/docker" --exec-root "$WORK/exec" \
+  dockerd --iptables=false --bridge=none --data-root "$WORK/docker" --exec-root "$WORK/exec$starts" \
     --pidfile "$WORK/docker.pid" -H "$DOCKER_HOST" >>"$WORK/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 60); do $docker version >/dev/null 2>&1 && return 0; sleep 0.5; done
@@ -33,6 +37,7 @@ start_dockerd() {
 cleanup() {
   kill "$dockerd_pid" 2>/dev/null || true
   wait "$dockerd_pid" 2>/dev/null || true
+  pkill -f "containerd --config $WORK/exec" 2>/dev/null || true
   grep -o " $WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -93,7 +98,7 @@ for name in "${cases[@]}"; do
   args=$(sed -n 's/^args: //p' "$dir/case" | tr '\n' ' ')
   rm -rf "$WORK/out-i-$name" "$WORK/out-b-$name"
   i_rc=0 b_rc=0
-  $docker version >/dev/null 2>&1 || { echo "(dockerd died: restarted)"; start_dockerd; }
+  $docker version >/dev/null 2>&1 || { echo "(dockerd died: restarted)"; start_dockerd || { echo "dockerd does not start again" >&2; exit 1; }; }
   # shellcheck disable=SC2086
   "$imgbuild" build --root "$root" --network=none -t "case-$name" -o "type=local,dest=$WORK/out-i-$name" $args "$ctx" \
     >"$WORK/$name.imgbuild.log" 2>&1 || i_rc=$?

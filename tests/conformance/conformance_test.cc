@@ -3,7 +3,8 @@
 // setup.sh runs inside the copy for what git cannot hold: sockets, modes, owners) and a `case` file:
 //
 //   # from: dockerfile_copy_test.go testEmptyDestDir     (the Go test it comes from)
-//   args: --target x --build-arg a=b                     (extra build flags)
+//   args: --target x --build-arg a=b                     (extra build flags; {context} is the
+//                                                         context copy's path)
 //   fails-with: TEXT       the build must fail and its stderr contain TEXT (may repeat)
 //   stderr: TEXT           a successful build's stderr contains TEXT (warnings)
 //   no-stderr: TEXT        ... and does not contain TEXT
@@ -125,6 +126,7 @@ TEST_P(ConformanceCase, MatchesBuildKit) {
     if (line.empty() || line[0] == '#') continue;
     auto [kw, rest] = Word(line);
     if (kw == "args:") {
+      for (size_t at; (at = rest.find("{context}")) != std::string::npos;) rest.replace(at, 9, ctx);
       args += " " + rest;
     } else if (kw == "fails-with:") {
       fails_with.push_back(Unescape(rest));
