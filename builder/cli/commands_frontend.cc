@@ -3,6 +3,7 @@
 
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/build_checks.h"
+#include "builder/ops/metadata_op.h"
 #include "builder/cli/commands.h"
 #include "frontend/ast_json.h"
 #include "frontend/lower.h"
@@ -42,11 +43,6 @@ std::optional<Loaded> Load(const FrontendOptions& options, std::ostream& err, in
   return std::nullopt;
 }
 
-std::string Join(const std::vector<std::string>& words, const char* sep = " ") {
-  std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : sep) + w;
-  return out;
-}
 
 }  // namespace
 

@@ -9,8 +9,9 @@
 namespace imgbuild::builder {
 
 std::string Join(const std::vector<std::string>& words, const char* sep) {
+  // Empty words keep their place ("COPY $unset ." is "COPY  ." in BuildKit's history).
   std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : sep) + w;
+  for (size_t i = 0; i < words.size(); ++i) out += (i ? sep : "") + words[i];
   return out;
 }
 
