@@ -196,7 +196,13 @@ class Copier {
       } else {
         target = into ? JoinRel(dest_rel, Base(named)) : dest_rel;
       }
-      EnsureParents(target == dest_rel && is_dir ? target : Parent(target));
+      // A directory's contents go into the destination, which --chmod leaves as it makes it
+      // (0755, as Docker's BuildKit); the parents above it take the mode (testCopyChmod).
+      if (target == dest_rel && is_dir) {
+        EnsureParents(target, /*chmod_last=*/false);
+      } else {
+        EnsureParents(Parent(target));
+      }
       CopyTree(item, target, /*top=*/true);
     }
     if (args == 0) EnsureParents(dest_rel);  // WORKDIR: just the directory
@@ -266,9 +272,11 @@ class Copier {
   // Creates the directories of `rel` in the upper dir: ones the image already has keep its
   // metadata (as an overlay copy-up would), new ones are 0755 and owned by --chown's user
   // (BuildKit creates the destination path as that user), else root. `rel` is canonical.
-  void EnsureParents(const std::string& rel) {
+  void EnsureParents(const std::string& rel, bool chmod_last = true) {
     std::string cur;
-    for (const std::string& part : SplitPath(rel)) {
+    const std::vector<std::string> parts = SplitPath(rel);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const std::string& part = parts[i];
       cur = JoinRel(cur, part);
       struct stat st;
       if (dst_.Stat(cur, &st)) {
@@ -282,7 +290,8 @@ class Copier {
         MakeDirAt(at.dir.get(), at.name, cur, lower.st_mode & 07777, lower.st_uid, lower.st_gid);
       } else {
         // --chmod applies to the directories the copy creates too (BuildKit's testCopyChmod).
-        mode_t mode = r_.chmod.empty() ? 0755 : ApplyChmod(r_.chmod, S_IFDIR | 0755) & 07777;
+        const bool chmod = !r_.chmod.empty() && (chmod_last || i + 1 < parts.size());
+        mode_t mode = chmod ? ApplyChmod(r_.chmod, S_IFDIR | 0755) & 07777 : 0755;
         MakeDirAt(at.dir.get(), at.name, cur, mode, owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0);
       }
     }
