@@ -225,4 +225,51 @@ void Planner::Finish() {
   plan_.warnings = std::move(kept);
 }
 
+// What COPY --from / RUN --mount from= names: a named context, an earlier stage, or an image.
+void Planner::AddSource(const std::string& from, const Stage& stage, const Instruction& instr,
+                        PlannedStep& step, PlannedStage& ps, const char* what) {
+  // A named context first (it replaces a stage of its name, as BuildKit), then a stage defined
+  // before this one (BuildKit's testOutOfOrderStage); a number names a stage by index.
+  if (options_.named_contexts.count(from)) {
+    step.externals.push_back({ExternalInput::kNamedContext, from});
+    return;
+  }
+  if (options_.scratch_contexts.count(from)) {
+    Fail(instr.location, std::string(what) + "=" + from + " names the empty image (docker-image://scratch): nothing to copy");
+  }
+  const int stage_count = static_cast<int>(plan_.program.stages.size());
+  if (auto st = FindStage(from, stage_count)) {
+    const std::string current = stage.name.empty() ? "stage-" + std::to_string(stage.index) : stage.name;
+    if (*st == stage.index) {
+      Fail(instr.location, "circular dependency detected on stage: " + current + " (" + what + " names its own stage)");
+    }
+    if (*st > stage.index && !errors_[stage.index]) {
+      // Reported after the cycle check, as BuildKit (a cycle through it is named as one).
+      errors_[stage.index] = ParseError(plan_.program.file, instr.location,
+                                        std::string(what == std::string("COPY --from") ? "cannot copy from stage \""
+                                                                                      : "cannot mount from stage \"") +
+                                            from + "\", it needs to be defined before current stage \"" + current + "\"",
+                                        SourceLine(instr.location.line));
+    }
+    ps.depends_on.insert(*st);
+    return;
+  }
+  if (!from.empty() && std::all_of(from.begin(), from.end(), ::isdigit)) {
+    Fail(instr.location, std::string(what) + "=" + from + ": invalid stage index " + from + " (stages are numbered from 0)");
+  }
+  std::vector<std::string> names;
+  for (const Stage& s : plan_.program.stages) {
+    if (!s.name.empty()) names.push_back(s.name);
+  }
+  if (from.find_first_of("/:@.") == std::string::npos) {
+    // A bare name that is no stage: an image (docker.io/library/NAME) or a named context. A
+    // likely typo of a stage name is an error rather than a surprising pull.
+    if (auto s = Suggest(from, names)) {
+      Fail(instr.location,
+           std::string(what) + "=" + from + " names no stage (did you mean " + *s + "?)");
+    }
+  }
+  step.externals.push_back({ExternalInput::kImage, from});
+}
+
 }  // namespace imgbuild::frontend::detail

@@ -156,4 +156,25 @@ std::map<std::string, std::string> ListXattrs(const std::string& path) {
   return out;
 }
 
+void CopyXattrs(int from, int to, const std::string& shown) {
+  ssize_t len = ::flistxattr(from, nullptr, 0);
+  if (len <= 0) return;
+  std::string names(static_cast<size_t>(len), '\0');
+  len = ::flistxattr(from, names.data(), names.size());
+  std::string value;
+  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
+    std::string n(names.c_str() + i);
+    i += n.size() + 1;
+    if (n.rfind("trusted.overlay.", 0) == 0) continue;
+    ssize_t vlen = ::fgetxattr(from, n.c_str(), nullptr, 0);
+    if (vlen < 0) continue;
+    value.resize(static_cast<size_t>(vlen));
+    if (vlen > 0 && (vlen = ::fgetxattr(from, n.c_str(), value.data(), value.size())) < 0) continue;
+    if (::fsetxattr(to, n.c_str(), value.data(), static_cast<size_t>(vlen), 0) != 0 && errno != ENOTSUP &&
+        errno != EPERM) {
+      throw SysError("setxattr " + n, shown);
+    }
+  }
+}
+
 }  // namespace imgbuild::layers

@@ -77,4 +77,9 @@ std::string ResolveInside(const std::string& root, const std::string& rel);
 // The extended attributes of `path` itself (never followed), by name; unreadable ones are empty.
 std::map<std::string, std::string> ListXattrs(const std::string& path);
 
+// The extended attributes of one open file onto another (after chown, which clears
+// security.capability). Overlay's own are never copied; a name the target filesystem does not
+// support is skipped, as BuildKit does. `shown` names the target in errors.
+void CopyXattrs(int from, int to, const std::string& shown);
+
 }  // namespace imgbuild::layers

@@ -112,7 +112,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
       layers::RootDir src_root(r.src_root);
       for (const std::string& src : r.sources) {
         std::vector<std::string> names{src};
-        if (IsPattern(src)) {
+        if (HasGlob(src)) {
           CopyRequest one = r;
           one.sources = {src};
           names = MatchSources(one);
@@ -128,7 +128,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
             rest.push_back(name);
           }
         }
-        if (IsPattern(src) && rest.size() == names.size()) {
+        if (HasGlob(src) && rest.size() == names.size()) {
           plain.push_back(src);
         } else {
           plain.insert(plain.end(), rest.begin(), rest.end());

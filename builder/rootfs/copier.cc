@@ -30,47 +30,6 @@ using layers::RootDir;
 using layers::SysError;
 using layers::UniqueFd;
 
-// Extended attributes of one open file onto another (after chown, which clears
-// security.capability). Overlay's own are never copied; a name the target filesystem does not
-// support is skipped, as BuildKit does.
-void CopyXattrs(int from, int to, const std::string& shown) {
-  ssize_t len = ::flistxattr(from, nullptr, 0);
-  if (len <= 0) return;
-  std::string names(static_cast<size_t>(len), '\0');
-  len = ::flistxattr(from, names.data(), names.size());
-  std::string value;
-  for (size_t i = 0; len > 0 && i < static_cast<size_t>(len);) {
-    std::string n(names.c_str() + i);
-    i += n.size() + 1;
-    if (n.rfind("trusted.overlay.", 0) == 0) continue;
-    ssize_t vlen = ::fgetxattr(from, n.c_str(), nullptr, 0);
-    if (vlen < 0) continue;
-    value.resize(static_cast<size_t>(vlen));
-    if (vlen > 0 && (vlen = ::fgetxattr(from, n.c_str(), value.data(), value.size())) < 0) continue;
-    if (::fsetxattr(to, n.c_str(), value.data(), static_cast<size_t>(vlen), 0) != 0 && errno != ENOTSUP &&
-        errno != EPERM) {
-      throw SysError("setxattr " + n, shown);
-    }
-  }
-}
-
-bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
-std::string Parent(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? "" : rel.substr(0, slash);
-}
-
-std::string Base(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? rel : rel.substr(slash + 1);
-}
-
-std::string JoinRel(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "/" + b;
-}
 
 class Copier {
  public:
@@ -115,20 +74,7 @@ class Copier {
         matched.push_back(clean);
       }
       if (r_.parents) {
-        // --parents keeps the path after a `/./` pivot (BuildKit): `a/b/./c/d` lands as `c/d`.
-        std::string p = pattern;
-        while (p.rfind("./", 0) == 0 || p.rfind("/", 0) == 0) p.erase(0, p[0] == '/' ? 1 : 2);
-        size_t pivot = p.find("/./");
-        std::string prefix = pivot == std::string::npos ? "" : CleanRelative(p.substr(0, pivot));
-        // The pivot drops as many leading components of each match as the prefix has (the
-        // prefix may be a pattern: `a/b*/./c` keeps `c/...` of both a/b and a/b2).
-        const size_t drop = prefix.empty() ? 0 : SplitPath(prefix).size();
-        for (const std::string& m : matched) {
-          std::vector<std::string> comps = SplitPath(m);
-          std::string kept;
-          for (size_t k = drop; k < comps.size(); ++k) kept = JoinRel(kept, comps[k]);
-          kept_[m] = drop == 0 || comps.size() <= drop ? m : kept;
-        }
+        for (const std::string& m : matched) kept_[m] = KeptAfterPivot(pattern, m);
       }
       items.insert(items.end(), matched.begin(), matched.end());
     }
@@ -441,7 +387,7 @@ class Copier {
       if (!is_root_of_contents && !keep_existing) {
         if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
         if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
-        CopyXattrs(in.get(), out.get(), shown);
+        layers::CopyXattrs(in.get(), out.get(), shown);
         struct timespec times[2] = {st.st_atim, st.st_mtim};
         ::futimens(out.get(), times);
       }
@@ -505,7 +451,7 @@ class Copier {
     }
     if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
     if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
-    CopyXattrs(in.get(), out.get(), shown);
+    layers::CopyXattrs(in.get(), out.get(), shown);
     ::futimens(out.get(), times);
     ++stats_.files;
     stats_.bytes += st.st_size;
@@ -548,6 +494,5 @@ std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request) { ret
 
 std::vector<std::string> MatchSources(const CopyRequest& request) { return Copier(request).Items(); }
 
-bool IsPattern(const std::string& source) { return HasGlob(source); }
 
 }  // namespace imgbuild::builder

@@ -56,7 +56,4 @@ std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request);
 // none when nothing matches), plain paths checked. Throws CopyError for a missing plain path.
 std::vector<std::string> MatchSources(const CopyRequest& request);
 
-// Whether a source is a pattern (holds *, ? or [).
-bool IsPattern(const std::string& source);
-
 }  // namespace imgbuild::builder

@@ -34,4 +34,35 @@ std::string ResolveInRoot(const std::string& root, const std::string& path, bool
   return layers::RootDir(root).Resolve(path, follow_last);
 }
 
+std::string Parent(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? "" : rel.substr(0, slash);
+}
+
+std::string Base(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? rel : rel.substr(slash + 1);
+}
+
+std::string JoinRel(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + "/" + b;
+}
+
+bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+std::string KeptAfterPivot(const std::string& pattern, const std::string& match) {
+  std::string p = pattern;
+  while (p.rfind("./", 0) == 0 || p.rfind("/", 0) == 0) p.erase(0, p[0] == '/' ? 1 : 2);
+  size_t pivot = p.find("/./");
+  if (pivot == std::string::npos) return match;
+  const size_t drop = SplitPath(CleanRelative(p.substr(0, pivot))).size();
+  std::vector<std::string> comps = SplitPath(match);
+  if (drop == 0 || comps.size() <= drop) return match;
+  std::string kept;
+  for (size_t k = drop; k < comps.size(); ++k) kept = JoinRel(kept, comps[k]);
+  return kept;
+}
+
 }  // namespace imgbuild::builder

@@ -20,4 +20,18 @@ std::string CleanRelative(const std::string& path);
 // The non-empty, non-"." components of a '/'-separated path (layers::PathComponents).
 std::vector<std::string> SplitPath(const std::string& path);
 
+// Root-relative path text: the directory part ("" at the top), the last name, and a join that
+// leaves out empty sides.
+std::string Parent(const std::string& rel);
+std::string Base(const std::string& rel);
+std::string JoinRel(const std::string& a, const std::string& b);
+
+// Whether a path is a pattern (holds *, ? or [).
+bool HasGlob(const std::string& s);
+
+// What COPY --parents keeps of `match` (a path `pattern` selected): all of it, or what follows
+// a `/./` pivot (BuildKit: `a/b/./c/d` lands as `c/d`). The pivot drops as many leading
+// components as the prefix has, so a pattern prefix works (`a/b*/./c` keeps `c/...`).
+std::string KeptAfterPivot(const std::string& pattern, const std::string& match);
+
 }  // namespace imgbuild::builder
