@@ -135,8 +135,13 @@ print(json.dumps({"config": json.loads(lines[0]) or {}, "history": [{"created_by
     config_of >"$WORK/$name.cfg.buildkit" || : >"$WORK/$name.cfg.buildkit"
   fs_diff=$(diff "$WORK/$name.fs.buildkit" "$WORK/$name.fs.imgbuild" || true)
   cfg_diff=$(diff "$WORK/$name.cfg.buildkit" "$WORK/$name.cfg.imgbuild" || true)
+  # Docker 20.10's BuildKit leaves the empty /dev, /proc and /sys a RUN mounted on in the layer
+  # (current BuildKit removes its mount stubs, as imgbuild does): counted apart.
+  stub_only=$(grep -E '^[<>]' <<<"$fs_diff" | grep -vE '^< /(dev|proc|sys) d 0755 0:0 $' || true)
   if [ -z "$fs_diff" ] && [ -z "$cfg_diff" ]; then
     same=$((same + 1)); printf '%-50s same\n' "$name"
+  elif [ -z "$stub_only" ] && [ -z "$cfg_diff" ]; then
+    same_stubs=$((same_stubs + 1)); printf '%-50s same but for the RUN stubs /dev /proc /sys BuildKit 20.10 leaves\n' "$name"
   else
     differ=$((differ + 1))
     { echo "# < BuildKit, > imgbuild"; echo "$fs_diff"; echo "$cfg_diff"; } >"$WORK/$name.diff"
@@ -144,4 +149,4 @@ print(json.dumps({"config": json.loads(lines[0]) or {}, "history": [{"created_by
       "$(grep -c '^[<>]' <<<"$fs_diff" || true)" "$(grep -c '^[<>]' <<<"$cfg_diff" || true)" "$WORK/$name.diff"
   fi
 done
-echo "cases: ${#cases[@]}  same: $same  both fail: $both_fail  differ: $differ  one fails: $fail_one  (details in $WORK)"
+echo "cases: ${#cases[@]}  same: $same  same but for the stubs: $same_stubs  both fail: $both_fail  differ: $differ  one fails: $fail_one  (details in $WORK)"
