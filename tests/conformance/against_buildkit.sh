@@ -87,7 +87,7 @@ print(json.dumps(out, indent=1, sort_keys=True))'
 
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || mapfile -t cases < <(ls tests/conformance/cases)
-same=0 differ=0 both_fail=0 fail_one=0
+same=0 same_stubs=0 differ=0 both_fail=0 fail_one=0
 for name in "${cases[@]}"; do
   dir=tests/conformance/cases/$name
   ctx=$WORK/ctx-$name
