@@ -2,24 +2,31 @@
 // error, 2 a usage error.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "builder/cli/argv_rewrite.h"
 #include "builder/cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace imgbuild::builder;
-  // `imgbuild -f Buildfile -t app .` means `imgbuild build ...`, as with docker build.
-  std::vector<char*> args(argv, argv + argc);
-  static char build_word[] = "build";
+  // `imgbuild -f Buildfile -t app .` means `imgbuild build ...`, as with docker build; docker's
+  // aliases and a --root before the command are rewritten (builder/cli/argv_rewrite).
   const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
                                              "tag", "rm", "load", "save", "du", "prune",
                                              "pull", "push", "login", "logout"};
-  if (argc > 1 && std::find(commands.begin(), commands.end(), argv[1]) == commands.end() &&
-      std::string(argv[1]) != "--help" && std::string(argv[1]) != "-h" && std::string(argv[1]) != "--version") {
-    args.insert(args.begin() + 1, build_word);
+  Rewritten rewritten = RewriteArgs(std::vector<std::string>(argv, argv + argc), commands, [](const std::string& w) {
+    std::error_code ec;
+    return w == "-" || std::filesystem::is_directory(w, ec);
+  });
+  if (!rewritten.error.empty()) {
+    std::cerr << "error: " << rewritten.error << "\n";
+    return 2;
   }
+  std::vector<char*> args;
+  for (std::string& a : rewritten.args) args.push_back(a.data());
   argc = static_cast<int>(args.size());
   argv = args.data();
   // `--root ''` is a mistake, not a request for the default state dir.
@@ -170,6 +177,21 @@ int main(int argc, char** argv) {
   prune->add_option("--filter", prune_opts.filters, "until=DURATION: only cache unused for longer (e.g. 24h)")
       ->allow_extra_args(false);
 
+  // Option mistakes named before CLI11 blames another argument (`-t --root`, `--tga`).
+  if (argc > 1 && std::find(commands.begin(), commands.end(), std::string(argv[1])) != commands.end()) {
+    CLI::App* command = app.get_subcommand(argv[1]);
+    OptionTable table;
+    for (const CLI::Option* o : command->get_options()) {
+      const bool takes_value = o->get_expected_min() > 0;
+      for (const std::string& l : o->get_lnames()) table["--" + l] = takes_value;
+      for (const std::string& s : o->get_snames()) table["-" + s] = takes_value;
+    }
+    std::string problem = CheckOptions(rewritten.args, argv[1], table);
+    if (!problem.empty()) {
+      std::cerr << "error: " << problem << "\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -62,10 +62,22 @@ TEST(Cli, UsageErrorExitsTwo) {
   EXPECT_EQ(RunImgbuild("parse --no-such-flag").code, 2);
   EXPECT_EQ(RunImgbuild("").code, 2);
   EXPECT_EQ(RunImgbuild("build").code, 2);  // no context
-  // Without a subcommand the words are build's, as with `docker build`: here a missing context.
+  // Only a directory, - or a flag starts the implicit build; another word is a usage error with
+  // a suggestion (issue 14, item 5), and option mistakes are named before anything runs.
   RunResult r = RunImgbuild("frobnicate");
-  EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("no Buildfile, Dockerfile or Containerfile in frobnicate"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command \"frobnicate\""), std::string::npos) << r.err;
+  r = RunImgbuild("imagse");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("(did you mean images?)"), std::string::npos) << r.err;
+  r = RunImgbuild("build --tga x testdata/demo");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown flag --tga for build (did you mean --tag?)"), std::string::npos) << r.err;
+  r = RunImgbuild("build -t --root /nonexistent testdata/demo");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("option -t of build needs a value, but \"--root\" is an option"), std::string::npos) << r.err;
+  EXPECT_EQ(RunImgbuild("help").code, 0);
+  EXPECT_EQ(RunImgbuild("version").out.rfind("imgbuild ", 0), 0u);
   EXPECT_EQ(RunImgbuild("outline --build-arg =x testdata/demo").code, 2);
   EXPECT_EQ(RunImgbuild("outline --platform linux// testdata/demo").code, 2);
   EXPECT_EQ(RunImgbuild("--help").code, 0);
@@ -201,6 +213,28 @@ TEST(Cli, OutlineUnknownTarget) {
   RunResult r = RunImgbuild("outline --target nope testdata/demo");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("target stage \"nope\" could not be found"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
+
+namespace imgbuild::testing {
+namespace {
+
+// docker's spellings reach the same commands, and --root may come before the command.
+TEST(Cli, DockerAliasesAndAGlobalRoot) {
+  char t[] = "/tmp/imgbuild-cli-XXXXXX";
+  std::string root = std::string(mkdtemp(t)) + "/root";
+  RunResult r = RunImgbuild("--root " + root + " images");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("NAME"), std::string::npos) << r.out;
+  EXPECT_EQ(RunImgbuild("image ls --root " + root).code, 0);
+  r = RunImgbuild("--root " + root + " rmi nosuch:1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+  r = RunImgbuild("builder prune --root " + root);
+  EXPECT_EQ(r.code, 0) << r.err;
+  RemoveTestDir(std::string(t));
 }
 
 }  // namespace
