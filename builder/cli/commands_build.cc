@@ -132,9 +132,11 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
   return plan;
 }
 
-// export: the -o outputs and the pushes of what was built.
-void ExportBuild(const BuildOptions& options, const BuildInvocation& inv, const BuiltImage& image,
-                 Progress& status) {
+// export: the -o outputs and the pushes of what was built. Returns the manifest of what left the
+// store (compressed layers: the one registries and tars hold), or nothing when no manifest did.
+std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const BuildInvocation& inv,
+                                              const BuiltImage& image, Progress& status) {
+  std::optional<layers::Descriptor> shipped;
   const StateDir state(inv.req.root);
   layers::OciLayout store(state.oci(), state.tmp());
   std::vector<std::string> push_to;
@@ -157,7 +159,7 @@ void ExportBuild(const BuildOptions& options, const BuildInvocation& inv, const 
     layers::ExportFormat format = o.type == "docker" ? layers::ExportFormat::kDockerTar
                                   : o.tar            ? layers::ExportFormat::kOciTar
                                                      : layers::ExportFormat::kOciDir;
-    layers::ExportImage(store, image.manifest, options.tags, format, o.dest, inv.export_options);
+    shipped = layers::ExportImage(store, image.manifest, options.tags, format, o.dest, inv.export_options);
     status.Info("exported " + o.type + " to " + o.dest);
   }
   for (const std::string& name : push_to) {
@@ -168,7 +170,9 @@ void ExportBuild(const BuildOptions& options, const BuildInvocation& inv, const 
     status.Info("pushed " + dest.String() + " (" + p.manifest.digest.str() +
                 "): " + std::to_string(p.uploaded) + " blobs uploaded, " +
                 std::to_string(p.existed) + " already there");
+    shipped = p.manifest;
   }
+  return shipped;
 }
 
 }  // namespace
@@ -190,10 +194,11 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     status = MakeProgress(options.progress, err, 2);
     BuiltImage image = BuildImage(*plan, inv.req, *status);
     ran_steps = image.steps_run;
-    ExportBuild(options, inv, image, *status);
+    std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status);
+    const layers::Descriptor& reported = shipped ? *shipped : image.manifest;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ostringstream built;
-    built << "built " << image.manifest.digest.str() << " in " << std::fixed << std::setprecision(3)
+    built << "built " << reported.digest.str() << " in " << std::fixed << std::setprecision(3)
           << seconds << "s";
     status->Info(built.str());
     for (const std::string& t : options.tags) status->Info("tagged " + layers::NormalizeTag(t));
@@ -201,9 +206,13 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     if (!options.iidfile.empty())
       layers::WriteFileAtomic(options.iidfile, image.config.digest.str());
     if (!options.metadata_file.empty()) {
-      nlohmann::ordered_json md = {{"containerimage.digest", image.manifest.digest.str()},
+      layers::Descriptor descriptor = reported;
+      descriptor.annotations.clear();
+      nlohmann::ordered_json md = {{"buildx.build.ref", image.build_ref},
                                    {"containerimage.config.digest", image.config.digest.str()},
-                                   {"containerimage.descriptor", image.manifest.ToJson()}};
+                                   {"containerimage.descriptor", descriptor.ToJson()},
+                                   {"containerimage.digest", reported.digest.str()},
+                                   {"imgbuild.store.digest", image.manifest.digest.str()}};
       if (!options.tags.empty()) {
         std::string names;
         for (const std::string& t : options.tags)
@@ -212,7 +221,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       }
       layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
     }
-    out << image.manifest.digest.str() << "\n";
+    out << reported.digest.str() << "\n";
     code = 0;
   } catch (const std::exception& e) {
     if (status) status->Finish();

@@ -79,6 +79,7 @@ struct BuildRequest {
 
 struct BuiltImage {
   int steps_run = 0;  // steps that missed the cache
+  std::string build_ref;  // the build's id: its RUN logs are in ROOT/logs/<build_ref>
   layers::Descriptor manifest;
   layers::Descriptor config;
   std::vector<layers::Descriptor> layers;

@@ -154,6 +154,7 @@ class Solver {
     if (error_) std::rethrow_exception(error_);
     BuiltImage out = AssembleImage(env_, Done(env_.plan.target));
     out.steps_run = steps_run_;
+    out.build_ref = env_.ws.name();
     for (const cache::CacheTransferSpec& c : env_.req.cache_to) cache_.ExportTo(c);
     return out;
   }

@@ -154,14 +154,37 @@ TEST_F(RegistryTest, BuildPushAndImageOutput) {
   std::string ctx = dir_ + "/pushed";
   fs::create_directories(ctx);
   std::ofstream(ctx + "/Buildfile") << "FROM busybox:local\nRUN echo pushed > /p\n";
+  std::string md = dir_ + "/md.json", oci = dir_ + "/pushed-oci";
   RunResult r = RunImgbuild("build --progress=plain --network=none --root " + root_ + " -t " + host_ + "/app/one:1 --push " +
-                            "-o type=image,name=" + host_ + "/app/two:2,push=true " + ctx);
+                            "-o type=image,name=" + host_ + "/app/two:2,push=true --metadata-file " + md +
+                            " -o type=oci,dest=" + oci + ",tar=false " + ctx);
   ASSERT_EQ(r.code, 0) << r.err;
+  // The digest on stdout and in the metadata file is the manifest the registry and the export hold
+  // (compressed layers), as skopeo sees it; the store's own manifest has a key of its own.
+  auto meta = nlohmann::json::parse(Slurp(md));
+  std::string digest = meta["containerimage.digest"];
+  EXPECT_EQ(r.out, digest + "\n");
+  EXPECT_EQ(meta["containerimage.descriptor"]["digest"], digest);
+  EXPECT_EQ(meta["containerimage.descriptor"]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_NE(meta["imgbuild.store.digest"], digest);
+  EXPECT_FALSE(meta["buildx.build.ref"].get<std::string>().empty());
   int code;
   for (const char* name : {"/app/one:1", "/app/two:2"}) {
     std::string out = Skopeo("inspect --tls-verify=false docker://" + host_ + name, &code);
-    EXPECT_EQ(code, 0) << name << ": " << out;
+    ASSERT_EQ(code, 0) << name << ": " << out;
+    EXPECT_EQ(nlohmann::json::parse(out)["Digest"], digest) << name;
+    std::string raw = Sh("skopeo inspect --raw --tls-verify=false docker://" + host_ + name + " | sha256sum");
+    EXPECT_EQ("sha256:" + raw.substr(0, 64), digest) << name;
   }
+  auto index = nlohmann::json::parse(Slurp(oci + "/index.json"));
+  EXPECT_EQ(index["manifests"][0]["digest"], digest);
+  // The store's manifest is what `inspect` shows under the imgbuild key; `build` without an export
+  // reports it.
+  RunResult again = RunImgbuild("build --progress=plain --network=none --root " + root_ + " --metadata-file " + md + " " + ctx);
+  ASSERT_EQ(again.code, 0) << again.err;
+  meta = nlohmann::json::parse(Slurp(md));
+  EXPECT_EQ(meta["containerimage.digest"], meta["imgbuild.store.digest"]);
+  EXPECT_EQ(again.out, meta["containerimage.digest"].get<std::string>() + "\n");
 }
 
 TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
