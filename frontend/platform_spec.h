@@ -12,7 +12,9 @@ struct PlatformSpec {
   std::string variant;
 
   std::string ToString() const;
-  // "linux/arm64/v8", "linux/amd64", "arm64" (os defaults to linux). Throws std::invalid_argument.
+  // "linux/arm64/v8", "linux/amd64", "arm64" (os defaults to linux), normalised as containerd
+  // does (aarch64 → arm64, armhf → arm/v7, arm → arm/v7) and checked against the OCI platform
+  // table (Go's GOOS/GOARCH, the known variants). Throws std::invalid_argument, also for a list.
   static PlatformSpec Parse(const std::string& text);
   static PlatformSpec Host();
 };

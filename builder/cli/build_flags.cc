@@ -20,7 +20,7 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
   req.platform = layers::Platform::Host();
   if (!fo.platform.empty()) {
     try {
-      PlatformSpec p = PlatformSpec::Parse(fo.platform);
+      PlatformSpec p = fo.platform == "local" ? PlatformSpec::Host() : PlatformSpec::Parse(fo.platform);
       inv.plan_options.target_platform = p;
       req.platform = {p.os, p.arch, p.variant};
     } catch (const std::invalid_argument& e) {

@@ -92,7 +92,7 @@ int RunOutline(const FrontendOptions& options, std::ostream& out, std::ostream& 
   plan_options.target = options.target;
   if (!options.platform.empty()) {
     try {
-      plan_options.target_platform = PlatformSpec::Parse(options.platform);
+      plan_options.target_platform = options.platform == "local" ? PlatformSpec::Host() : PlatformSpec::Parse(options.platform);
     } catch (const std::invalid_argument& e) {
       err << "error: --platform: " << e.what() << "\n";
       return 2;

@@ -42,7 +42,7 @@ int Guarded(std::ostream& err, const std::function<int()>& body) {
 }  // namespace
 
 layers::Platform PlatformOf(const std::string& spec) {
-  if (spec.empty()) return layers::Platform::Host();
+  if (spec.empty() || spec == "local") return layers::Platform::Host();
   frontend::PlatformSpec p = frontend::PlatformSpec::Parse(spec);
   return {p.os, p.arch, p.variant};
 }

@@ -103,6 +103,7 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
   img.key = ImageKey(m->digest.str(), PlatformText());
   layers::Manifest manifest = layers::Manifest::Parse(env_.store.store().ReadBlob(m->digest));
   img.config = ImageConfig::FromJson(nlohmann::json::parse(env_.store.store().ReadBlob(manifest.config.digest)));
+  CheckPlatform(ref, s, img.config.platform);
   const std::vector<Descriptor>& layer_list = manifest.layers;
   if (layer_list.size() != img.config.diff_ids.size()) {
     throw BuildError("image " + ref + " is inconsistent: " + std::to_string(layer_list.size()) + " layers, " +
@@ -134,6 +135,29 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
   }
   img.snapshot = parent;
   return img;
+}
+
+// A base made for another platform would run its binaries under the wrong label: refused, as
+// BuildKit refuses a base that has no manifest for the platform. An image that names no
+// architecture is taken as it is.
+void BaseImages::CheckPlatform(const std::string& ref, int s, const layers::Platform& has) const {
+  layers::Platform want = env_.req.platform;
+  if (!env_.plan.stages[s].platform.empty()) {
+    frontend::PlatformSpec p = frontend::PlatformSpec::Parse(env_.plan.stages[s].platform);
+    want = {p.os, p.arch, p.variant};
+  }
+  if (has.architecture.empty()) return;
+  auto text = [](const layers::Platform& p) {
+    return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
+  };
+  bool same = has.os == want.os && has.architecture == want.architecture &&
+              (has.variant.empty() || want.variant.empty() || has.variant == want.variant);
+  if (!same) {
+    throw BuildError(env_.plan.program.file + ":" + std::to_string(env_.plan.program.stages[s].location.line) + ": FROM " +
+                     ref + ": the image is for " + text(has) + ", not " + text(want) +
+                     " (it has no manifest for " + text(want) + "; build for " + text(has) +
+                     " with --platform, or use a base that has " + text(want) + ")");
+  }
 }
 
 // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes

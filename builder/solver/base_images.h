@@ -32,6 +32,8 @@ class BaseImages {
   static bool IsDirContext(const std::string& spec) { return spec.find("://") == std::string::npos; }
 
  private:
+  // Refuses a base whose config names another platform than stage `stage` is built for.
+  void CheckPlatform(const std::string& ref, int stage, const layers::Platform& has) const;
   static constexpr const char* kOciLayoutScheme = "oci-layout://";
   static constexpr const char* kImageScheme = "docker-image://";
 

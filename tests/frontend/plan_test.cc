@@ -290,6 +290,26 @@ TEST(Plan, PlatformParsing) {
   EXPECT_EQ(PlatformSpec::Parse("arm64").ToString(), "linux/arm64");
   EXPECT_EQ(PlatformSpec::Parse("linux/arm/v7").ToString(), "linux/arm/v7");
   EXPECT_THROW(PlatformSpec::Parse("linux//"), std::invalid_argument);
+  // containerd's normalisation
+  EXPECT_EQ(PlatformSpec::Parse("linux/arm").ToString(), "linux/arm/v7");
+  EXPECT_EQ(PlatformSpec::Parse("linux/armhf").ToString(), "linux/arm/v7");
+  EXPECT_EQ(PlatformSpec::Parse("linux/armel").ToString(), "linux/arm/v6");
+  EXPECT_EQ(PlatformSpec::Parse("linux/aarch64/v8").ToString(), "linux/arm64");
+  EXPECT_EQ(PlatformSpec::Parse("linux/amd64/v1").ToString(), "linux/amd64");
+  EXPECT_EQ(PlatformSpec::Parse("linux/amd64/v3").ToString(), "linux/amd64/v3");
+  EXPECT_EQ(PlatformSpec::Parse("LINUX/PPC64LE").ToString(), "linux/ppc64le");
+  EXPECT_EQ(PlatformSpec::Parse("windows/amd64").ToString(), "windows/amd64");
+  // the OCI platform table
+  for (const char* bad : {"linux/amd64,linux/arm64", "local", "linux/x86", "linux/amd64/v7", "linus/amd64",
+                          "linux/arm/v9", "linux/s390x/v1", "a/b/c/d"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(PlatformSpec::Parse(bad), std::invalid_argument);
+  }
+  try {
+    PlatformSpec::Parse("linux/amd64,linux/arm64");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("multi-platform builds are not supported yet"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
