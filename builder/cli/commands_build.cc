@@ -227,7 +227,13 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     if (status) status->Finish();
     // A Buildfile error comes after the build checks of the lines above it (BuildKit's order).
     if (const auto* pe = dynamic_cast<const frontend::ParseError*>(&e)) ReportBuildChecks(pe->file(), pe->warnings(), false, err);
-    err << "error: " << e.what() << "\n";
+    if (g_interrupted.load()) {
+      // Ctrl-C or SIGTERM: what failed after it failed because of it. 130 as a shell reports SIGINT.
+      err << "error: build canceled (" << e.what() << ")\n";
+      code = 130;
+    } else {
+      err << "error: " << e.what() << "\n";
+    }
   }
   gc_lock.reset();
   if (ran_steps != 0) ApplyCacheBound(inv.req.root, inv.cache_limit, err);

@@ -77,6 +77,10 @@ class PlainProgress : public Progress {
     lines_.Flush(step, [&](std::string_view l) { Line(step, l); });
     err_ << "#" << step << " ERROR: " << error << "\n\n";
   }
+  void StepCanceled(int step, double) override {
+    lines_.Flush(step, [&](std::string_view l) { Line(step, l); });
+    err_ << "#" << step << " CANCELED\n\n";
+  }
   void Info(const std::string& message) override { err_ << message << "\n"; }
   void Warning(const std::string& message) override { err_ << "warning: " << message << "\n"; }
   void Finish() override { err_.flush(); }
@@ -106,6 +110,9 @@ class JsonProgress : public Progress {
   void StepCached(int step) override { Emit({{"event", "cached"}, {"step", step}}); }
   void StepFailed(int step, double seconds, const std::string& error) override {
     Emit({{"event", "error"}, {"step", step}, {"seconds", seconds}, {"error", error}});
+  }
+  void StepCanceled(int step, double seconds) override {
+    Emit({{"event", "canceled"}, {"step", step}, {"seconds", seconds}});
   }
   void Info(const std::string& message) override { Emit({{"event", "info"}, {"message", message}}); }
   void Warning(const std::string& message) override { Emit({{"event", "warning"}, {"message", message}}); }
@@ -162,6 +169,14 @@ class TtyProgress : public Progress {
       final_.push_back(" => ERROR " + it->second.label + "  " + Seconds(seconds));
       for (const std::string& l : it->second.tail) final_.push_back("    > " + l);
       final_.push_back("    " + error);
+      running_.erase(it);
+    }
+  }
+  void StepCanceled(int step, double seconds) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = running_.find(step);
+    if (it != running_.end()) {
+      final_.push_back(" => CANCELED " + it->second.label + "  " + Seconds(seconds));
       running_.erase(it);
     }
   }

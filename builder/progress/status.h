@@ -19,6 +19,8 @@ class Status {
   // The step's result came from the build cache: nothing ran.
   virtual void StepCached(int step) = 0;
   virtual void StepFailed(int step, double seconds, const std::string& error) = 0;
+  // The step was stopped because the build was cancelled (Ctrl-C, SIGTERM): not its own failure.
+  virtual void StepCanceled(int step, double seconds) = 0;
   virtual void Info(const std::string& message) = 0;
   // Something the user should know that does not stop the build.
   virtual void Warning(const std::string& message) = 0;
@@ -31,6 +33,7 @@ class NullStatus : public Status {
   void StepDone(int, double, const std::string&) override {}
   void StepCached(int) override {}
   void StepFailed(int, double, const std::string&) override {}
+  void StepCanceled(int, double) override {}
   void Info(const std::string&) override {}
   void Warning(const std::string&) override {}
 };

@@ -130,7 +130,11 @@ class Solver {
               cache_.Record(step, key, before, img);
               img.key = key.key;
             } catch (const std::exception& e) {
-              Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
+              if (env_.req.interrupted && env_.req.interrupted->load()) {
+                Report([&] { status_.StepCanceled(n, elapsed()); });
+              } else {
+                Report([&] { status_.StepFailed(n, elapsed(), FirstLine(e.what())); });
+              }
               throw;
             }
             Report([&] { status_.StepDone(n, elapsed(), detail); });

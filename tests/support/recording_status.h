@@ -16,6 +16,7 @@ class RecordingStatus : public builder::Status {
   void StepDone(int, double, const std::string& detail) override { Add("done " + detail); }
   void StepCached(int) override { Add("cached"); }
   void StepFailed(int, double, const std::string& error) override { Add("failed " + error); }
+  void StepCanceled(int, double) override { Add("canceled"); }
   void Info(const std::string& message) override { Add("info " + message); }
   void Warning(const std::string& message) override { Add("warning " + message); }
 
