@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "layers/image.h"
 #include "layers/registry/reference.h"
 #include "layers/sys_error.h"
 
@@ -100,33 +103,84 @@ void OciLayout::WriteIndex(const std::vector<Descriptor>& manifests) {
 
 std::vector<Descriptor> OciLayout::Manifests() const { return ReadIndex(); }
 
+namespace {
+
+bool IsHex(std::string_view s) {
+  return !s.empty() && s.size() <= 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The config digest of an index entry's manifest, or nothing (an index, or a blob that is not one).
+std::optional<Digest> ConfigOf(const ContentStore& store, const Descriptor& entry) {
+  try {
+    return Manifest::Parse(store.ReadBlob(entry.digest)).config.digest;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// A descriptor for the blob `d` when it holds an image manifest; throws when it holds anything else.
+Descriptor ManifestBlob(const ContentStore& store, const Digest& d) {
+  std::string bytes = store.ReadBlob(d);
+  std::string media_type;
+  try {
+    auto j = nlohmann::json::parse(bytes);
+    if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string()) media_type = j["mediaType"];
+    if (media_type.empty() && j.is_object() && j.contains("config") && j.contains("layers"))
+      media_type = media_type::kImageManifest;
+  } catch (const nlohmann::json::exception&) {
+  }
+  if (media_type != media_type::kImageManifest && media_type != media_type::kDockerManifest)
+    throw Error(d.str() + " is not an image (its blob is " +
+                (media_type.empty() ? std::string("not an image manifest") : "a " + media_type) + ")");
+  Descriptor m;
+  m.media_type = media_type;
+  m.digest = d;
+  m.size = static_cast<int64_t>(bytes.size());
+  return m;
+}
+
+}  // namespace
+
 std::optional<Descriptor> OciLayout::Find(const std::string& ref) const {
-  // NAME@sha256:..., or a bare digest: the manifest with that digest, whatever its names.
+  // NAME@sha256:..., or a bare digest: the manifest with that digest, or the image whose config
+  // (docker's image ID) has it.
   size_t at = ref.find("sha256:");
-  if (at != std::string::npos && (at == 0 || ref[at - 1] == '@')) {
+  if (at != std::string::npos && (at == 0 || ref[at - 1] == '@') && ref.size() - at == 71) {
     Digest d = Digest::OfBytes("");
     try {
       d = Digest::Parse(ref.substr(at));
     } catch (const std::invalid_argument&) {
       return std::nullopt;
     }
-    for (const Descriptor& m : ReadIndex()) {
+    std::vector<Descriptor> index = ReadIndex();
+    for (const Descriptor& m : index) {
       if (m.digest == d) return m;
     }
-    if (store_.Has(d)) {
-      Descriptor m;
-      m.media_type = media_type::kImageManifest;
-      m.digest = d;
-      m.size = static_cast<int64_t>(store_.ReadBlob(d).size());
-      return m;
+    for (const Descriptor& m : index) {
+      if (ConfigOf(store_, m) == d) return m;
     }
+    if (store_.Has(d)) return ManifestBlob(store_, d);
     return std::nullopt;
   }
   std::string want = Canonical(ref);
   for (const Descriptor& d : ReadIndex()) {
     if (Named(d, want)) return d;
   }
-  return std::nullopt;
+  // A short ID: a prefix of one image's config or manifest digest, "sha256:" optional.
+  std::string prefix = ref.rfind("sha256:", 0) == 0 ? ref.substr(7) : ref;
+  if (!IsHex(prefix)) return std::nullopt;
+  std::optional<Descriptor> found;
+  for (const Descriptor& m : ReadIndex()) {
+    std::optional<Digest> config = ConfigOf(store_, m);
+    bool match = m.digest.hex().substr(0, prefix.size()) == prefix ||
+                 (config && config->hex().substr(0, prefix.size()) == prefix);
+    if (!match) continue;
+    if (found && found->digest != m.digest)
+      throw Error("the short ID " + ref + " names more than one image: give more of it");
+    if (!found || !found->annotations.count(kRefNameAnnotation)) found = m;
+  }
+  return found;
 }
 
 std::string OciLayout::Tag(const std::string& ref, Descriptor manifest, bool normalize) {
@@ -170,6 +224,23 @@ bool OciLayout::Untag(const std::string& ref) {
   if (list.size() == before) return false;
   WriteIndex(list);
   return true;
+}
+
+std::vector<std::string> OciLayout::RemoveImage(const Digest& digest) {
+  FileLock lock(lock_path_);
+  std::vector<Descriptor> list = ReadIndex();
+  std::vector<std::string> names;
+  std::vector<Descriptor> kept;
+  for (const Descriptor& d : list) {
+    if (d.digest != digest) {
+      kept.push_back(d);
+      continue;
+    }
+    auto it = d.annotations.find(kRefNameAnnotation);
+    names.push_back(it == d.annotations.end() ? "" : it->second);
+  }
+  if (!names.empty()) WriteIndex(kept);
+  return names;
 }
 
 }  // namespace imgbuild::layers

@@ -25,7 +25,10 @@ class OciLayout {
 
   std::vector<Descriptor> Manifests() const;  // index.json entries
   // The manifest named `ref` (names compare after normalisation, so "busybox" finds an entry
-  // stored as "docker.io/library/busybox:latest"), or with the digest `ref` or `NAME@DIGEST`.
+  // stored as "docker.io/library/busybox:latest"); or by digest (`sha256:...`, `NAME@sha256:...`):
+  // the manifest with that digest, or the image whose config has it (docker's image ID); or, when
+  // no name matches, a short ID: a hex prefix of one image's config or manifest digest. Throws
+  // layers::Error for a digest whose blob is not an image manifest and for an ambiguous short ID.
   std::optional<Descriptor> Find(const std::string& ref) const;
   // Points `ref` at `manifest` (replacing an older entry of that name) and returns the name
   // stored. The local store keeps NormalizeTag(ref) (`normalize`); an exported layout may name
@@ -35,6 +38,8 @@ class OciLayout {
   void AddUntagged(Descriptor manifest);
   // Removes the entry named `ref`; returns whether there was one.
   bool Untag(const std::string& ref);
+  // Removes every entry of the manifest `digest`; returns the names they had ("" for an untagged one).
+  std::vector<std::string> RemoveImage(const Digest& digest);
 
  private:
   std::vector<Descriptor> ReadIndex() const;

@@ -10,7 +10,7 @@ namespace {
 // docker's spellings of our commands: one word, or a group and a word.
 const std::map<std::string, std::string> kAliases = {{"rmi", "rm"}, {"image ls", "images"}, {"image list", "images"},
                                                      {"image rm", "rm"}, {"image inspect", "inspect"},
-                                                     {"image prune", "prune"}, {"image tag", "tag"},
+                                                     {"image prune", "prune"}, {"image tag", "tag"}, {"image history", "history"},
                                                      {"image save", "save"}, {"image load", "load"},
                                                      {"image pull", "pull"}, {"image push", "push"},
                                                      {"builder prune", "prune"}, {"buildx build", "build"}};

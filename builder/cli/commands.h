@@ -74,6 +74,10 @@ struct StoreOptions {
   std::string root;
   std::string name;
   bool json = false;
+  // images / history / inspect in docker's dialect
+  bool quiet = false, digests = false, no_trunc = false, human = true, force = false;
+  std::string format;                // table, json, docker (inspect), or a template
+  std::vector<std::string> filters;  // images: reference=PATTERN, dangling=true|false
   std::string compression = "gzip";
   int compression_level = -1;
 };
@@ -81,6 +85,7 @@ struct StoreOptions {
 int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err);
 int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err);
 int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err);
+int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err);
 int RunTag(const StoreOptions& options, const std::string& target, std::ostream& out, std::ostream& err);
 int RunRemove(const StoreOptions& options, const std::vector<std::string>& names, std::ostream& out, std::ostream& err);
 int RunLoad(const StoreOptions& options, const std::string& input, std::ostream& out, std::ostream& err);

@@ -72,7 +72,7 @@ int RunPrune(const CacheOptions& options, std::ostream& out, std::ostream& err) 
   try {
     GcLock lock = GcLock::Exclusive(root);
     PruneReport r = Prune(root, po);
-    out << "removed " << r.records << " cache records, " << r.snapshots << " snapshots, " << r.blobs << " blobs; freed "
+    out << "removed " << (r.images ? std::to_string(r.images) + " untagged images, " : "") << r.records << " cache records, " << r.snapshots << " snapshots, " << r.blobs << " blobs; freed "
         << Human(r.bytes) << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -1,9 +1,10 @@
-// `imgbuild images`, `inspect`, `tag`, `rm`, `load` and `save`: the local store.
+// `imgbuild tag`, `rm`, `load` and `save`: the local store (listings: commands_listing.cc).
 #include <functional>
 #include <iomanip>
 #include <optional>
 
 #include "builder/cli/commands.h"
+#include "builder/cli/store_access.h"
 #include "builder/state/gc.h"
 #include "builder/state/state_dir.h"
 #include "layers/image_export.h"
@@ -12,73 +13,6 @@
 #include "layers/oci_layout.h"
 
 namespace imgbuild::builder {
-namespace {
-
-// Opens the local store of `root_flag` and runs `fn`; any failure becomes "error: ..." and 1.
-int WithStore(const std::string& root_flag, std::ostream& err,
-              const std::function<int(layers::OciLayout& store, const std::string& root)>& fn) {
-  try {
-    std::string root = StateDir::Open(root_flag).root();
-    GcLock lock = GcLock::Shared(root);  // no prune removes what this command reads or writes
-    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
-    return fn(store, root);
-  } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
-    return 1;
-  }
-}
-
-// The image named `name`, or std::nullopt after saying so on `err`.
-std::optional<layers::Descriptor> FindImage(layers::OciLayout& store, const std::string& root,
-                                            const std::string& name, std::ostream& err) {
-  std::optional<layers::Descriptor> d = store.Find(name);
-  if (!d) err << "error: no image " << name << " in " << StateDir(root).oci() << "\n";
-  return d;
-}
-
-}  // namespace
-
-int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err) {
-  return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    if (!options.json)
-      out << std::left << std::setw(40) << "NAME" << std::setw(22) << "MANIFEST"
-          << "SIZE\n";
-    for (const layers::Descriptor& d : store.Manifests()) {
-      auto name = d.annotations.count(layers::kRefNameAnnotation)
-                      ? d.annotations.at(layers::kRefNameAnnotation)
-                      : "<none>";
-      layers::Manifest m = layers::Manifest::Parse(store.store().ReadBlob(d.digest));
-      int64_t size = d.size + m.config.size;
-      for (const layers::Descriptor& l : m.layers) size += l.size;
-      if (options.json) {
-        list.push_back({{"name", name}, {"digest", d.digest.str()}, {"size", size}});
-      } else {
-        out << std::setw(40) << name << std::setw(22) << d.digest.str().substr(0, 19) << size
-            << "\n";
-      }
-    }
-    if (options.json) out << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
-  });
-}
-
-int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err) {
-  return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
-    std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
-    if (!d) return 1;
-    nlohmann::ordered_json m = nlohmann::ordered_json::parse(store.store().ReadBlob(d->digest));
-    layers::Descriptor config = layers::Manifest::Parse(store.store().ReadBlob(d->digest)).config;
-    nlohmann::ordered_json doc = {
-        {"name", layers::NormalizeTag(options.name)},
-        {"digest", d->digest.str()},
-        {"manifest", m},
-        {"config", nlohmann::ordered_json::parse(store.store().ReadBlob(config.digest))}};
-    out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
-  });
-}
-
 int RunTag(const StoreOptions& options, const std::string& target, std::ostream& out,
            std::ostream& err) {
   return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
@@ -98,10 +32,38 @@ int RunRemove(const StoreOptions& options, const std::vector<std::string>& names
     for (const std::string& n : names) {
       if (store.Untag(n)) {
         out << "untagged " << layers::NormalizeTag(n) << "\n";
-      } else {
+        continue;
+      }
+      // An ID or a digest: the image goes with all its names, which takes -f when it has several
+      // (docker's rule).
+      std::optional<layers::Descriptor> d;
+      try {
+        d = store.Find(n);
+      } catch (const std::exception& e) {
+        err << "error: " << e.what() << "\n";
+        code = 1;
+        continue;
+      }
+      if (!d) {
         err << "error: no image " << n << "\n";
         code = 1;
+        continue;
       }
+      std::vector<std::string> named;
+      for (const layers::Descriptor& m : store.Manifests()) {
+        auto it = m.annotations.find(layers::kRefNameAnnotation);
+        if (m.digest == d->digest && it != m.annotations.end()) named.push_back(layers::NormalizeTag(it->second));
+      }
+      if (named.size() > 1 && !options.force) {
+        std::string list;
+        for (const std::string& x : named) list += (list.empty() ? "" : ", ") + x;
+        err << "error: " << n << " names an image with several names (" << list
+            << "): remove them by name, or use -f to remove them all\n";
+        code = 1;
+        continue;
+      }
+      for (const std::string& x : store.RemoveImage(d->digest))
+        out << (x.empty() ? "deleted " + d->digest.str() : "untagged " + layers::NormalizeTag(x)) << "\n";
     }
     return code;
   });

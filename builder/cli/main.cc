@@ -1,5 +1,5 @@
-// The imgbuild command line. Only this file decides exit codes: 0 success, 1 a Buildfile or build
-// error, 2 a usage error.
+// The imgbuild command line. Exit codes: 0 success, 1 a Buildfile or build error, 2 a usage error
+// (decided here), 130 a build cancelled by Ctrl-C or SIGTERM (RunBuild).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   using namespace imgbuild::builder;
   // `imgbuild -f Buildfile -t app .` means `imgbuild build ...`, as with docker build; docker's
   // aliases and a --root before the command are rewritten (builder/cli/argv_rewrite).
-  const std::vector<std::string> commands = {"build", "parse", "outline", "images", "inspect",
+  const std::vector<std::string> commands = {"build", "parse", "outline", "images", "history", "inspect",
                                              "tag", "rm", "load", "save", "du", "prune",
                                              "pull", "push", "login", "logout"};
   Rewritten rewritten = RewriteArgs(std::vector<std::string>(argv, argv + argc), commands, [](const std::string& w) {
@@ -97,25 +97,45 @@ int main(int argc, char** argv) {
   StoreOptions images_opts;
   CLI::App* images = app.add_subcommand("images", "List the images in the local store");
   images->add_option("--root", images_opts.root, "State directory")->check(non_empty);
-  images->add_flag("--json", images_opts.json, "Print JSON");
+  images->add_flag("--json", images_opts.json, "Print one JSON document (name, id, digest, created, size)");
+  images->add_flag("-q,--quiet", images_opts.quiet, "Only image IDs");
+  images->add_flag("--digests", images_opts.digests, "Show the manifest digests");
+  images->add_flag("--no-trunc", images_opts.no_trunc, "Full image IDs");
+  images->add_option("--format", images_opts.format, "table (default), json (a line each), or a Go template ({{.Repository}}:{{.Tag}})");
+  images->add_option("-f,--filter", images_opts.filters, "reference=PATTERN, dangling=true|false")->allow_extra_args(false);
+  std::string images_reference;
+  images->add_option("reference", images_reference, "Only names matching this pattern (as --filter reference=)");
+
+  StoreOptions history_opts;
+  CLI::App* history = app.add_subcommand("history", "Show an image's history (docker history)");
+  history->add_option("--root", history_opts.root, "State directory")->check(non_empty);
+  history->add_flag("-q,--quiet", history_opts.quiet, "Only image IDs");
+  history->add_flag("--no-trunc", history_opts.no_trunc, "Do not shorten IDs and commands");
+  history->add_option("-H,--human", history_opts.human, "Sizes and dates in human terms (default true)")
+      ->transform([](std::string v) { return v.rfind('=', 0) == 0 ? v.substr(1) : v; });  // docker's -H=false
+  history->add_option("--format", history_opts.format, "table (default), json (a line each), or a Go template");
+  history->add_option("name", history_opts.name, "Image NAME[:TAG], digest or ID")->required();
 
   StoreOptions inspect_opts;
   CLI::App* inspect = app.add_subcommand("inspect", "Print an image's manifest and config as JSON");
   inspect->add_option("--root", inspect_opts.root, "State directory")->check(non_empty);
-  inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG]")->required();
+  inspect->add_option("-f,--format", inspect_opts.format,
+                      "docker (docker's document), or a Go template over it ({{.Id}}, {{json .Config}})");
+  inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG], digest or ID")->required();
 
   StoreOptions tag_opts;
   std::string tag_target;
   CLI::App* tag = app.add_subcommand("tag", "Give an image of the local store another name");
   tag->add_option("--root", tag_opts.root, "State directory")->check(non_empty);
-  tag->add_option("source", tag_opts.name, "Image NAME[:TAG]")->required();
+  tag->add_option("source", tag_opts.name, "Image NAME[:TAG], digest or ID")->required();
   tag->add_option("target", tag_target, "New NAME[:TAG]")->required();
 
   StoreOptions rm_opts;
   std::vector<std::string> rm_names;
   CLI::App* rm = app.add_subcommand("rm", "Remove image names from the local store");
   rm->add_option("--root", rm_opts.root, "State directory")->check(non_empty);
-  rm->add_option("names", rm_names, "Image NAME[:TAG]...")->required();
+  rm->add_flag("-f,--force", rm_opts.force, "Remove every name of an image given by ID or digest");
+  rm->add_option("names", rm_names, "Image NAME[:TAG], digest or ID...")->required();
 
   StoreOptions load_opts;
   std::string load_input;
@@ -205,7 +225,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (build->parsed()) return RunBuild(build_opts, std::cout, std::cerr);
-  if (images->parsed()) return RunImages(images_opts, std::cout, std::cerr);
+  if (images->parsed()) {
+    if (!images_reference.empty()) images_opts.filters.push_back("reference=" + images_reference);
+    return RunImages(images_opts, std::cout, std::cerr);
+  }
+  if (history->parsed()) return RunHistory(history_opts, std::cout, std::cerr);
   if (inspect->parsed()) return RunInspect(inspect_opts, std::cout, std::cerr);
   if (tag->parsed()) return RunTag(tag_opts, tag_target, std::cout, std::cerr);
   if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);

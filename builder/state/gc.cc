@@ -186,6 +186,12 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
   PruneReport report;
   StateDir state(root);
   layers::OciLayout store(state.oci(), state.tmp());
+  if (options.all) {
+    // -a: dangling images (untagged builds, docker's <none>) go too.
+    for (const layers::Descriptor& d : store.Manifests()) {
+      if (!d.annotations.count(layers::kRefNameAnnotation)) report.images += !store.RemoveImage(d.digest).empty();
+    }
+  }
   std::set<std::string> keep_blobs = ImageBlobs(store);
   const int64_t now = Now();
   for (const Kind& k : Kinds(root)) {

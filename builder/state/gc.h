@@ -44,13 +44,13 @@ struct DiskUsage {
 DiskUsage MeasureDiskUsage(const std::string& root);
 
 struct PruneOptions {
-  bool all = false;  // also base snapshots, cache mounts, export copies, logs, ADD's downloads
+  bool all = false;  // also untagged images, base snapshots, cache mounts, export copies, logs, ADD's downloads
   std::optional<int64_t> keep_storage;       // keep the most recently used records up to this many bytes
   std::optional<int64_t> unused_for;         // seconds: only records unused for longer
 };
 
 struct PruneReport {
-  int records = 0, snapshots = 0, blobs = 0;
+  int images = 0, records = 0, snapshots = 0, blobs = 0;  // images: untagged ones removed
   int64_t bytes = 0;  // freed
 };
 

@@ -50,11 +50,12 @@ class BusyboxTest : public ::testing::Test {
     RemoveTestDir(dir_);
   }
   // Writes DIR/NAME/Buildfile and builds it (plain progress, sandboxes without network).
-  RunResult Build(const std::string& name, const std::string& buildfile, const std::string& args = "") {
+  RunResult Build(const std::string& name, const std::string& buildfile, const std::string& args = "",
+                  const std::string& env = "") {
     std::string ctx = dir_ + "/" + name;
     std::filesystem::create_directories(ctx);
     std::ofstream(ctx + "/Buildfile") << buildfile;
-    return RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + args + " " + ctx);
+    return RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + args + " " + ctx, "", env);
   }
   std::string dir_, root_;
 };

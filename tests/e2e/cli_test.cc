@@ -227,7 +227,7 @@ TEST(Cli, DockerAliasesAndAGlobalRoot) {
   std::string root = std::string(mkdtemp(t)) + "/root";
   RunResult r = RunImgbuild("--root " + root + " images");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("NAME"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("REPOSITORY"), std::string::npos) << r.out;
   EXPECT_EQ(RunImgbuild("image ls --root " + root).code, 0);
   r = RunImgbuild("--root " + root + " rmi nosuch:1");
   EXPECT_EQ(r.code, 1);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "busybox_fixture.h"
 #include "run_util.h"
@@ -44,7 +45,7 @@ TEST_F(StoreNamesTest, DockerArchiveNamesAreNormalised) {
     r = BuildFrom(other, from);
     EXPECT_EQ(r.code, 0) << r.err;
   }
-  r = RunImgbuild("images --root " + other);
+  r = RunImgbuild("images --format {{.Repository}}:{{.Tag}} --root " + other);
   EXPECT_NE(r.out.find("busybox:latest"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("docker.io/"), std::string::npos) << r.out;
   // Tagging under another spelling of a name replaces that name, it does not add a second one.
@@ -53,7 +54,7 @@ TEST_F(StoreNamesTest, DockerArchiveNamesAreNormalised) {
   EXPECT_EQ(r.out, "copy:1\n");
   EXPECT_EQ(RunImgbuild("inspect --root " + other + " copy:1").code, 0);
   EXPECT_EQ(RunImgbuild("tag --root " + other + " busybox library/copy:1").code, 0);
-  r = RunImgbuild("images --root " + other);
+  r = RunImgbuild("images --format {{.Repository}}:{{.Tag}} --root " + other);
   EXPECT_EQ(CountOf(r.out, "copy:1"), 1u) << r.out;
   EXPECT_EQ(RunImgbuild("rm --root " + other + " docker.io/library/copy:1").code, 0);
   EXPECT_NE(RunImgbuild("inspect --root " + other + " copy:1").code, 0);
@@ -68,17 +69,60 @@ TEST_F(StoreNamesTest, BareTagLayoutsLoadUntagged) {
   EXPECT_EQ(r.out.rfind("loaded <untagged> sha256:", 0), 0u) << r.out;
   EXPECT_NE(r.err.find("only by the tag \"latest\""), std::string::npos) << r.err;
   std::string digest = r.out.substr(r.out.find("sha256:"), 71);
-  r = RunImgbuild("images --root " + other);
+  r = RunImgbuild("images --format {{.Repository}}:{{.Tag}} --root " + other);
   EXPECT_EQ(r.out.find("latest:latest"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("<none>"), std::string::npos) << r.out;
   // The untagged image is named later by its digest, or at load time with -t.
   ASSERT_EQ(RunImgbuild("tag --root " + other + " " + digest + " mine:1").code, 0);
   EXPECT_EQ(BuildFrom(other, "mine:1").code, 0);
-  r = RunImgbuild("images --root " + other);
-  EXPECT_EQ(r.out.find("<none>"), std::string::npos) << r.out;  // named now: no untagged twin
+  r = RunImgbuild("images --filter dangling=true --format {{.Digest}} --root " + other);
+  EXPECT_EQ(r.out.find(digest), std::string::npos) << r.out;  // named now: no untagged twin
   r = RunImgbuild("load --root " + other + " -t named:2 -i " + dir_ + "/bare");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("loaded named:2 sha256:", 0), 0u) << r.out;
+}
+
+TEST_F(StoreNamesTest, ImagesAreNamedByIdsAndDigests) {
+  RunResult r = Build("ids", "FROM busybox:local\nLABEL named=by-id\n", "--iidfile " + dir_ + "/iid");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string id = Slurp(dir_ + "/iid");  // the config digest, as docker's image ID
+  std::string manifest = r.out.substr(0, r.out.find('\n'));
+  ASSERT_EQ(id.size(), 71u);
+  // A config digest, a manifest digest, a short ID with or without sha256:, all name the image.
+  for (const std::string& ref : {id, manifest, id.substr(7, 12), id.substr(0, 7 + 5), manifest.substr(7, 10)}) {
+    SCOPED_TRACE(ref);
+    r = RunImgbuild("tag --root " + root_ + " " + ref + " by-id:1");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = RunImgbuild("inspect --root " + root_ + " --format {{.Id}} " + ref);
+    EXPECT_EQ(r.out, id + "\n") << r.err;
+  }
+  // The entry written is the manifest: skopeo reads the store.
+  int code;
+  std::string out = Sh("skopeo inspect oci:" + root_ + "/oci:by-id:1", &code);
+  ASSERT_EQ(code, 0) << out;
+  // A blob that is not an image manifest (a layer, the config's own bytes under another digest)
+  // names nothing and the store stays readable.
+  std::string layer = nlohmann::json::parse(Sh("skopeo inspect oci:" + root_ + "/oci:by-id:1"))["Layers"][0];
+  r = RunImgbuild("tag --root " + root_ + " " + layer + " broken:1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
+  EXPECT_EQ(RunImgbuild("images --root " + root_).code, 0);
+  Sh("skopeo inspect oci:" + root_ + "/oci:by-id:1", &code);
+  EXPECT_EQ(code, 0);
+  // `images` shows docker's image ID (12 hex of the config digest); rm and save take IDs too.
+  r = RunImgbuild("images --root " + root_);
+  EXPECT_NE(r.out.find(id.substr(7, 12)), std::string::npos) << r.out;
+  r = RunImgbuild("save --root " + root_ + " -o " + dir_ + "/by-id.tar " + id.substr(7, 12));
+  EXPECT_EQ(r.code, 0) << r.err;
+  // rm by ID takes the image with its names; with several names, only when forced (docker's rule).
+  ASSERT_EQ(RunImgbuild("tag --root " + root_ + " by-id:1 by-id:2").code, 0);
+  r = RunImgbuild("rm --root " + root_ + " " + id.substr(7, 12));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("several names (by-id:1, by-id:2)"), std::string::npos) << r.err;
+  r = RunImgbuild("rmi -f --root " + root_ + " " + id.substr(7, 12));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "untagged by-id:1\nuntagged by-id:2\n");
+  EXPECT_NE(RunImgbuild("inspect --root " + root_ + " by-id:2").code, 0);
 }
 
 TEST_F(StoreNamesTest, MissingBaseNearAStageNameSuggestsTheStage) {

@@ -1,0 +1,28 @@
+#include "builder/cli/store_access.h"
+
+#include "builder/state/gc.h"
+#include "builder/state/state_dir.h"
+
+namespace imgbuild::builder {
+
+int WithStore(const std::string& root_flag, std::ostream& err,
+              const std::function<int(layers::OciLayout& store, const std::string& root)>& fn) {
+  try {
+    std::string root = StateDir::Open(root_flag).root();
+    GcLock lock = GcLock::Shared(root);  // no prune removes what this command reads or writes
+    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    return fn(store, root);
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+std::optional<layers::Descriptor> FindImage(layers::OciLayout& store, const std::string& root, const std::string& name,
+                                            std::ostream& err) {
+  std::optional<layers::Descriptor> d = store.Find(name);
+  if (!d) err << "error: no image " << name << " in " << StateDir(root).oci() << "\n";
+  return d;
+}
+
+}  // namespace imgbuild::builder
