@@ -75,6 +75,16 @@ Rewritten RewriteArgs(const std::vector<std::string>& argv, const std::vector<st
     args.push_back(command);
     args.insert(args.end(), root.begin(), root.end());
     args.insert(args.end(), rest.begin() + static_cast<long>(used), rest.end());
+    if (command == "build") {
+      // docker's bare `--pull` (a boolean there) means always; `--pull POLICY` keeps its value.
+      static const std::vector<std::string> kPolicies = {"missing", "always", "never", "true", "false"};
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (args[i] == "--") break;
+        if (args[i] == "--pull" &&
+            (i + 1 == args.size() || std::find(kPolicies.begin(), kPolicies.end(), args[i + 1]) == kPolicies.end()))
+          args[i] = "--pull=always";
+      }
+    }
   } else {
     args.insert(args.end(), root.begin(), root.end());
   }

@@ -1,7 +1,8 @@
 // What the command line means before CLI11 parses it, in docker's terms: docker's command
 // aliases (`rmi`, `image ls|rm|inspect|prune`, `builder prune`), `help [CMD]` and `version`, a
 // `--root DIR` given before the command, and the implicit `build` (`imgbuild -t app .`), which
-// only a directory, `-` or a flag starts; an unknown word is a usage error with a suggestion.
+// only a directory, `-` or a flag starts; an unknown word is a usage error with a suggestion;
+// docker's bare `build --pull` (= --pull=always).
 // Then, for the command found, option values that are options themselves (`-t --root`) and
 // unknown options (`--tga`) are named before CLI11 blames some other argument.
 #pragma once

@@ -1,6 +1,11 @@
 #include "builder/cli/build_flags.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "builder/ops/remote_source.h"
 #include "builder/state/gc.h"
@@ -11,6 +16,75 @@
 namespace imgbuild::builder {
 
 using namespace imgbuild::frontend;
+
+namespace {
+
+// docker's and buildx's flags, with imgbuild's meaning (README: "docker and buildx equivalents").
+int ParseDockerFlags(const BuildOptions& options, BuildInvocation& inv, std::ostream& err) {
+  BuildRequest& req = inv.req;
+  try {
+    for (const std::string& h : options.add_hosts) req.sandbox.extra_hosts.push_back(ParseAddHost(h));
+    for (const std::string& u : options.ulimits) req.sandbox.ulimits.emplace_back(u, ParseUlimit(u));
+  } catch (const std::invalid_argument& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (!options.shm_size.empty()) {
+    try {
+      req.sandbox.shm_size = ParseSize(options.shm_size, req.root);
+      if (options.shm_size.back() == '%' || req.sandbox.shm_size <= 0) throw std::invalid_argument("must be a size above 0");
+    } catch (const std::exception& e) {
+      err << "error: --shm-size: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  for (const std::string& a : options.annotations) {
+    // buildx: [TYPE[,TYPE][PLATFORM]:]KEY=VALUE; the image has one manifest, so TYPE is manifest.
+    std::string kv = a;
+    size_t eq = kv.find('='), colon = kv.find(':');
+    if (colon != std::string::npos && colon < eq) {
+      std::string type = kv.substr(0, colon);
+      if (type != "manifest") {
+        err << "error: --annotation " << a << ": imgbuild annotates the image manifest only (manifest:KEY=VALUE)\n";
+        return 2;
+      }
+      kv = kv.substr(colon + 1);
+      eq = kv.find('=');
+    }
+    if (eq == std::string::npos || eq == 0) {
+      err << "error: --annotation needs KEY=VALUE, got \"" << a << "\"\n";
+      return 2;
+    }
+    req.annotations[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  // Attestations: imgbuild makes none, so only "off" is an answer it can give.
+  for (const auto& [flag, value] : {std::pair{"--provenance", options.provenance}, std::pair{"--sbom", options.sbom}}) {
+    if (!value.empty() && value != "false" && value != "0") {
+      err << "error: " << flag << "=" << value << ": imgbuild makes no attestations (only " << flag << "=false)\n";
+      return 2;
+    }
+  }
+  // Secrets are read up front, as buildx reads them: a missing file fails before any step runs.
+  for (const auto& [id, src] : req.secrets) {
+    if (!src.file.empty()) {
+      struct stat st;
+      if (::stat(src.file.c_str(), &st) != 0 || ::access(src.file.c_str(), R_OK) != 0) {
+        err << "error: --secret id=" << id << ": cannot read " << src.file << ": " << std::strerror(errno) << "\n";
+        return 2;
+      }
+      if (!S_ISREG(st.st_mode)) {
+        err << "error: --secret id=" << id << ": " << src.file << " is not a regular file\n";
+        return 2;
+      }
+    } else if (!src.env.empty() && !std::getenv(src.env.c_str())) {
+      err << "error: --secret id=" << id << ": the environment variable " << src.env << " is not set\n";
+      return 2;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
 
 int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostream& err) {
   BuildRequest& req = inv.req;
@@ -122,9 +196,9 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
   for (const std::string& st : options.no_cache_filter)
     req.no_cache_stages.insert(frontend::AsciiLower(st));
   if (options.progress != "auto" && options.progress != "plain" && options.progress != "tty" &&
-      options.progress != "rawjson") {
+      options.progress != "rawjson" && options.progress != "quiet") {
     err << "error: --progress: unknown mode \"" << options.progress
-        << "\" (use auto, plain, tty or rawjson)\n";
+        << "\" (use auto, plain, tty, rawjson or quiet)\n";
     return 2;
   }
   try {  // a state dir that cannot be made is reported as such (not as a --cache-limit error)
@@ -161,6 +235,7 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
     }
   }
   req.tags = options.tags;
+  if (int code = ParseDockerFlags(options, inv, err)) return code;
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
     try {
       req.source_date_epoch = std::stoll(epoch);

@@ -47,6 +47,11 @@ struct BuildOptions {
   bool tls_verify = true;
   bool push = false;            // push every -t name
   std::string cache_limit;  // size bound of the build cache; empty: $IMGBUILD_CACHE_LIMIT or 10%
+  bool quiet = false;       // -q: no progress, only the image ID on stdout
+  // docker's flags with imgbuild's meaning
+  std::vector<std::string> add_hosts, ulimits, annotations;
+  std::string shm_size, provenance, sbom;
+  bool accepted = false;  // --load, --rm, --force-rm: what imgbuild always does
 };
 
 struct CacheOptions {
@@ -55,6 +60,7 @@ struct CacheOptions {
   bool all = false;
   std::string keep_storage;          // SIZE
   std::vector<std::string> filters;  // until=DURATION
+  bool force = false;                // -f: no prompt (there is none)
 };
 
 struct RegistryCommandOptions {

@@ -221,7 +221,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       }
       layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
     }
-    out << reported.digest.str() << "\n";
+    // -q prints docker's image ID (the config digest); otherwise the manifest digest.
+    out << (options.quiet ? image.config.digest.str() : reported.digest.str()) << "\n";
     code = 0;
   } catch (const std::exception& e) {
     if (status) status->Finish();

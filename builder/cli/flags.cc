@@ -1,6 +1,12 @@
 #include "builder/cli/flags.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+
+#include <cctype>
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 #include "layers/registry/reference.h"
@@ -52,6 +58,8 @@ OutputSpec ParseOutputSpec(const std::string& text) {
 }
 
 cache::CacheTransferSpec ParseCacheSpec(const std::string& text, bool for_export) {
+  // `--cache-from REF`: docker's shorthand for type=registry,ref=REF.
+  if (!for_export && text.find('=') == std::string::npos) return ParseCacheSpec("type=registry,ref=" + text, false);
   cache::CacheTransferSpec spec;
   for (const auto& [k, v] : SplitKeyValues(text)) {
     if (k == "type") spec.type = v;
@@ -108,6 +116,64 @@ std::pair<std::string, std::vector<std::string>> ParseSshFlag(const std::string&
     paths.push_back(sock);
   }
   return {id, paths};
+}
+
+std::pair<std::string, std::string> ParseAddHost(const std::string& text) {
+  // NAME:ADDRESS splits at the first ':' (an IPv6 address has more), NAME=ADDRESS at '='.
+  size_t sep = text.find('=');
+  if (sep == std::string::npos) sep = text.find(':');
+  if (sep == std::string::npos || sep == 0 || sep + 1 == text.size())
+    throw std::invalid_argument("--add-host needs NAME:ADDRESS, got \"" + text + "\"");
+  std::string name = text.substr(0, sep), address = text.substr(sep + 1);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  if (address == "host-gateway")
+    throw std::invalid_argument("--add-host " + name + ":host-gateway: imgbuild has no daemon bridge; give the address");
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (::inet_pton(AF_INET, address.c_str(), buf) != 1 && ::inet_pton(AF_INET6, address.c_str(), buf) != 1)
+    throw std::invalid_argument("--add-host " + text + ": \"" + address + "\" is not an IP address");
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'))
+      throw std::invalid_argument("--add-host " + text + ": \"" + name + "\" is not a host name");
+  }
+  return {name, address};
+}
+
+SandboxRlimit ParseUlimit(const std::string& text) {
+  static const std::map<std::string, int> kNames = {
+      {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
+      {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+      {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+      {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+      {"stack", RLIMIT_STACK}};
+  size_t eq = text.find('=');
+  std::string name = text.substr(0, eq);
+  auto it = kNames.find(name);
+  if (eq == std::string::npos || it == kNames.end()) {
+    std::string names;
+    for (const auto& [n, r] : kNames) names += (names.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("--ulimit needs NAME=SOFT[:HARD] with NAME one of " + names + ", got \"" + text + "\"");
+  }
+  auto value = [&](const std::string& v) -> uint64_t {
+    if (v == "-1") return RLIM_INFINITY;
+    size_t pos = 0;
+    unsigned long long n = 0;
+    try {
+      n = std::stoull(v, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos == 0 || pos != v.size() || v[0] == '-') throw std::invalid_argument("--ulimit " + text + ": \"" + v + "\" is not a number");
+    return n;
+  };
+  std::string limits = text.substr(eq + 1);
+  size_t colon = limits.find(':');
+  SandboxRlimit l;
+  l.resource = it->second;
+  l.soft = value(limits.substr(0, colon));
+  l.hard = colon == std::string::npos ? l.soft : value(limits.substr(colon + 1));
+  if (l.soft > l.hard) throw std::invalid_argument("--ulimit " + text + ": the soft limit is above the hard one");
+  return l;
 }
 
 }  // namespace imgbuild::builder

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "builder/sandbox/run_mounts.h"
+#include "builder/sandbox/sandbox.h"
 #include "cache/transfer.h"
 
 namespace imgbuild::builder {
@@ -36,5 +37,12 @@ std::pair<std::string, SecretSource> ParseSecretFlag(const std::string& text);
 
 // --ssh ID[=SOCKET|KEY[,KEY...]] (default: $SSH_AUTH_SOCK).
 std::pair<std::string, std::vector<std::string>> ParseSshFlag(const std::string& text);
+
+// --add-host NAME:ADDRESS (or NAME=ADDRESS): the /etc/hosts line of RUN steps. The address is an
+// IPv4 or IPv6 address (docker's host-gateway has no meaning without a daemon's bridge).
+std::pair<std::string, std::string> ParseAddHost(const std::string& text);
+
+// --ulimit NAME=SOFT[:HARD] with docker's names (nofile, nproc, core, stack, ...); -1 is unlimited.
+SandboxRlimit ParseUlimit(const std::string& text);
 
 }  // namespace imgbuild::builder

@@ -2,6 +2,7 @@
 // (decided here), 130 a build cancelled by Ctrl-C or SIGTERM (RunBuild).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -67,7 +68,19 @@ int main(int argc, char** argv) {
   build->add_option("--compression-level", build_opts.compression_level, "Codec level (gzip 1-9, zstd 1-19)");
   build->add_option("--build-context", build_opts.build_contexts, "Named context NAME=DIR|oci-layout://PATH[:TAG]")
       ->allow_extra_args(false);
-  build->add_option("--progress", build_opts.progress, "Progress output: auto (default), plain, tty, rawjson");
+  build->add_option("--progress", build_opts.progress,
+                    "Progress output: auto (default; $BUILDKIT_PROGRESS), plain, tty, rawjson, quiet");
+  build->add_flag("-q,--quiet", build_opts.quiet, "No progress; print only the image ID (config digest)");
+  build->add_option("--add-host", build_opts.add_hosts, "Add NAME:ADDRESS to RUN's /etc/hosts")->allow_extra_args(false);
+  build->add_option("--shm-size", build_opts.shm_size, "Size of RUN's /dev/shm (default 64MiB)");
+  build->add_option("--ulimit", build_opts.ulimits, "Resource limit of RUN: NAME=SOFT[:HARD] (nofile, nproc, ...)")
+      ->allow_extra_args(false);
+  build->add_option("--annotation", build_opts.annotations, "Annotate the image manifest: [manifest:]KEY=VALUE")
+      ->allow_extra_args(false);
+  build->add_option("--provenance", build_opts.provenance, "Attestations: only false (imgbuild makes none)");
+  build->add_option("--sbom", build_opts.sbom, "Attestations: only false (imgbuild makes none)");
+  build->add_flag("--load,--rm,--force-rm", build_opts.accepted,
+                  "Accepted for docker: the store always gets the image, scratch space is always removed");
   build->add_option("--network", build_opts.network, "Network of RUN steps: default (the host's), none, host");
   build->add_option("--allow", build_opts.allow, "Allow an entitlement: security.insecure, network.host")->allow_extra_args(false);
   build->add_option("--secret", build_opts.secrets, "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
@@ -81,9 +94,11 @@ int main(int argc, char** argv) {
   build->add_flag("--explain-cache", build_opts.explain_cache, "Say why each step that missed the cache missed");
   build->add_option("--cache-to", build_opts.cache_to, "Export the build cache: type=local,dest=DIR[,mode=min|max]")
       ->allow_extra_args(false);
-  build->add_option("--cache-from", build_opts.cache_from, "Use an exported build cache: type=local,src=DIR")
+  build->add_option("--cache-from", build_opts.cache_from,
+                    "Use an exported build cache: type=local,src=DIR, type=registry,ref=REF, or REF")
       ->allow_extra_args(false);
-  build->add_option("--pull", build_opts.pull, "FROM images from registries: missing (default), always, never");
+  build->add_option("--pull", build_opts.pull,
+                    "FROM images from registries: missing (default), always (also bare --pull, true), never (false: missing)");
   build->add_flag("--push", build_opts.push, "Push the image to every -t name");
   build->add_option("--tls-verify", build_opts.tls_verify, "Verify registries' TLS certificates (false also allows plain HTTP)");
   build->add_option("--cache-limit", build_opts.cache_limit,
@@ -192,7 +207,8 @@ int main(int argc, char** argv) {
   CacheOptions prune_opts;
   CLI::App* prune = app.add_subcommand("prune", "Remove build cache and unreferenced data (never tagged images)");
   prune->add_option("--root", prune_opts.root, "State directory")->check(non_empty);
-  prune->add_flag("-a,--all", prune_opts.all, "Also base snapshots, cache mounts, export copies and logs");
+  prune->add_flag("-a,--all", prune_opts.all, "Also untagged images, base snapshots, cache mounts, export copies and logs");
+  prune->add_flag("-f,--force", prune_opts.force, "Accepted for docker (imgbuild never asks)");
   prune->add_option("--keep-storage", prune_opts.keep_storage, "Keep the most recently used cache up to SIZE (e.g. 5GB)");
   prune->add_option("--filter", prune_opts.filters, "until=DURATION: only cache unused for longer (e.g. 24h)")
       ->allow_extra_args(false);
@@ -224,7 +240,14 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  if (build->parsed()) return RunBuild(build_opts, std::cout, std::cerr);
+  if (build->parsed()) {
+    if (build_opts.pull == "true") build_opts.pull = "always";  // docker's --pull=true|false
+    if (build_opts.pull == "false") build_opts.pull = "missing";
+    const char* env_progress = std::getenv("BUILDKIT_PROGRESS");
+    if (build->get_option("--progress")->count() == 0 && env_progress && *env_progress) build_opts.progress = env_progress;
+    if (build_opts.quiet) build_opts.progress = "quiet";
+    return RunBuild(build_opts, std::cout, std::cerr);
+  }
   if (images->parsed()) {
     if (!images_reference.empty()) images_opts.filters.push_back("reference=" + images_reference);
     return RunImages(images_opts, std::cout, std::cerr);

@@ -67,6 +67,7 @@ KeyFields RunKeyFields(const PlannedStep& step, const frontend::RunStep& run, co
   f.emplace_back("workdir", step.workdir);
   f.emplace_back("network", in.network);
   f.emplace_back("security", run.insecure ? "insecure" : "sandbox");
+  if (!in.sandbox_options.empty()) f.emplace_back("sandbox options", in.sandbox_options);
   for (size_t i = 0; i < run.mounts.size(); ++i) {
     const frontend::MountSpec& m = run.mounts[i];
     std::string text = MountText(m);
@@ -101,7 +102,7 @@ std::string RunOp::LogPath(int n) {
 
 const SandboxEtc& RunOp::Etc() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!etc_) etc_ = WriteSandboxEtc(env_.ws.dir() + "/etc", "buildkitsandbox");
+  if (!etc_) etc_ = WriteSandboxEtc(env_.ws.dir() + "/etc", "buildkitsandbox", env_.req.sandbox.extra_hosts);
   return *etc_;
 }
 
@@ -150,6 +151,7 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
                  : network == "host" ? SandboxNetwork::kHost
                                      : SandboxNetwork::kPrivate;
     in.privileged = privileged;
+    in.options = &env_.req.sandbox;
     const SandboxEtc& etc = Etc();
     in.hosts_file = etc.hosts;
     in.resolv_file = etc.resolv;

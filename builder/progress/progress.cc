@@ -1,5 +1,6 @@
 #include "builder/progress/progress.h"
 
+#include <cstdlib>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -57,6 +58,24 @@ std::string_view StripCr(std::string_view l) {
   size_t cr = l.find_last_of('\r');  // progress bars redraw with \r: keep the last state
   return cr == std::string_view::npos ? l : l.substr(cr + 1);
 }
+
+// --progress quiet (and build -q): nothing but warnings.
+class QuietProgress : public Progress {
+ public:
+  explicit QuietProgress(std::ostream& err) : err_(err) {}
+  void StepStarted(int, const std::string&) override {}
+  void StepOutput(int, std::string_view) override {}
+  void StepDone(int, double, const std::string&) override {}
+  void StepCached(int) override {}
+  void StepFailed(int, double, const std::string&) override {}
+  void StepCanceled(int, double) override {}
+  void Info(const std::string&) override {}
+  void Warning(const std::string& message) override { err_ << "warning: " << message << "\n"; }
+  void Finish() override { err_.flush(); }
+
+ private:
+  std::ostream& err_;
+};
 
 class PlainProgress : public Progress {
  public:
@@ -244,7 +263,7 @@ class TtyProgress : public Progress {
         out += fit(" => " + r.label + "  " + Seconds(s)) + "\n";
         ++live_lines_;
         for (const std::string& l : r.tail) {
-          out += "\x1b[2m" + fit("    > " + l) + "\x1b[0m\n";
+          out += colour_ ? "\x1b[2m" + fit("    > " + l) + "\x1b[0m\n" : fit("    > " + l) + "\n";
           ++live_lines_;
         }
       }
@@ -255,6 +274,7 @@ class TtyProgress : public Progress {
 
   std::ostream& err_;
   int fd_;
+  const bool colour_ = !std::getenv("NO_COLOR") || !*std::getenv("NO_COLOR");  // no-color.org
   Clock::time_point begin_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -274,7 +294,8 @@ std::unique_ptr<Progress> MakeProgress(const std::string& mode, std::ostream& er
   if (m == "plain") return std::make_unique<PlainProgress>(err);
   if (m == "tty") return std::make_unique<TtyProgress>(err, err_fd);
   if (m == "rawjson") return std::make_unique<JsonProgress>(err);
-  throw std::invalid_argument("unknown progress mode \"" + mode + "\" (use auto, plain, tty or rawjson)");
+  if (m == "quiet") return std::make_unique<QuietProgress>(err);
+  throw std::invalid_argument("unknown progress mode \"" + mode + "\" (use auto, plain, tty, rawjson or quiet)");
 }
 
 }  // namespace imgbuild::builder

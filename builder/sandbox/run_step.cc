@@ -74,6 +74,10 @@ RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd) {
   spec.resolv_file = in.resolv_file;
   spec.hostname_file = in.hostname_file;
   spec.mounts = mounts.mounts();
+  if (in.options) {
+    spec.shm_size = in.options->shm_size;
+    for (const auto& [text, limit] : in.options->ulimits) spec.rlimits.push_back(limit);
+  }
   layers::UniqueFd log(::open(in.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log) throw layers::SysError("open", in.log_path);
   RunStepResult result;
@@ -92,14 +96,24 @@ RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd) {
   return result;
 }
 
-SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname) {
+std::string RunSandboxOptions::KeyText() const {
+  std::string text;
+  for (const auto& [name, address] : extra_hosts) text += "host " + name + "=" + address + "\n";
+  if (shm_size != 64 << 20) text += "shm " + std::to_string(shm_size) + "\n";
+  for (const auto& [flag, limit] : ulimits) text += "ulimit " + flag + "\n";
+  return text;
+}
+
+SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname,
+                           const std::vector<std::pair<std::string, std::string>>& extra_hosts) {
   layers::MakeDirs(dir);
   SandboxEtc etc;
   etc.hosts = dir + "/hosts";
   etc.resolv = dir + "/resolv.conf";
   etc.hostname = dir + "/hostname";
-  layers::WriteFileAtomic(etc.hosts, "127.0.0.1\tlocalhost " + hostname +
-                                         "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  std::string hosts = "127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  for (const auto& [name, address] : extra_hosts) hosts += address + "\t" + name + "\n";
+  layers::WriteFileAtomic(etc.hosts, hosts);
   std::string resolv;
   try {
     resolv = layers::ReadFile("/etc/resolv.conf");

@@ -15,6 +15,15 @@
 
 namespace imgbuild::builder {
 
+// What the build sets for every RUN's sandbox (build --add-host, --shm-size, --ulimit).
+struct RunSandboxOptions {
+  std::vector<std::pair<std::string, std::string>> extra_hosts;  // (name, address) lines of /etc/hosts
+  int64_t shm_size = 64 << 20;
+  std::vector<std::pair<std::string, SandboxRlimit>> ulimits;  // (the flag's text, the limit)
+  // The options as cache-key text: "" when all are the defaults, so keys stay as they were.
+  std::string KeyText() const;
+};
+
 struct RunStepInput {
   const frontend::PlannedStep* step = nullptr;
   const frontend::RunStep* run = nullptr;
@@ -24,6 +33,7 @@ struct RunStepInput {
   SandboxNetwork network = SandboxNetwork::kHost;
   bool forward_dns = false;  // kPrivate: resolv_file names kForwardedDnsAddress
   bool privileged = false;
+  const RunSandboxOptions* options = nullptr;  // null: the defaults
   std::string hosts_file, resolv_file, hostname_file;
   std::string log_path;  // the step's full output is written here
   std::function<void(std::string_view)> on_output;
@@ -46,6 +56,7 @@ struct SandboxEtc {
   std::string resolv_private;  // for steps with a network of their own (PrivateResolvConf)
   bool forward_dns = false;    // resolv_private names kForwardedDnsAddress
 };
-SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname);
+SandboxEtc WriteSandboxEtc(const std::string& dir, const std::string& hostname,
+                           const std::vector<std::pair<std::string, std::string>>& extra_hosts = {});
 
 }  // namespace imgbuild::builder

@@ -34,6 +34,12 @@ struct SandboxMount {
   uint32_t tmpfs_mode = 01777;
 };
 
+// A resource limit of the command (`--ulimit nofile=1024:2048`): setrlimit(resource, soft, hard).
+struct SandboxRlimit {
+  int resource = 0;
+  uint64_t soft = 0, hard = 0;  // RLIM_INFINITY for unlimited
+};
+
 // kPrivate: the build's own network namespace, outbound access through pasta (UserNetwork).
 enum class SandboxNetwork { kHost, kNone, kPrivate };
 
@@ -52,6 +58,8 @@ struct SandboxSpec {
   std::string hosts_file, resolv_file, hostname_file;
   std::vector<SandboxMount> mounts;
   int netns_fd = -1;  // kPrivate: the network namespace the step joins (a UserNetwork's)
+  int64_t shm_size = 64 << 20;         // bytes of the tmpfs on /dev/shm (docker's default: 64 MiB)
+  std::vector<SandboxRlimit> rlimits;  // set before the command starts
 };
 
 struct SandboxResult {

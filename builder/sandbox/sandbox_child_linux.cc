@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -121,6 +122,10 @@ void LoopbackUp(const ChildPlan& p) {
   if (::dup2(devnull, 0) < 0 || ::dup2(p.out_fd, 1) < 0 || ::dup2(p.out_fd, 2) < 0) ChildFail(p, "dup2", errno);
   ::close_range(3, kReportFd - 1, 0);
   ::close_range(kReportFd + 1, ~0U, 0);
+  for (const ChildPlan::Limit& l : p.rlimits) {
+    struct rlimit rl = {static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
+    if (::setrlimit(l.resource, &rl) != 0) ChildFail(p, "setrlimit (--ulimit)", errno);
+  }
   if (!p.privileged) {
     for (int cap = 0; cap <= p.last_cap; ++cap) {
       bool keep = (p.caps[cap / 32] >> (cap % 32)) & 1u;

@@ -104,7 +104,7 @@ void RestrictDevices(ChildPlan& plan, const std::string& r) {
   plan.ops.push_back(SetAttr(r + "/dev/pts", false, 0, MOUNT_ATTR_NODEV, "allow /dev/pts"));
 }
 
-void AddDev(ChildPlan& plan, const std::string& r) {
+void AddDev(ChildPlan& plan, const std::string& r, int64_t shm_size) {
   plan.ops.push_back(MountOp("tmpfs", r + "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k",
                              "mount tmpfs on /dev"));
   const struct {
@@ -127,8 +127,8 @@ void AddDev(ChildPlan& plan, const std::string& r) {
   plan.ops.push_back(MountOp("devpts", r + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                              "newinstance,ptmxmode=0666,mode=0620,gid=5", "mount devpts on /dev/pts"));
   plan.ops.push_back(SimpleOp(Op::kMkdir, r + "/dev/shm", 01777, "mkdir /dev/shm"));
-  plan.ops.push_back(MountOp("shm", r + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
-                             "mount tmpfs on /dev/shm"));
+  plan.ops.push_back(MountOp("shm", r + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=1777,size=" + std::to_string(shm_size) , "mount tmpfs on /dev/shm"));
   plan.ops.push_back(SimpleOp(Op::kMkdir, r + "/dev/mqueue", 0755, "mkdir /dev/mqueue"));
   plan.ops.push_back(MountOp("mqueue", r + "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, "",
                              "mount mqueue on /dev/mqueue"));
@@ -217,7 +217,8 @@ ChildPlan MakePlan(const SandboxSpec& spec, MountStubs& stubs) {
     }
   }
   plan.ops.push_back(MountOp("proc", r + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "mount /proc"));
-  AddDev(plan, r);
+  AddDev(plan, r, spec.shm_size);
+  for (const SandboxRlimit& l : spec.rlimits) plan.rlimits.push_back({l.resource, l.soft, l.hard});
   Op sys = SimpleOp(Op::kSysfs, r + "/sys", 0, "mount /sys");
   sys.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (spec.privileged ? 0 : MS_RDONLY);
   plan.ops.push_back(sys);

@@ -69,6 +69,11 @@ struct ChildPlan {
   std::vector<std::string> argv_s, env_s, candidates;
   std::vector<char*> argv, env;
   std::vector<sock_filter> seccomp;  // loaded last, with no_new_privs; empty: none (privileged)
+  struct Limit {
+    int resource;
+    uint64_t soft, hard;
+  };
+  std::vector<Limit> rlimits;  // set before capabilities are dropped
 };
 
 // The sandbox's init: runs the plan's setup, then the command, and reports how it ended.

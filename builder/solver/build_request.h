@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "builder/sandbox/run_mounts.h"
+#include "builder/sandbox/run_step.h"
 #include "cache/transfer.h"
 #include "layers/descriptor.h"
 #include "layers/image.h"
@@ -59,6 +60,8 @@ struct BuildRequest {
   std::map<std::string, std::string> named_contexts;
   std::string buildfile_text;  // for the lines of a failing step
   std::string network = "default";  // --network: default (the host's), none or host
+  RunSandboxOptions sandbox;        // --add-host, --shm-size, --ulimit
+  std::map<std::string, std::string> annotations;  // --annotation: on the image's manifest
   bool allow_insecure = false;      // --allow security.insecure
   bool allow_network_host = false;  // --allow network.host (RUN --network=host; build --network=host grants it)
   std::map<std::string, SecretSource> secrets;  // --secret

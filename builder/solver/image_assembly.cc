@@ -19,7 +19,8 @@ BuiltImage AssembleImage(BuildEnv& env, StageImage img) {
   out.config = env.store.store().Put(layers::media_type::kImageConfig,
                                      img.config.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   out.layers = img.layers;
-  std::map<std::string, std::string> annotations = {{"org.opencontainers.image.created", created}};
+  std::map<std::string, std::string> annotations = env.req.annotations;
+  annotations.emplace("org.opencontainers.image.created", created);  // an --annotation of that key wins
   if (img.base_manifest) {
     annotations["org.opencontainers.image.base.name"] = img.base_name;
     annotations["org.opencontainers.image.base.digest"] = img.base_manifest->digest.str();

@@ -147,6 +147,7 @@ StepKey StepInputs::Key(const PlannedStep& step, const StageImage& img,
     in.remote_inputs = std::move(remote_inputs);
   } else if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) {
     in.network = EffectiveNetwork(env_.req, *run);
+    in.sandbox_options = env_.req.sandbox.KeyText();
     for (size_t i = 0; i < run->mounts.size(); ++i) {
       const frontend::MountSpec& m = run->mounts[i];
       if (!m.from.empty()) {

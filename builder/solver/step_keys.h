@@ -38,6 +38,7 @@ struct StepKeyInputs {
   std::vector<std::pair<std::string, std::string>> remote_inputs;
   std::map<size_t, cache::InputDigest> mount_inputs;  // RUN bind mounts of the build context, by index
   std::string network;  // RUN: the effective network mode
+  std::string sandbox_options;  // RUN: the build's --add-host, --shm-size, --ulimit (RunSandboxOptions::KeyText)
 };
 
 // The key of `step`: its parent and the fields its op contributes (each op's KeyFields function,

@@ -287,7 +287,14 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
 int64_t ParseSize(const std::string& text, const std::string& root) {
   std::string t = text;
   if (!t.empty() && t.back() == '%') {
-    double pct = std::stod(t.substr(0, t.size() - 1));
+    size_t used = 0;
+    double pct = -1;
+    try {
+      pct = std::stod(t.substr(0, t.size() - 1), &used);
+    } catch (const std::exception&) {
+    }
+    if (used != t.size() - 1 || !(pct > 0 && pct <= 100))
+      throw std::invalid_argument("not a share of the disk: \"" + text + "\" (use e.g. 10%, between 0 and 100)");
     struct statvfs vfs;
     layers::MakeDirs(root);
     if (::statvfs(root.c_str(), &vfs) != 0) throw layers::SysError("statvfs", root);

@@ -22,6 +22,13 @@ TEST(ArgvRewrite, ImplicitBuildOnlyForADirectoryStdinOrAFlag) {
   EXPECT_NE(typo.error.find("unknown command \"imagse\" (did you mean images?)"), std::string::npos) << typo.error;
 }
 
+TEST(ArgvRewrite, BarePullIsAlways) {
+  EXPECT_EQ(R({"imgbuild", "build", "--pull", "."}).args, (Args{"imgbuild", "build", "--pull=always", "."}));
+  EXPECT_EQ(R({"imgbuild", "--pull", "-t", "a", "."}).args, (Args{"imgbuild", "build", "--pull=always", "-t", "a", "."}));
+  EXPECT_EQ(R({"imgbuild", "build", "--pull", "never", "."}).args, (Args{"imgbuild", "build", "--pull", "never", "."}));
+  EXPECT_EQ(R({"imgbuild", "build", "."}).args, (Args{"imgbuild", "build", "."}));
+}
+
 TEST(ArgvRewrite, DockerAliasesHelpAndVersion) {
   EXPECT_EQ(R({"imgbuild", "rmi", "x"}).args, (Args{"imgbuild", "rm", "x"}));
   EXPECT_EQ(R({"imgbuild", "image", "ls"}).args, (Args{"imgbuild", "images"}));

@@ -2,6 +2,7 @@
 #include "builder/cli/flags.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 
 namespace imgbuild::builder {
@@ -51,6 +52,36 @@ TEST(FlagsTest, SecretsAndSsh) {
   EXPECT_EQ(ParseSshFlag("gh=/k/id_a,/k/id_b").second, (std::vector<std::string>{"/k/id_a", "/k/id_b"}));
   ::setenv("SSH_AUTH_SOCK", "/run/agent.sock", 1);
   EXPECT_EQ(ParseSshFlag("default").second, (std::vector<std::string>{"/run/agent.sock"}));
+}
+
+TEST(FlagsTest, AddHostAndUlimit) {
+  EXPECT_EQ(ParseAddHost("db:10.0.0.5"), (std::pair<std::string, std::string>{"db", "10.0.0.5"}));
+  EXPECT_EQ(ParseAddHost("db=10.0.0.5"), (std::pair<std::string, std::string>{"db", "10.0.0.5"}));
+  EXPECT_EQ(ParseAddHost("v6:fd00::1"), (std::pair<std::string, std::string>{"v6", "fd00::1"}));
+  EXPECT_EQ(ParseAddHost("v6=[::1]"), (std::pair<std::string, std::string>{"v6", "::1"}));
+  for (const char* bad : {"db", ":1.2.3.4", "db:", "db:host-gateway", "db:10.0.0.256", "d b:1.2.3.4", "db\n:1.2.3.4"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(ParseAddHost(bad), std::invalid_argument);
+  }
+  SandboxRlimit l = ParseUlimit("nofile=1024:2048");
+  EXPECT_EQ(l.resource, RLIMIT_NOFILE);
+  EXPECT_EQ(l.soft, 1024u);
+  EXPECT_EQ(l.hard, 2048u);
+  l = ParseUlimit("core=-1");
+  EXPECT_EQ(l.soft, RLIM_INFINITY);
+  EXPECT_EQ(l.hard, RLIM_INFINITY);
+  EXPECT_EQ(ParseUlimit("nproc=10").hard, 10u);
+  for (const char* bad : {"nofile", "nofil=1", "nofile=x", "nofile=2:1", "nofile=-2", "nofile=1:", "=1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(ParseUlimit(bad), std::invalid_argument);
+  }
+}
+
+TEST(FlagsTest, CacheFromShorthand) {
+  cache::CacheTransferSpec s = ParseCacheSpec("reg.example:5000/app:cache", false);
+  EXPECT_EQ(s.type, "registry");
+  EXPECT_EQ(s.ref, "reg.example:5000/app:cache");
+  EXPECT_THROW(ParseCacheSpec("reg.example:5000/app:cache", true), std::invalid_argument);  // --cache-to has no shorthand
 }
 
 }  // namespace

@@ -199,8 +199,9 @@ TEST_F(RegistryTest, RegistryCacheHitsOnAnEmptyStateDir) {
   RunResult first = RunImgbuild("build --pull=always --progress=rawjson --network=none --root " + root_ +
                                 " --cache-to " + cache + ",mode=max " + ctx);
   ASSERT_EQ(first.code, 0) << first.err;
+  // docker's shorthand: --cache-from REF is type=registry,ref=REF.
   RunResult second = RunImgbuild("build --progress=rawjson --network=none --root " + dir_ + "/empty-root --cache-from " +
-                                 cache + " " + ctx);
+                                 host_ + "/cache/app:buildcache " + ctx);
   ::unsetenv("SOURCE_DATE_EPOCH");
   ASSERT_EQ(second.code, 0) << second.err;
   EXPECT_EQ(second.out, first.out);
