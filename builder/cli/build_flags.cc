@@ -115,7 +115,14 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
     return 2;
   }
   try {
-    for (const std::string& o : options.outputs) inv.outputs.push_back(ParseOutputSpec(o));
+    int to_stdout = 0;
+    for (const std::string& o : options.outputs) {
+      inv.outputs.push_back(ParseOutputSpec(o));
+      if (inv.outputs.back().dest == "-") ++to_stdout;
+    }
+    if (to_stdout > 1) throw std::invalid_argument("only one output can go to standard output");
+    if (to_stdout && ::isatty(1))
+      throw std::invalid_argument("refusing to write a tar to the terminal: redirect standard output or give dest=PATH");
   } catch (const std::invalid_argument& e) {
     err << "error: -o: " << e.what() << "\n";
     return 2;

@@ -1,17 +1,22 @@
 // `imgbuild build`: flags -> plan -> solve -> export.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <iomanip>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "builder/cli/build_checks.h"
 #include "builder/cli/build_flags.h"
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/store_access.h"
 #include "builder/ops/remote_source.h"
 #include "builder/progress/progress.h"
 #include "builder/solver/solver.h"
@@ -20,8 +25,10 @@
 #include "builder/state/workspace.h"
 #include "frontend/lower.h"
 #include "frontend/parser.h"
+#include "layers/image_export.h"
 #include "layers/oci_layout.h"
 #include "layers/registry/transfer.h"
+#include "layers/scratch_dir.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -114,7 +121,24 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
       }
     }
   }
-  BuildfileSource src = LoadBuildfile(fo.file, fo.context);
+  std::string file_flag = fo.file;
+  if (fo.context == "-") {
+    // `build -`, as docker: the Buildfile comes on standard input and there is no context (an
+    // empty directory stands in for it, so COPY finds nothing).
+    if (!fo.file.empty() && fo.file != "-") {
+      err << "error: the context - reads the Buildfile from standard input: drop -f, or give a context directory\n";
+      return std::nullopt;
+    }
+    file_flag = "-";
+    if (!remote_contexts) remote_contexts.emplace(StateDir(inv.req.root));
+    inv.req.context_dir = remote_contexts->NewDir("empty-context-");
+  }
+  BuildfileSource src = LoadBuildfile(file_flag, inv.req.context_dir);
+  if (fo.context == "-" && (src.text.rfind("\x1f\x8b", 0) == 0 || (src.text.size() > 262 && src.text.compare(257, 5, "ustar") == 0))) {
+    err << "error: standard input holds an archive: a context given as a tar on standard input is not supported; "
+           "unpack it and give the directory\n";
+    return std::nullopt;
+  }
   inv.req.buildfile_path = src.path;
   inv.req.buildfile_text = src.text;
   ast::File file = Parse(src.text, src.display_name);
@@ -135,7 +159,7 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
 // export: the -o outputs and the pushes of what was built. Returns the manifest of what left the
 // store (compressed layers: the one registries and tars hold), or nothing when no manifest did.
 std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const BuildInvocation& inv,
-                                              const BuiltImage& image, Progress& status) {
+                                              const BuiltImage& image, Progress& status, std::ostream& out) {
   std::optional<layers::Descriptor> shipped;
   const StateDir state(inv.req.root);
   layers::OciLayout store(state.oci(), state.tmp());
@@ -147,20 +171,28 @@ std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const
       if (o.push) push_to.push_back(o.name);
       continue;
     }
-    if (o.type == "local" || o.type == "tar") {
-      if (o.type == "local") {
-        layers::ExportRootfs(store, image.manifest, o.dest);
-      } else {
-        layers::ExportRootfsTar(store, image.manifest, o.dest, inv.req.source_date_epoch);
-      }
-      status.Info("exported " + o.type + " to " + o.dest);
+    const std::string shown = o.dest == "-" ? "standard output" : o.dest;
+    if (o.type == "local") {
+      layers::ExportRootfs(store, image.manifest, o.dest);
+      status.Info("exported " + o.type + " to " + shown);
       continue;
     }
-    layers::ExportFormat format = o.type == "docker" ? layers::ExportFormat::kDockerTar
-                                  : o.tar            ? layers::ExportFormat::kOciTar
-                                                     : layers::ExportFormat::kOciDir;
-    shipped = layers::ExportImage(store, image.manifest, options.tags, format, o.dest, inv.export_options);
-    status.Info("exported " + o.type + " to " + o.dest);
+    auto make = [&](const std::string& dest) {
+      if (o.type == "tar") {
+        layers::ExportRootfsTar(store, image.manifest, dest, inv.req.source_date_epoch);
+        return;
+      }
+      layers::ExportFormat format = o.type == "docker" ? layers::ExportFormat::kDockerTar
+                                    : o.tar            ? layers::ExportFormat::kOciTar
+                                                       : layers::ExportFormat::kOciDir;
+      shipped = layers::ExportImage(store, image.manifest, options.tags, format, dest, inv.export_options);
+    };
+    if (o.dest == "-") {
+      ExportToStream(inv.req.root, out, make);
+    } else {
+      make(o.dest);
+    }
+    status.Info("exported " + o.type + " to " + shown);
   }
   for (const std::string& name : push_to) {
     layers::registry::Reference dest = layers::registry::Reference::Parse(name);
@@ -194,7 +226,8 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     status = MakeProgress(options.progress, err, 2);
     BuiltImage image = BuildImage(*plan, inv.req, *status);
     ran_steps = image.steps_run;
-    std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status);
+    std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status, out);
+    const bool stdout_taken = std::any_of(inv.outputs.begin(), inv.outputs.end(), [](const OutputSpec& o) { return o.dest == "-"; });
     const layers::Descriptor& reported = shipped ? *shipped : image.manifest;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ostringstream built;
@@ -222,7 +255,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
       layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
     }
     // -q prints docker's image ID (the config digest); otherwise the manifest digest.
-    out << (options.quiet ? image.config.digest.str() : reported.digest.str()) << "\n";
+    if (!stdout_taken) out << (options.quiet ? image.config.digest.str() : reported.digest.str()) << "\n";
     code = 0;
   } catch (const std::exception& e) {
     if (status) status->Finish();

@@ -1,5 +1,9 @@
 // `imgbuild tag`, `rm`, `load` and `save`: the local store (listings: commands_listing.cc).
+#include <unistd.h>
+
+#include <fstream>
 #include <functional>
+#include <vector>
 #include <iomanip>
 #include <optional>
 
@@ -11,6 +15,7 @@
 #include "layers/image_import.h"
 #include "layers/image.h"
 #include "layers/oci_layout.h"
+#include "layers/scratch_dir.h"
 
 namespace imgbuild::builder {
 int RunTag(const StoreOptions& options, const std::string& target, std::ostream& out,
@@ -93,6 +98,10 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names,
     err << "error: --format must be oci or docker\n";
     return 2;
   }
+  if ((output.empty() || output == "-") && ::isatty(1)) {
+    err << "error: refusing to write a tar to the terminal: give -o FILE or redirect standard output\n";
+    return 2;
+  }
   return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
     std::vector<layers::ExportItem> items;
     for (const std::string& n : names) {
@@ -105,10 +114,15 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names,
     eo.level = options.compression_level;
     layers::CheckLevel(eo.compression, eo.level);
     eo.memo_dir = StateDir(root).compressed();
-    layers::ExportImages(
-        store, items,
-        format == "docker" ? layers::ExportFormat::kDockerTar : layers::ExportFormat::kOciTar,
-        output, eo);
+    const layers::ExportFormat f = format == "docker" ? layers::ExportFormat::kDockerTar : layers::ExportFormat::kOciTar;
+    if (output.empty() || output == "-") {
+      // Standard output, as `docker save` without -o: staged in scratch space, then copied, so a
+      // failure leaves no half tar on the stream. Messages go to stderr.
+      ExportToStream(root, out, [&](const std::string& path) { layers::ExportImages(store, items, f, path, eo); });
+      for (const std::string& n : names) err << "saved " << layers::NormalizeTag(n) << " to standard output\n";
+      return 0;
+    }
+    layers::ExportImages(store, items, f, output, eo);
     for (const std::string& n : names)
       out << "saved " << layers::NormalizeTag(n) << " to " << output << "\n";
     return 0;

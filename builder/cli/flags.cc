@@ -36,6 +36,10 @@ std::vector<std::pair<std::string, std::string>> SplitKeyValues(const std::strin
 
 OutputSpec ParseOutputSpec(const std::string& text) {
   OutputSpec o;
+  // buildx's shorthands: `-o -` is a tar of the root filesystem on standard output, `-o PATH` the
+  // root filesystem in PATH.
+  if (text == "-") return {"tar", "-", true, "", false};
+  if (!text.empty() && text.find('=') == std::string::npos) return {"local", text, true, "", false};
   for (const auto& [k, v] : SplitKeyValues(text)) {
     if (k == "type") o.type = v;
     else if (k == "dest") o.dest = v;
@@ -53,7 +57,10 @@ OutputSpec ParseOutputSpec(const std::string& text) {
   if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar") {
     throw std::invalid_argument("unsupported output type \"" + o.type + "\" (use oci, docker, local, tar, image or registry)");
   }
-  if (o.dest.empty()) throw std::invalid_argument("output " + text + " needs dest=PATH");
+  if (o.dest.empty() && o.type == "local") throw std::invalid_argument("output " + text + " needs dest=DIR");
+  if (o.dest.empty()) o.dest = "-";  // a tar on standard output (refused on a terminal), as buildx
+  if (o.dest == "-" && o.type == "local") throw std::invalid_argument("type=local writes a directory: use type=tar for standard output");
+  if (o.dest == "-" && o.type == "oci" && !o.tar) throw std::invalid_argument("type=oci,tar=false writes a directory, not standard output");
   return o;
 }
 

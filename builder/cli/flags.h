@@ -21,11 +21,13 @@ std::vector<std::pair<std::string, std::string>> SplitKeyValues(const std::strin
 
 struct OutputSpec {
   std::string type;  // oci, docker, local, tar, image
-  std::string dest;
+  std::string dest;  // "-": standard output
   bool tar = true;
   std::string name;   // type=image
   bool push = false;  // type=image (type=registry is image with push)
 };
+// `type=...,dest=...`; `-` (a tar of the root filesystem on standard output) and `PATH`
+// (type=local,dest=PATH) as buildx; a missing dest of oci, docker and tar is standard output.
 OutputSpec ParseOutputSpec(const std::string& text);
 
 // "type=local,dest=DIR,mode=max" / "type=registry,ref=REF" (export: dest=; import: src=).

@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   CLI::App* save = app.add_subcommand("save", "Write an image of the local store to a tar");
   save->add_option("--root", save_opts.root, "State directory")->check(non_empty);
   save->add_option("names", save_names, "Image NAME[:TAG]...")->required();
-  save->add_option("-o,--output", save_output, "Tar file to write")->required();
+  save->add_option("-o,--output", save_output, "Tar file to write (default, or -: standard output)");
   save->add_option("--compression", save_opts.compression, "Layer compression: gzip (default), zstd, uncompressed");
   save->add_option("--compression-level", save_opts.compression_level, "Codec level");
   save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");

@@ -20,4 +20,9 @@ int WithStore(const std::string& root_flag, std::ostream& err,
 std::optional<layers::Descriptor> FindImage(layers::OciLayout& store, const std::string& root, const std::string& name,
                                             std::ostream& err);
 
+// A tar for standard output (build -o dest=-, save without -o): `make` writes it into scratch
+// space under ROOT/tmp, then it is copied to `out`, so a failure never leaves half a tar on the
+// stream. Throws layers::Error when `out` fails.
+void ExportToStream(const std::string& root, std::ostream& out, const std::function<void(const std::string& path)>& make);
+
 }  // namespace imgbuild::builder

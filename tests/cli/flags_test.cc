@@ -24,7 +24,17 @@ TEST(FlagsTest, Outputs) {
   o = ParseOutputSpec("type=registry,name=reg:5000/a:1");
   EXPECT_EQ(o.type, "image");
   EXPECT_TRUE(o.push);
-  EXPECT_THROW(ParseOutputSpec("type=oci"), std::invalid_argument);
+  // buildx: no dest is standard output; `-` and a bare PATH are shorthands.
+  EXPECT_EQ(ParseOutputSpec("type=oci").dest, "-");
+  o = ParseOutputSpec("-");
+  EXPECT_EQ(o.type, "tar");
+  EXPECT_EQ(o.dest, "-");
+  o = ParseOutputSpec("out/rootfs");
+  EXPECT_EQ(o.type, "local");
+  EXPECT_EQ(o.dest, "out/rootfs");
+  EXPECT_THROW(ParseOutputSpec("type=local"), std::invalid_argument);
+  EXPECT_THROW(ParseOutputSpec("type=local,dest=-"), std::invalid_argument);
+  EXPECT_THROW(ParseOutputSpec("type=oci,tar=false"), std::invalid_argument);
   EXPECT_THROW(ParseOutputSpec("type=weird,dest=x"), std::invalid_argument);
   EXPECT_THROW(ParseOutputSpec("type=oci,dest=x,colour=red"), std::invalid_argument);
 }
