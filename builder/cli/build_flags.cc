@@ -120,6 +120,9 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
       inv.outputs.push_back(ParseOutputSpec(o));
       if (inv.outputs.back().dest == "-") ++to_stdout;
     }
+    for (const OutputSpec& o : inv.outputs) {
+      if (o.type == "image") layers::registry::Reference::Parse(o.name);  // a bad name fails now, not after the build
+    }
     if (to_stdout > 1) throw std::invalid_argument("only one output can go to standard output");
     if (to_stdout && ::isatty(1))
       throw std::invalid_argument("refusing to write a tar to the terminal: redirect standard output or give dest=PATH");

@@ -114,6 +114,11 @@ TEST(Cli, BadImageNamesAreRefusedAndShownEscaped) {
     EXPECT_NE(r.err.find("error: -t: invalid"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    // An output's name is checked as early: before the build, not after it.
+    r = RunImgbuild("build --progress=plain --root " + d.path() + "/r -o type=image,name=" + name + " testdata/demo");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err.find("#1"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
   }
 }
 
