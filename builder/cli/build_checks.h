@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/progress/status.h"
 #include "frontend/diagnostics.h"
 
 namespace imgbuild::builder {
@@ -13,5 +14,8 @@ namespace imgbuild::builder {
 // Prints `warnings`; false (after saying so) when `error` makes them fail the command.
 bool ReportBuildChecks(const std::string& file, const std::vector<frontend::Warning>& warnings, bool error,
                        std::ostream& err);
+// The same through a build's Status (each a Warning); returns the failure's text, or "".
+std::string ReportBuildChecks(const std::string& file, const std::vector<frontend::Warning>& warnings, bool error,
+                              Status& status);
 
 }  // namespace imgbuild::builder

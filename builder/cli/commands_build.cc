@@ -51,7 +51,7 @@ void StopOnSignals(BuildRequest& req) {
 
 // The build cache's size bound: when it is over, the least recently used records go. Skipped
 // when another command holds the store (the next build applies it).
-void ApplyCacheBound(const std::string& root, int64_t limit, std::ostream& err) {
+void ApplyCacheBound(const std::string& root, int64_t limit, Progress& status) {
   try {
     std::optional<GcLock> lock = GcLock::TryExclusive(root);
     if (!lock) return;
@@ -60,19 +60,19 @@ void ApplyCacheBound(const std::string& root, int64_t limit, std::ostream& err) 
     PruneOptions po;
     po.keep_storage = limit;
     PruneReport r = Prune(root, po);
-    err << "build cache over its bound (" << size << " > " << limit << " bytes): removed "
-        << r.records << " least recently used records\n";
+    status.Info("build cache over its bound (" + std::to_string(size) + " > " + std::to_string(limit) +
+                " bytes): removed " + std::to_string(r.records) + " least recently used records");
   } catch (const std::exception& e) {
-    err << "warning: build cache bound not applied: " << e.what() << "\n";
+    status.Warning(std::string("build cache bound not applied: ") + e.what());
   }
 }
 
 // FROM IMAGE: the local store's, pulled first when missing (--pull=missing) or every time
 // (always); a failed pull is reported where the image is needed.
 std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
-    const std::string& policy, BuildInvocation& inv, std::ostream& err) {
+    const std::string& policy, BuildInvocation& inv, Progress& status) {
   auto pulled = std::make_shared<std::set<std::string>>();
-  return [policy, pulled, &inv, &err](const std::string& ref) -> std::optional<BaseImageInfo> {
+  return [policy, pulled, &inv, &status](const std::string& ref) -> std::optional<BaseImageInfo> {
     BuildRequest& req = inv.req;
     bool fresh = policy == "always" && !pulled->count(ref);
     if (!fresh) {
@@ -86,8 +86,8 @@ std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
       layers::OciLayout store(state.oci(), state.tmp());
       layers::registry::PullResult p = layers::registry::Pull(
           client, r, req.platform, store, state.tmp(), {layers::NormalizeTag(ref)}, 4,
-          [&err](const std::string& line) { err << line << "\n"; });
-      err << "pulled " << r.String() << " (" << p.manifest.digest.str() << ")\n";
+          [&status](const std::string& line) { status.Info(line); });
+      status.Info("pulled " + r.String() + " (" + p.manifest.digest.str() + ")");
     } catch (const std::exception& e) {
       req.pull_errors[ref] = e.what();
     }
@@ -96,11 +96,11 @@ std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
 }
 
 // plan: remote named contexts fetched, the Buildfile read and checked, the plan made (its base
-// images pulled per --pull). std::nullopt after saying why on `err`.
-std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
-                              std::optional<Workspace>& remote_contexts, std::ostream& err) {
+// images pulled per --pull). Throws BuildError (or the frontend's errors) for what stops it.
+Plan PlanBuild(const BuildOptions& options, BuildInvocation& inv, std::optional<Workspace>& remote_contexts,
+               Progress& status) {
   const FrontendOptions& fo = options.frontend;
-  inv.plan_options.base_image = BasePuller(options.pull, inv, err);
+  inv.plan_options.base_image = BasePuller(options.pull, inv, status);
   // Remote named contexts, as buildx: an image is pulled like a FROM image; a Git repository or
   // a tar archive at a URL becomes a directory for the build's time.
   for (auto& [name, value] : inv.req.named_contexts) {
@@ -116,8 +116,7 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
       try {
         value = FetchContext(value, remote_contexts->NewDir("context-"), ro);
       } catch (const RemoteError& e) {
-        err << "error: --build-context " << name << ": " << e.what() << "\n";
-        return std::nullopt;
+        throw BuildError("--build-context " + name + ": " + e.what());
       }
     }
   }
@@ -125,33 +124,30 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
   if (fo.context == "-") {
     // `build -`, as docker: the Buildfile comes on standard input and there is no context (an
     // empty directory stands in for it, so COPY finds nothing).
-    if (!fo.file.empty() && fo.file != "-") {
-      err << "error: the context - reads the Buildfile from standard input: drop -f, or give a context directory\n";
-      return std::nullopt;
-    }
+    if (!fo.file.empty() && fo.file != "-")
+      throw BuildError("the context - reads the Buildfile from standard input: drop -f, or give a context directory");
     file_flag = "-";
     if (!remote_contexts) remote_contexts.emplace(StateDir(inv.req.root));
     inv.req.context_dir = remote_contexts->NewDir("empty-context-");
   }
   BuildfileSource src = LoadBuildfile(file_flag, inv.req.context_dir);
   if (fo.context == "-" && (src.text.rfind("\x1f\x8b", 0) == 0 || (src.text.size() > 262 && src.text.compare(257, 5, "ustar") == 0))) {
-    err << "error: standard input holds an archive: a context given as a tar on standard input is not supported; "
-           "unpack it and give the directory\n";
-    return std::nullopt;
+    throw BuildError("standard input holds an archive: a context given as a tar on standard input is not supported; "
+                     "unpack it and give the directory");
   }
   inv.req.buildfile_path = src.path;
   inv.req.buildfile_text = src.text;
   ast::File file = Parse(src.text, src.display_name);
   Program program = Lower(file);
-  if (!ReportBuildChecks(src.display_name, program.warnings, file.directives.check_config.error, err))
-    return std::nullopt;
+  std::string failure = ReportBuildChecks(src.display_name, program.warnings, file.directives.check_config.error, status);
+  if (!failure.empty()) throw BuildError(failure);
   Plan plan = MakePlan(std::move(program), inv.plan_options);
-  if (!ReportBuildChecks(src.display_name, plan.warnings, file.directives.check_config.error, err))
-    return std::nullopt;
+  failure = ReportBuildChecks(src.display_name, plan.warnings, file.directives.check_config.error, status);
+  if (!failure.empty()) throw BuildError(failure);
   if (!plan.unused_build_args.empty()) {
     std::string names;
     for (const std::string& n : plan.unused_build_args) names += (names.empty() ? "" : ", ") + n;
-    err << "warning: build-arg(s) not consumed by any ARG: " << names << "\n";
+    status.Warning("build-arg(s) not consumed by any ARG: " + names);
   }
   return plan;
 }
@@ -159,7 +155,8 @@ std::optional<Plan> PlanBuild(const BuildOptions& options, BuildInvocation& inv,
 // export: the -o outputs and the pushes of what was built. Returns the manifest of what left the
 // store (compressed layers: the one registries and tars hold), or nothing when no manifest did.
 std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const BuildInvocation& inv,
-                                              const BuiltImage& image, Progress& status, std::ostream& out) {
+                                              const BuiltImage& image, Progress& status, std::ostream& out,
+                                              std::vector<std::string>& pushed) {
   std::optional<layers::Descriptor> shipped;
   const StateDir state(inv.req.root);
   layers::OciLayout store(state.oci(), state.tmp());
@@ -203,6 +200,7 @@ std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const
                 "): " + std::to_string(p.uploaded) + " blobs uploaded, " +
                 std::to_string(p.existed) + " already there");
     shipped = p.manifest;
+    pushed.push_back(dest.String() + "@" + p.manifest.digest.str());
   }
   return shipped;
 }
@@ -211,22 +209,23 @@ std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const
 
 int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) {
   BuildInvocation inv;
-  if (int code = ParseBuildFlags(options, inv, err)) return code;
+  if (int code = ParseBuildFlags(options, inv, err)) return code;  // usage errors: plain text, exit 2
   StopOnSignals(inv.req);
   int code = 1;
   int ran_steps = -1;  // unknown until the build returns
   std::optional<GcLock> gc_lock;
   std::optional<Workspace> remote_contexts;  // remote named contexts, fetched for this build
-  std::unique_ptr<Progress> status;
+  // From here on every message goes through the progress printer, so --progress=rawjson is one
+  // JSON event a line from the first to the last.
+  std::unique_ptr<Progress> status = MakeProgress(options.progress, err, 2);
   try {
     gc_lock.emplace(GcLock::Shared(inv.req.root));  // pulls, the build and the exports
-    std::optional<Plan> plan = PlanBuild(options, inv, remote_contexts, err);
-    if (!plan) return 1;
     auto t0 = std::chrono::steady_clock::now();
-    status = MakeProgress(options.progress, err, 2);
-    BuiltImage image = BuildImage(*plan, inv.req, *status);
+    Plan plan = PlanBuild(options, inv, remote_contexts, *status);
+    BuiltImage image = BuildImage(plan, inv.req, *status);
     ran_steps = image.steps_run;
-    std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status, out);
+    std::vector<std::string> pushed;
+    std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status, out, pushed);
     const bool stdout_taken = std::any_of(inv.outputs.begin(), inv.outputs.end(), [](const OutputSpec& o) { return o.dest == "-"; });
     const layers::Descriptor& reported = shipped ? *shipped : image.manifest;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -234,43 +233,49 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     built << "built " << reported.digest.str() << " in " << std::fixed << std::setprecision(3)
           << seconds << "s";
     status->Info(built.str());
-    for (const std::string& t : options.tags) status->Info("tagged " + layers::NormalizeTag(t));
-    status->Finish();
-    if (!options.iidfile.empty())
-      layers::WriteFileAtomic(options.iidfile, image.config.digest.str());
-    if (!options.metadata_file.empty()) {
-      layers::Descriptor descriptor = reported;
-      descriptor.annotations.clear();
-      nlohmann::ordered_json md = {{"buildx.build.ref", image.build_ref},
-                                   {"containerimage.config.digest", image.config.digest.str()},
-                                   {"containerimage.descriptor", descriptor.ToJson()},
-                                   {"containerimage.digest", reported.digest.str()},
-                                   {"imgbuild.store.digest", image.manifest.digest.str()}};
-      if (!options.tags.empty()) {
-        std::string names;
-        for (const std::string& t : options.tags)
-          names += (names.empty() ? "" : ",") + layers::NormalizeTag(t);
-        md["image.name"] = names;
-      }
-      layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
+    std::vector<std::string> names;
+    for (const std::string& t : options.tags) names.push_back(layers::NormalizeTag(t));
+    for (const std::string& n : names) status->Info("tagged " + n);
+    layers::Descriptor descriptor = reported;
+    descriptor.annotations.clear();
+    nlohmann::ordered_json md = {{"buildx.build.ref", image.build_ref},
+                                 {"containerimage.config.digest", image.config.digest.str()},
+                                 {"containerimage.descriptor", descriptor.ToJson()},
+                                 {"containerimage.digest", reported.digest.str()},
+                                 {"imgbuild.store.digest", image.manifest.digest.str()}};
+    if (!names.empty()) {
+      std::string joined;
+      for (const std::string& n : names) joined += (joined.empty() ? "" : ",") + n;
+      md["image.name"] = joined;
     }
+    if (!options.iidfile.empty()) layers::WriteFileAtomic(options.iidfile, image.config.digest.str());
+    if (!options.metadata_file.empty()) layers::WriteFileAtomic(options.metadata_file, md.dump(2) + "\n");
+    status->Result({{"digest", reported.digest.str()},
+                    {"config_digest", image.config.digest.str()},
+                    {"store_digest", image.manifest.digest.str()},
+                    {"build_ref", image.build_ref},
+                    {"names", names},
+                    {"pushed", pushed},
+                    {"steps_run", image.steps_run},
+                    {"seconds", seconds}});
+    status->Finish();
     // -q prints docker's image ID (the config digest); otherwise the manifest digest.
     if (!stdout_taken) out << (options.quiet ? image.config.digest.str() : reported.digest.str()) << "\n";
     code = 0;
   } catch (const std::exception& e) {
-    if (status) status->Finish();
     // A Buildfile error comes after the build checks of the lines above it (BuildKit's order).
-    if (const auto* pe = dynamic_cast<const frontend::ParseError*>(&e)) ReportBuildChecks(pe->file(), pe->warnings(), false, err);
+    if (const auto* pe = dynamic_cast<const frontend::ParseError*>(&e)) ReportBuildChecks(pe->file(), pe->warnings(), false, *status);
     if (g_interrupted.load()) {
       // Ctrl-C or SIGTERM: what failed after it failed because of it. 130 as a shell reports SIGINT.
-      err << "error: build canceled (" << e.what() << ")\n";
       code = 130;
+      status->Failed(std::string("build canceled (") + e.what() + ")", code);
     } else {
-      err << "error: " << e.what() << "\n";
+      status->Failed(e.what(), code);
     }
+    status->Finish();
   }
   gc_lock.reset();
-  if (ran_steps != 0) ApplyCacheBound(inv.req.root, inv.cache_limit, err);
+  if (ran_steps != 0) ApplyCacheBound(inv.req.root, inv.cache_limit, *status);
   return code;
 }
 

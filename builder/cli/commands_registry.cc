@@ -1,5 +1,7 @@
 // `imgbuild pull`, `push`, `login` and `logout`: the local store and registries.
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <functional>
 #include <iostream>
@@ -100,6 +102,28 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
   });
 }
 
+namespace {
+
+// A line typed on the terminal with echo off (the password prompt of `login`).
+std::string ReadSecretFromTerminal(std::istream& in, std::ostream& out, const std::string& prompt) {
+  out << prompt << std::flush;
+  struct termios old {};
+  bool restore = ::tcgetattr(0, &old) == 0;
+  if (restore) {
+    struct termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(0, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(in, line);
+  if (restore) ::tcsetattr(0, TCSANOW, &old);
+  out << "\n";
+  while (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
 int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
   return Guarded(err, [&] {
     std::string host = Reference::Parse(options.name + "/x").domain;
@@ -107,18 +131,26 @@ int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostre
     if (options.password_stdin) {
       std::getline(in, c.password);
       while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == '\n')) c.password.pop_back();
+    } else if (c.password.empty() && ::isatty(0)) {
+      // As docker: ask on the terminal, the password without echo.
+      if (c.username.empty()) {
+        out << "Username: " << std::flush;
+        std::getline(in, c.username);
+      }
+      c.password = ReadSecretFromTerminal(in, out, "Password: ");
     }
-    if (c.username.empty() || c.password.empty()) throw std::invalid_argument("login needs -u USER and a password");
+    if (c.username.empty() || c.password.empty())
+      throw std::invalid_argument("login needs a user (-u) and a password (--password-stdin, -p, or typed on a terminal)");
     // Checked against the registry before it is stored.
     std::optional<Credentials> old = LookupCredentials(host);
-    StoreCredentials(host, c);
+    std::string where = StoreCredentials(host, c);
     try {
       RegistryClient(host, ClientOptions(options)).Ping();
     } catch (const std::exception&) {
       if (old) StoreCredentials(host, *old); else RemoveCredentials(host);
       throw;
     }
-    out << "Login Succeeded (" << host << ", stored in " << AuthFile() << ")\n";
+    out << "Login Succeeded (" << host << ", stored in " << where << ")\n";
     return 0;
   });
 }

@@ -197,7 +197,8 @@ int main(int argc, char** argv) {
 
   RegistryCommandOptions logout_opts;
   CLI::App* logout = app.add_subcommand("logout", "Remove stored credentials for a registry");
-  logout->add_option("registry", logout_opts.name, "Registry host[:port]")->required();
+  logout_opts.name = "docker.io";
+  logout->add_option("registry", logout_opts.name, "Registry host[:port] (default: Docker Hub)");
 
   CacheOptions du_opts;
   CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");

@@ -72,6 +72,8 @@ class QuietProgress : public Progress {
   void Info(const std::string&) override {}
   void Warning(const std::string& message) override { err_ << "warning: " << message << "\n"; }
   void Finish() override { err_.flush(); }
+  void Failed(const std::string& message, int) override { err_ << "error: " << message << "\n"; }
+  void Result(const nlohmann::ordered_json&) override {}
 
  private:
   std::ostream& err_;
@@ -103,6 +105,8 @@ class PlainProgress : public Progress {
   void Info(const std::string& message) override { err_ << message << "\n"; }
   void Warning(const std::string& message) override { err_ << "warning: " << message << "\n"; }
   void Finish() override { err_.flush(); }
+  void Failed(const std::string& message, int) override { err_ << "error: " << message << "\n"; }
+  void Result(const nlohmann::ordered_json&) override {}
 
  private:
   void Line(int step, std::string_view l) {
@@ -116,7 +120,9 @@ class PlainProgress : public Progress {
 
 class JsonProgress : public Progress {
  public:
-  explicit JsonProgress(std::ostream& err) : err_(err) {}
+  // Version 1: every line {"time": seconds, "event": NAME, ...}; README "Progress" lists the events.
+  static constexpr int kSchemaVersion = 1;
+  explicit JsonProgress(std::ostream& err) : err_(err) { Emit({{"event", "schema"}, {"version", kSchemaVersion}}); }
   void StepStarted(int step, const std::string& label) override {
     Emit({{"event", "start"}, {"step", step}, {"label", label}});
   }
@@ -136,6 +142,14 @@ class JsonProgress : public Progress {
   void Info(const std::string& message) override { Emit({{"event", "info"}, {"message", message}}); }
   void Warning(const std::string& message) override { Emit({{"event", "warning"}, {"message", message}}); }
   void Finish() override { err_.flush(); }
+  void Failed(const std::string& message, int exit_code) override {
+    Emit({{"event", "failed"}, {"error", message}, {"exit_code", exit_code}});
+  }
+  void Result(const nlohmann::ordered_json& result) override {
+    nlohmann::ordered_json e = {{"event", "result"}};
+    e.update(result);
+    Emit(e);
+  }
 
  private:
   void Emit(nlohmann::ordered_json j) {
@@ -201,8 +215,15 @@ class TtyProgress : public Progress {
   }
   void Info(const std::string& message) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) {  // after Finish: no live view to draw above
+      err_ << message << "\n";
+      err_.flush();
+      return;
+    }
     final_.push_back(message);
   }
+  void Failed(const std::string& message, int) override { Info("error: " + message); }
+  void Result(const nlohmann::ordered_json&) override {}
   void Warning(const std::string& message) override { Info("warning: " + message); }
   void Finish() override {
     {

@@ -9,14 +9,15 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include <openssl/evp.h>
+
+#include "layers/subprocess.h"
 #include "layers/sys_error.h"
 
 extern char** environ;
 
 namespace imgbuild::layers::registry {
 namespace {
-
-const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 nlohmann::json ReadAuthFile() {
   try {
@@ -33,77 +34,72 @@ std::vector<std::string> Keys(const std::string& host) {
   return {host, "https://" + host, "http://" + host};
 }
 
-// Runs `docker-credential-NAME get` with the host on standard input.
-std::optional<Credentials> FromHelper(const std::string& helper, const std::string& host) {
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::string prog = "docker-credential-" + helper;
-  char* argv[] = {prog.data(), const_cast<char*>("get"), nullptr};
-  pid_t pid;
-  int err = posix_spawnp(&pid, prog.c_str(), &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (err != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
-    return std::nullopt;
-  }
-  std::string query = host + "\n";
-  ssize_t w = ::write(in[1], query.data(), query.size());
-  (void)w;
-  ::close(in[1]);
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+// Runs `docker-credential-NAME VERB` with `input` on standard input (docker's helper protocol).
+ProgramResult RunHelper(const std::string& helper, const std::string& verb, const std::string& input) {
   try {
-    auto j = nlohmann::json::parse(reply);
+    return RunProgram({"docker-credential-" + helper, verb}, input);
+  } catch (const SysError& e) {
+    throw CredentialHelperError("credential helper docker-credential-" + helper + " (named in " + AuthFile() +
+                                ") cannot be run: " + e.what());
+  }
+}
+
+std::string HelperFailure(const std::string& helper, const std::string& verb, const ProgramResult& r) {
+  std::string why = !r.out.empty() ? r.out : r.err;
+  while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+  return "credential helper docker-credential-" + helper + " " + verb + " failed (exit " + std::to_string(r.exit_code) +
+         ")" + (why.empty() ? "" : ": " + why);
+}
+
+// `get`: the credentials, nothing when the helper has none for `host` (its "credentials not found"
+// answer), CredentialHelperError for any other failure: never a silent fallback.
+std::optional<Credentials> FromHelper(const std::string& helper, const std::string& host) {
+  ProgramResult r = RunHelper(helper, "get", host + "\n");
+  if (r.exit_code != 0) {
+    if ((r.out + r.err).find("credentials not found") != std::string::npos) return std::nullopt;
+    throw CredentialHelperError(HelperFailure(helper, "get", r));
+  }
+  try {
+    auto j = nlohmann::json::parse(r.out);
     return Credentials{j.value("Username", ""), j.value("Secret", "")};
   } catch (const std::exception&) {
-    return std::nullopt;
+    throw CredentialHelperError("credential helper docker-credential-" + helper + " get answered something that is not JSON");
   }
+}
+
+// The helper that keeps `host`'s credentials (credHelpers, else credsStore), or "".
+std::string HelperFor(const nlohmann::json& cfg, const std::string& host) {
+  for (const std::string& key : Keys(host)) {
+    if (cfg.contains("credHelpers") && cfg["credHelpers"].contains(key) && cfg["credHelpers"][key].is_string())
+      return cfg["credHelpers"][key].get<std::string>();
+  }
+  if (cfg.contains("credsStore") && cfg["credsStore"].is_string()) return cfg["credsStore"].get<std::string>();
+  return "";
 }
 
 }  // namespace
 
+// Base64 through OpenSSL's EVP block coder (no hand-written codec).
 std::string Base64(const std::string& in) {
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kB64[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(kB64[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 
 std::string Base64Decode(const std::string& in) {
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    const char* p = std::strchr(kB64, c);
-    if (c == '=' || !p || !c) break;
-    val = (val << 6) + static_cast<int>(p - kB64);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
+  std::string text = in;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  if (text.size() % 4 != 0) return "";
+  std::string out(text.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return "";
+  size_t pad = 0;
+  if (!text.empty() && text.back() == '=') ++pad;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
   return out;
 }
 
@@ -140,26 +136,48 @@ std::optional<Credentials> LookupCredentials(const std::string& host) {
   return std::nullopt;
 }
 
-void StoreCredentials(const std::string& host, const Credentials& c) {
+std::string StoreCredentials(const std::string& host, const Credentials& c) {
   nlohmann::json cfg = ReadAuthFile();
   std::string key = Keys(host).front();
-  cfg["auths"][key] = {{"auth", Base64(c.username + ":" + c.password)}};
+  std::string helper = HelperFor(cfg, host);
+  if (!helper.empty()) {
+    // As docker: the secret goes to the helper, the file only names the registry.
+    nlohmann::json creds = {{"ServerURL", key}, {"Username", c.username}, {"Secret", c.password}};
+    ProgramResult r = RunHelper(helper, "store", creds.dump());
+    if (r.exit_code != 0) throw CredentialHelperError(HelperFailure(helper, "store", r));
+    cfg["auths"][key] = nlohmann::json::object();
+  } else {
+    cfg["auths"][key] = {{"auth", Base64(c.username + ":" + c.password)}};
+  }
   std::string path = AuthFile();
   size_t slash = path.find_last_of('/');
   if (slash != std::string::npos) MakeDirs(path.substr(0, slash), 0700);
   WriteFileAtomic(path, cfg.dump(2) + "\n", 0600);
+  return helper.empty() ? path : "docker-credential-" + helper;
 }
 
 bool RemoveCredentials(const std::string& host) {
   nlohmann::json cfg = ReadAuthFile();
   bool removed = false;
+  std::string helper = HelperFor(cfg, host);
+  if (!helper.empty()) {
+    for (const std::string& key : Keys(host)) {
+      ProgramResult r = RunHelper(helper, "erase", key + "\n");
+      if (r.exit_code == 0) {
+        removed = true;
+      } else if ((r.out + r.err).find("not found") == std::string::npos) {
+        throw CredentialHelperError(HelperFailure(helper, "erase", r));
+      }
+    }
+  }
+  bool edited = false;
   for (const std::string& key : Keys(host)) {
     if (cfg.contains("auths") && cfg["auths"].contains(key)) {
       cfg["auths"].erase(key);
-      removed = true;
+      removed = edited = true;
     }
   }
-  if (removed) WriteFileAtomic(AuthFile(), cfg.dump(2) + "\n", 0600);
+  if (edited) WriteFileAtomic(AuthFile(), cfg.dump(2) + "\n", 0600);
   return removed;
 }
 

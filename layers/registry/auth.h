@@ -1,12 +1,13 @@
 // Registry credentials and challenges. Credentials come from REGISTRY_AUTH_FILE or
-// ~/.docker/config.json: `auths` entries (base64 user:password), `credHelpers`/`credsStore`
-// through `docker-credential-NAME get`. A 401's WWW-Authenticate challenge picks Basic, or the
+// ~/.docker/config.json: `credHelpers`/`credsStore` through `docker-credential-NAME get|store|
+// erase`, `auths` entries (base64 user:password, by OpenSSL's EVP coder). A 401's WWW-Authenticate challenge picks Basic, or the
 // Bearer flow: a token for the challenge's realm, service and scope. Secrets never appear in
 // error messages.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace imgbuild::layers::registry {
@@ -22,8 +23,18 @@ std::string AuthFile();
 // Credentials for `host` ("docker.io" also matches https://index.docker.io/v1/), if any.
 std::optional<Credentials> LookupCredentials(const std::string& host);
 
-// `imgbuild login` / `logout`: stored as an `auths` entry of the auth file (0600).
-void StoreCredentials(const std::string& host, const Credentials& c);
+// A docker-credential helper that cannot be run or fails (other than "credentials not found"):
+// reported, never a silent fallback to another source.
+class CredentialHelperError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `imgbuild login` / `logout`: through the helper the auth file names for `host` (credHelpers,
+// else credsStore: `docker-credential-NAME store|erase`, the file keeping an empty `auths`
+// entry, as docker), else as an `auths` entry of the auth file (0600). Store returns where the
+// secret went (the file's path or the helper's name).
+std::string StoreCredentials(const std::string& host, const Credentials& c);
 bool RemoveCredentials(const std::string& host);
 
 struct Challenge {

@@ -340,6 +340,61 @@ TEST_F(RegistryTest, TlsAndBasicAuthentication) {
   EXPECT_EQ(all_output.find(std::string("dGVzdGVyOnBhNTUtdzByZC14eXo")), std::string::npos);  // base64 of user:password
 }
 
+// Credentials through docker's helpers (credsStore, credHelpers): stored by the helper, never in
+// the file; a failing helper is reported, not skipped; the password is asked on a terminal.
+TEST_F(RegistryTest, CredentialHelpersAndTerminalLogin) {
+  std::string bin = dir_ + "/helpers";
+  fs::create_directories(bin);
+  std::ofstream(bin + "/docker-credential-fake")
+      << "#!/bin/sh\nd=$(dirname \"$0\")\ncase \"$1\" in\n"
+         "store) cat > \"$d/stored.json\";;\n"
+         "get) read host; [ -f \"$d/stored.json\" ] && cat \"$d/stored.json\" && exit 0;"
+         " echo 'credentials not found in native keychain'; exit 1;;\n"
+         "erase) read host; rm -f \"$d/stored.json\"; echo \"$host\" >> \"$d/erased\";;\nesac\n";
+  std::ofstream(bin + "/docker-credential-broken") << "#!/bin/sh\necho 'the keychain is locked'\nexit 1\n";
+  Sh("chmod +x " + bin + "/docker-credential-fake " + bin + "/docker-credential-broken");
+  const std::string auth = dir_ + "/auth.json";
+  const std::string env = "PATH=" + bin + ":/usr/sbin:/usr/bin:/sbin:/bin REGISTRY_AUTH_FILE=" + auth;
+  std::ofstream(auth) << "{\"credsStore\": \"fake\"}\n";
+  RunResult r = RunImgbuild("login -u me --password-stdin " + host_, "s3cret-one\n", env);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("stored in docker-credential-fake"), std::string::npos) << r.out;
+  EXPECT_NE(Slurp(bin + "/stored.json").find("\"Secret\":\"s3cret-one\""), std::string::npos);
+  EXPECT_EQ(Slurp(auth).find("s3cret-one"), std::string::npos) << Slurp(auth);
+  EXPECT_NE(Slurp(auth).find(host_), std::string::npos);
+  // logout erases through the helper.
+  r = RunImgbuild("logout " + host_, "", env);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(Slurp(bin + "/erased").find(host_), std::string::npos);
+  EXPECT_FALSE(fs::exists(bin + "/stored.json"));
+  // On a terminal the password is asked for, without echo.
+  int code;
+  // (the password is typed once the prompt is up: input that arrives before the echo is turned
+  // off is echoed by the terminal, for docker as for imgbuild)
+  std::string typed = Sh("(printf 'me\\n'; sleep 1; printf 's3cret-two\\n') | env " + env + " script -qec \"'" IMGBUILD_BINARY
+                         "' login " + host_ + "\" /dev/null", &code);
+  EXPECT_EQ(code, 0) << typed;
+  EXPECT_NE(typed.find("Username: "), std::string::npos) << typed;
+  EXPECT_NE(typed.find("Password: "), std::string::npos) << typed;
+  EXPECT_EQ(typed.find("s3cret-two"), std::string::npos) << typed;  // never echoed
+  EXPECT_NE(Slurp(bin + "/stored.json").find("s3cret-two"), std::string::npos);
+  // A helper that fails is an error that names it, not a quiet fallback to no credentials.
+  std::ofstream(auth) << "{\"credHelpers\": {\"" << host_ << "\": \"broken\"}}\n";
+  r = RunImgbuild("login -u me --password-stdin " + host_, "x\n", env);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("docker-credential-broken"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the keychain is locked"), std::string::npos) << r.err;
+  std::ofstream(auth) << "{\"credsStore\": \"missing-helper\"}\n";
+  r = RunImgbuild("login -u me --password-stdin " + host_, "x\n", env);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("docker-credential-missing-helper"), std::string::npos) << r.err;
+  // logout with no registry is Docker Hub's.
+  std::ofstream(auth) << "{}\n";
+  r = RunImgbuild("logout", "", env);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Not logged in to docker.io\n");
+}
+
 // The Bearer token flow (realm, service, scope, Basic credentials for the token) against a small
 // token-protected registry of ours (tests/e2e/token_registry.py).
 TEST_F(RegistryTest, BearerTokenFlow) {

@@ -77,6 +77,10 @@ TEST(AuthTest, Base64RoundTrip) {
   EXPECT_EQ(Base64("user:pass"), "dXNlcjpwYXNz");
   EXPECT_EQ(Base64("a"), "YQ==");
   for (std::string s : {"", "a", "ab", "abc", "user:p@ss:word"}) EXPECT_EQ(Base64Decode(Base64(s)), s);
+  std::string binary("\0\xff\x10=", 4);
+  EXPECT_EQ(Base64Decode(Base64(binary)), binary);
+  EXPECT_EQ(Base64Decode("dXNlcjpwYXNz\n"), "user:pass");  // a trailing newline, as some configs have
+  EXPECT_EQ(Base64Decode("not base64!"), "");
 }
 
 }  // namespace

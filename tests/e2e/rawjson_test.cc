@@ -1,0 +1,87 @@
+// --progress=rawjson is a pure JSON-lines stream: a schema event first, then steps, warnings,
+// the result (digests, names, pushed references) or the failure, and nothing that is not JSON.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "busybox_fixture.h"
+#include "run_util.h"
+
+namespace imgbuild::testing {
+namespace {
+
+class RawJsonTest : public BusyboxTest {
+ protected:
+  RunResult Json(const std::string& name, const std::string& buildfile, const std::string& args = "") {
+    std::string ctx = dir_ + "/" + name;
+    std::filesystem::create_directories(ctx);
+    std::ofstream(ctx + "/Buildfile") << buildfile;
+    return RunImgbuild("build --progress=rawjson --network=none --root " + root_ + " " + args + " " + ctx);
+  }
+  // Every line of `text` parsed; a line that is not JSON fails the test.
+  std::vector<nlohmann::json> Events(const std::string& text) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      try {
+        out.push_back(nlohmann::json::parse(line));
+      } catch (const std::exception&) {
+        ADD_FAILURE() << "not JSON: " << line;
+      }
+    }
+    return out;
+  }
+  std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, const std::string& name) {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : events)
+      if (e["event"] == name) out.push_back(e);
+    return out;
+  }
+};
+
+TEST_F(RawJsonTest, SuccessWarningsAndResult) {
+  RunResult r = Json("ok", "FROM busybox:local\nRUN echo out\ncopy Buildfile /\n",
+                      "-t json:1 --build-arg UNUSED=1 --iidfile " + dir_ + "/iid");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto events = Events(r.err);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["event"], "schema");
+  EXPECT_EQ(events[0]["version"], 1);
+  for (const auto& e : events) EXPECT_TRUE(e.contains("time")) << e;
+  auto warnings = Of(events, "warning");
+  ASSERT_EQ(warnings.size(), 2u) << r.err;  // the lower-case copy (a build check) and the unused arg
+  EXPECT_NE(warnings[0]["message"].get<std::string>().find("ConsistentInstructionCasing"), std::string::npos);
+  EXPECT_NE(warnings[1]["message"].get<std::string>().find("UNUSED"), std::string::npos);
+  auto result = Of(events, "result");
+  ASSERT_EQ(result.size(), 1u);
+  EXPECT_EQ(result[0]["digest"].get<std::string>() + "\n", r.out);
+  EXPECT_EQ(result[0]["config_digest"], Slurp(dir_ + "/iid"));
+  EXPECT_EQ(result[0]["names"], nlohmann::json::array({"json:1"}));
+  EXPECT_EQ(result[0]["steps_run"], 2);
+  EXPECT_EQ(Of(events, "start").size(), 2u);
+  EXPECT_EQ(Of(events, "done").size(), 2u);
+}
+
+TEST_F(RawJsonTest, FailuresAreEventsToo) {
+  RunResult r = Json("fails", "FROM busybox:local\nRUN exit 3\n");
+  EXPECT_EQ(r.code, 1);
+  auto events = Events(r.err);
+  auto failed = Of(events, "failed");
+  ASSERT_EQ(failed.size(), 1u) << r.err;
+  EXPECT_EQ(failed[0]["exit_code"], 1);
+  EXPECT_NE(failed[0]["error"].get<std::string>().find("exit code: 3"), std::string::npos) << failed[0];
+  EXPECT_EQ(Of(events, "error").size(), 1u);  // the step's own error event
+  // A Buildfile error (with its caret) and a missing base are events as well.
+  r = Json("syntax", "FROM busybox:local\nRUN --mount=type=nope true\n");
+  EXPECT_EQ(r.code, 1);
+  ASSERT_EQ(Of(Events(r.err), "failed").size(), 1u) << r.err;
+  r = Json("missing", "FROM no-such-image:1\n", "--pull=never");
+  EXPECT_EQ(r.code, 1);
+  ASSERT_EQ(Of(Events(r.err), "failed").size(), 1u) << r.err;
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
