@@ -139,6 +139,7 @@ class JsonProgress : public Progress {
   void StepCanceled(int step, double seconds) override {
     Emit({{"event", "canceled"}, {"step", step}, {"seconds", seconds}});
   }
+  void Planned(int steps) override { Emit({{"event", "plan"}, {"steps", steps}}); }
   void Info(const std::string& message) override { Emit({{"event", "info"}, {"message", message}}); }
   void Warning(const std::string& message) override { Emit({{"event", "warning"}, {"message", message}}); }
   void Finish() override { err_.flush(); }
@@ -195,6 +196,10 @@ class TtyProgress : public Progress {
     End(step, " => " + Label(step) + "  " + Seconds(seconds) + (detail.empty() ? "" : " (" + detail + ")"));
   }
   void StepCached(int step) override { End(step, " => CACHED " + Label(step)); }
+  void Planned(int steps) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    planned_ = steps;
+  }
   void StepFailed(int step, double seconds, const std::string& error) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = running_.find(step);
@@ -277,7 +282,7 @@ class TtyProgress : public Progress {
     live_lines_ = 0;
     if (!stop_) {
       double t = std::chrono::duration<double>(Clock::now() - begin_).count();
-      out += fit("[+] Building " + Seconds(t) + " (" + std::to_string(done_) + "/" + std::to_string(total_) + ")") + "\n";
+      out += fit("[+] Building " + Seconds(t) + " (" + std::to_string(done_) + "/" + std::to_string(std::max(planned_, total_)) + ")") + "\n";
       ++live_lines_;
       for (const auto& [step, r] : running_) {
         double s = std::chrono::duration<double>(Clock::now() - r.start).count();
@@ -304,7 +309,7 @@ class TtyProgress : public Progress {
   std::map<int, Running> running_;
   std::vector<std::string> final_;
   LineSplitter lines_;
-  int live_lines_ = 0, done_ = 0, total_ = 0;
+  int live_lines_ = 0, done_ = 0, total_ = 0, planned_ = 0;  // total_: started; planned_: told by Planned()
 };
 
 }  // namespace

@@ -11,6 +11,9 @@ namespace imgbuild::builder {
 class Status {
  public:
   virtual ~Status() = default;
+  // How many steps the build will show (the plan's steps of the stages the target needs), told
+  // once before the first step; printers that count steps use it.
+  virtual void Planned(int steps) { (void)steps; }
   // `label` reads like "[app 3/7] COPY app/ ./".
   virtual void StepStarted(int step, const std::string& label) = 0;
   // Output of a running step (RUN), in the pieces it came in.

@@ -57,6 +57,9 @@ class Solver {
   // at most `jobs` working); the first failure stops the others before their next step.
   BuiltImage Run() {
     for (const std::string& note : cache_.notes()) status_.Info(note);
+    int planned = 0;
+    for (int s : env_.plan.order) planned += static_cast<int>(env_.plan.stages[s].steps.size());
+    Report([&] { status_.Planned(planned); });
     unsigned jobs = env_.req.jobs > 0 ? static_cast<unsigned>(env_.req.jobs) : std::max(1u, std::thread::hardware_concurrency());
     std::counting_semaphore<64> slots(std::min<unsigned>(jobs, 64));
     std::vector<std::thread> threads;
@@ -234,7 +237,24 @@ class Solver {
     std::string shown = Join(step.words);
     if (run && !run->heredocs.empty()) shown = shown.substr(0, shown.find('\n'));
     if (const auto* copy = std::get_if<frontend::CopyStep>(&step.op)) shown = CopyFlagsText(*copy) + shown;
+    if (run) shown = RunFlagsText(step) + shown;
     return shown;
+  }
+
+  // RUN's flags as written ("--mount=type=cache,target=/root/.cache --network=none "), as
+  // BuildKit's step names show the instruction.
+  std::string RunFlagsText(const PlannedStep& step) const {
+    const auto& stages = env_.plan.program.stages;
+    if (step.stage < 0 || static_cast<size_t>(step.stage) >= stages.size()) return "";
+    const auto& instructions = stages[static_cast<size_t>(step.stage)].instructions;
+    if (step.instruction < 0 || static_cast<size_t>(step.instruction) >= instructions.size()) return "";
+    const auto* run = std::get_if<frontend::RunInstr>(&instructions[static_cast<size_t>(step.instruction)].op);
+    if (!run || instructions[static_cast<size_t>(step.instruction)].location.line != step.location.line) return "";
+    std::string out;
+    for (const std::string& m : run->mounts) out += "--mount=" + m + " ";
+    if (run->network != "default") out += "--network=" + run->network + " ";
+    if (run->security != "sandbox") out += "--security=" + run->security + " ";
+    return out;
   }
 
   // COPY/ADD's flags as BuildKit's step names show them ("--from=base --chmod=0644 ").

@@ -61,8 +61,23 @@ TEST_F(RawJsonTest, SuccessWarningsAndResult) {
   EXPECT_EQ(result[0]["config_digest"], Slurp(dir_ + "/iid"));
   EXPECT_EQ(result[0]["names"], nlohmann::json::array({"json:1"}));
   EXPECT_EQ(result[0]["steps_run"], 2);
+  ASSERT_EQ(Of(events, "plan").size(), 1u);
+  EXPECT_EQ(Of(events, "plan")[0]["steps"], 2);  // told before the first step (the tty header counts it)
   EXPECT_EQ(Of(events, "start").size(), 2u);
   EXPECT_EQ(Of(events, "done").size(), 2u);
+}
+
+TEST_F(RawJsonTest, LabelsShowStagesAndFlagsAsWritten) {
+  RunResult r = Json("labels",
+                     "FROM busybox:local AS deps\nRUN --mount=type=tmpfs,target=/t --network=none echo hi > /h\n"
+                     "FROM busybox:local\nCOPY --from=deps --chmod=0644 /h /h\n"
+                     "RUN --mount=type=bind,from=deps,source=/h,target=/x cat /x\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> labels;
+  for (const auto& e : Of(Events(r.err), "start")) labels.push_back(e["label"]);
+  EXPECT_EQ(labels, (std::vector<std::string>{"[deps 2/2] RUN --mount=type=tmpfs,target=/t --network=none echo hi > /h",
+                                              "[stage-1 2/3] COPY --from=deps --chmod=0644 /h /h",
+                                              "[stage-1 3/3] RUN --mount=type=bind,from=deps,source=/h,target=/x cat /x"}));
 }
 
 TEST_F(RawJsonTest, FailuresAreEventsToo) {
