@@ -129,7 +129,10 @@ std::string ResolveInside(const std::string& root, const std::string& rel) {
   struct open_how how = {};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  long fd;
+  do {  // EAGAIN: a rename anywhere raced the walk of ".." (RESOLVE_IN_ROOT's check); try again
+    fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
   if (fd < 0) throw SysError("open (inside " + root + ")", rel);
   UniqueFd file(static_cast<int>(fd));
   std::string proc = "/proc/self/fd/" + std::to_string(file.get());

@@ -61,6 +61,7 @@ struct CacheOptions {
   std::string keep_storage;          // SIZE
   std::vector<std::string> filters;  // until=DURATION
   bool force = false;                // -f: no prompt (there is none)
+  bool verbose = false;              // du: every cache record
 };
 
 struct RegistryCommandOptions {
@@ -82,6 +83,7 @@ struct StoreOptions {
   bool json = false;
   // images / history / inspect in docker's dialect
   bool quiet = false, digests = false, no_trunc = false, human = true, force = false;
+  bool tree = false;  // history --tree: layers as a tree with size bars
   std::string format;                // table, json, docker (inspect), or a template
   std::vector<std::string> filters;  // images: reference=PATTERN, dangling=true|false
   std::string compression = "gzip";

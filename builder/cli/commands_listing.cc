@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <time.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <set>
 
@@ -83,6 +84,34 @@ bool Keep(const ImageRow& row, const std::vector<std::pair<std::string, std::str
 
 int64_t Now() { return static_cast<int64_t>(::time(nullptr)); }
 
+// history --tree: the image's steps oldest first (the base at the top, as dive shows them), each
+// with its layer's size and a bar against the largest layer, and the instruction that made it.
+void PrintHistoryTree(const std::string& name, std::vector<HistoryRow> rows, std::ostream& out) {
+  std::reverse(rows.begin(), rows.end());
+  int64_t total = 0, largest = 1;
+  int layers = 0;
+  for (const HistoryRow& h : rows) {
+    total += h.size;
+    largest = std::max(largest, h.size);
+    layers += h.size > 0;
+  }
+  std::string id = rows.empty() ? "" : rows.back().image;
+  out << name << "  " << (id.rfind("sha256:", 0) == 0 ? id.substr(7, 12) : id) << "  " << layers << " layers, "
+      << HumanSize(static_cast<double>(total)) << "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const HistoryRow& h = rows[i];
+    const int width = 24;
+    int full = h.size > 0 ? std::max(1, static_cast<int>(static_cast<double>(h.size) * width / static_cast<double>(largest) + 0.5)) : 0;
+    std::string bar = std::string(static_cast<size_t>(full), '#') + std::string(static_cast<size_t>(width - full), '.');
+    std::string by = h.created_by;
+    for (char& c : by)
+      if (c == '\t' || c == '\n') c = ' ';
+    std::string size = HumanSize(static_cast<double>(h.size));
+    out << (i + 1 == rows.size() ? "└─ " : "├─ ") << std::string(size.size() < 8 ? 8 - size.size() : 0, ' ') << size << " "
+        << bar << "  " << by << "\n";
+  }
+}
+
 }  // namespace
 
 int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err) {
@@ -145,6 +174,10 @@ int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err
   return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
+    if (options.tree) {
+      PrintHistoryTree(options.name, ImageHistory(store, *d), out);
+      return 0;
+    }
     std::vector<nlohmann::ordered_json> fields;
     for (const HistoryRow& h : ImageHistory(store, *d)) {
       std::string id = h.image;

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   history->add_option("--root", history_opts.root, "State directory")->check(non_empty);
   history->add_flag("-q,--quiet", history_opts.quiet, "Only image IDs");
   history->add_flag("--no-trunc", history_opts.no_trunc, "Do not shorten IDs and commands");
+  history->add_flag("--tree", history_opts.tree, "The layers oldest first, with size bars and the step that made each");
   history->add_option("-H,--human", history_opts.human, "Sizes and dates in human terms (default true)")
       ->transform([](std::string v) { return v.rfind('=', 0) == 0 ? v.substr(1) : v; });  // docker's -H=false
   history->add_option("--format", history_opts.format, "table (default), json (a line each), or a Go template");
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
   CLI::App* du = app.add_subcommand("du", "Show the state dir's disk use by kind");
   du->add_option("--root", du_opts.root, "State directory")->check(non_empty);
   du->add_flag("--json", du_opts.json, "Print JSON");
+  du->add_flag("-v,--verbose", du_opts.verbose, "Also every build cache record: ID, last use, size, step");
 
   CacheOptions prune_opts;
   CLI::App* prune = app.add_subcommand("prune", "Remove build cache and unreferenced data (never tagged images)");

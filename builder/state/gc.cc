@@ -141,6 +141,14 @@ std::optional<GcLock> GcLock::TryExclusive(const std::string& root) {
   return GcLock(std::move(fd));
 }
 
+std::vector<cache::CacheRecord> CacheRecords(const std::string& root) {
+  std::vector<cache::CacheRecord> out;
+  for (const Kind& k : Kinds(root)) {
+    for (cache::CacheRecord& r : cache::CacheIndex(k.index).All()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 DiskUsage MeasureDiskUsage(const std::string& root) {
   DiskUsage u;
   StateDir state(root);

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "cache/cache_index.h"
 #include "layers/sys_error.h"
 
 namespace imgbuild::builder {
@@ -42,6 +44,9 @@ struct DiskUsage {
 };
 
 DiskUsage MeasureDiskUsage(const std::string& root);
+
+// Every build cache record (of both snapshotters' indexes), for `du --verbose`.
+std::vector<cache::CacheRecord> CacheRecords(const std::string& root);
 
 struct PruneOptions {
   bool all = false;  // also untagged images, base snapshots, cache mounts, export copies, logs, ADD's downloads

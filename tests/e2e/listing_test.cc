@@ -118,5 +118,38 @@ TEST_F(ListingTest, HistoryAndInspectAsDockerShowsThem) {
   EXPECT_EQ(r.out, created + " [\"hist:1\"] A=1\n") << r.err;
 }
 
+TEST_F(ListingTest, PicturesOfLayersAndTheCache) {
+  RunResult b = Build("pic", "FROM busybox:local\nENV A=1\nRUN head -c 200000 /dev/zero > /big\n", "-t pic:1");
+  ASSERT_EQ(b.code, 0) << b.err;
+  // history --tree: oldest first, a bar per layer against the largest, the step that made it.
+  RunResult r = RunImgbuild("history --tree --root " + root_ + " pic:1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 6u) << r.out;
+  EXPECT_EQ(lines[0].rfind("pic:1  ", 0), 0u) << r.out;
+  EXPECT_NE(lines[0].find("2 layers, 2.33MB"), std::string::npos) << r.out;
+  EXPECT_NE(lines[1].find("├─   2.13MB ########################  COPY rootfs/ /"), std::string::npos) << r.out;
+  EXPECT_NE(lines[4].find("ENV A=1"), std::string::npos) << r.out;
+  EXPECT_NE(lines[4].find("0B ........................  ENV"), std::string::npos) << r.out;
+  EXPECT_EQ(lines[5].rfind("└─ ", 0), 0u) << r.out;
+  EXPECT_NE(lines[5].find("202kB ##......................  RUN"), std::string::npos) << r.out;  // a short bar
+  EXPECT_NE(lines[5].find("RUN /bin/sh -c head -c 200000"), std::string::npos) << r.out;
+  // du: what prune and prune -a reclaim, the cache against its bound, and -v every record.
+  r = RunImgbuild("du --root " + root_, "", "IMGBUILD_CACHE_LIMIT=100MB");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("KIND             SIZE       RECLAIMABLE\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("images"), std::string::npos);
+  EXPECT_NE(r.out.find("reclaimable: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("build cache [#"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("of its 100.0 MiB bound"), std::string::npos) << r.out;
+  r = RunImgbuild("du -v --root " + root_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ID             LAST USED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RUN head -c 200000 /dev/zero > /big"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(RunImgbuild("du -v --json --root " + root_).out);
+  EXPECT_GT(j["reclaimable"]["prune -a"].get<int64_t>(), 0);
+  EXPECT_FALSE(j["cache records"].empty());
+}
+
 }  // namespace
 }  // namespace imgbuild::testing
