@@ -16,6 +16,7 @@
 #include "builder/cli/build_flags.h"
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
+#include "builder/cli/user_message.h"
 #include "builder/cli/store_access.h"
 #include "builder/ops/remote_source.h"
 #include "builder/progress/progress.h"
@@ -268,9 +269,9 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
     if (g_interrupted.load()) {
       // Ctrl-C or SIGTERM: what failed after it failed because of it. 130 as a shell reports SIGINT.
       code = 130;
-      status->Failed(std::string("build canceled (") + e.what() + ")", code);
+      status->Failed("build canceled (" + UserMessage(e) + ")", code);
     } else {
-      status->Failed(e.what(), code);
+      status->Failed(UserMessage(e), code);
     }
     status->Finish();
   }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "builder/cli/commands.h"
+#include "builder/cli/user_message.h"
 #include "builder/cli/table.h"
 #include "builder/state/gc.h"
 #include "builder/state/state_dir.h"
@@ -113,7 +114,7 @@ int RunDu(const CacheOptions& options, std::ostream& out, std::ostream& err) {
     }
     return 0;
   } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
+    err << "error: " << UserMessage(e) << "\n";
     return 1;
   }
 }
@@ -140,7 +141,7 @@ int RunPrune(const CacheOptions& options, std::ostream& out, std::ostream& err) 
         << Human(r.bytes) << "\n";
     return 0;
   } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
+    err << "error: " << UserMessage(e) << "\n";
     return 1;
   }
 }

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "builder/cli/commands.h"
+#include "builder/cli/user_message.h"
 #include "builder/state/gc.h"
 #include "builder/state/state_dir.h"
 #include "frontend/platform_spec.h"
@@ -36,7 +37,7 @@ int Guarded(std::ostream& err, const std::function<int()>& body) {
     err << "error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
+    err << "error: " << UserMessage(e) << "\n";
     return 1;
   }
 }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "builder/cli/commands.h"
+#include "builder/cli/user_message.h"
 #include "builder/cli/store_access.h"
 #include "builder/state/gc.h"
 #include "builder/state/state_dir.h"
@@ -45,7 +46,7 @@ int RunRemove(const StoreOptions& options, const std::vector<std::string>& names
       try {
         d = store.Find(n);
       } catch (const std::exception& e) {
-        err << "error: " << e.what() << "\n";
+        err << "error: " << UserMessage(e) << "\n";
         code = 1;
         continue;
       }

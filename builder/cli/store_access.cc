@@ -1,5 +1,7 @@
 #include "builder/cli/store_access.h"
 
+#include "builder/cli/user_message.h"
+
 #include <fstream>
 #include <vector>
 
@@ -18,7 +20,7 @@ int WithStore(const std::string& root_flag, std::ostream& err,
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
     return fn(store, root);
   } catch (const std::exception& e) {
-    err << "error: " << e.what() << "\n";
+    err << "error: " << UserMessage(e) << "\n";
     return 1;
   }
 }

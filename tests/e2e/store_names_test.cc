@@ -107,6 +107,22 @@ TEST_F(StoreNamesTest, ImagesAreNamedByIdsAndDigests) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
   EXPECT_EQ(RunImgbuild("images --root " + root_).code, 0);
+  // An index entry some other tool damaged (a config blob named as a manifest) is an error in
+  // imgbuild's words, never a JSON library's.
+  std::string index = Slurp(root_ + "/oci/index.json");
+  auto j = nlohmann::json::parse(index);
+  nlohmann::json bad = j["manifests"][0];
+  bad["digest"] = id;
+  bad["annotations"]["org.opencontainers.image.ref.name"] = "damaged:1";
+  j["manifests"].push_back(bad);
+  std::ofstream(root_ + "/oci/index.json") << j.dump();
+  r = RunImgbuild("inspect --root " + root_ + " damaged:1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+  r = RunImgbuild("images --root " + root_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("<unreadable>"), std::string::npos) << r.out;
+  std::ofstream(root_ + "/oci/index.json") << index;
   Sh("skopeo inspect oci:" + root_ + "/oci:by-id:1", &code);
   EXPECT_EQ(code, 0);
   // `images` shows docker's image ID (12 hex of the config digest); rm and save take IDs too.
