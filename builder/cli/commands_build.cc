@@ -7,6 +7,8 @@
 #include <fstream>
 #include <functional>
 #include <iomanip>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -219,6 +221,12 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   // From here on every message goes through the progress printer, so --progress=rawjson is one
   // JSON event a line from the first to the last.
   std::unique_ptr<Progress> status = MakeProgress(options.progress, err, 2);
+  // Pulls and pushes run several transfers at once; their retries are said one at a time.
+  auto retry_mu = std::make_shared<std::mutex>();
+  inv.registry_options.on_retry = [retry_mu, &status](const std::string& what) {
+    std::lock_guard<std::mutex> lock(*retry_mu);
+    status->Warning("retrying: " + what);
+  };
   try {
     gc_lock.emplace(GcLock::Shared(inv.req.root));  // pulls, the build and the exports
     auto t0 = std::chrono::steady_clock::now();

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <iostream>
 
 #include "builder/cli/commands.h"
@@ -22,10 +24,16 @@ namespace {
 
 using namespace layers::registry;
 
-RegistryOptions ClientOptions(const RegistryCommandOptions& o) {
+RegistryOptions ClientOptions(const RegistryCommandOptions& o, std::ostream& err) {
   RegistryOptions r;
   r.tls_verify = o.tls_verify;
   r.chunk_size = o.chunk_size;
+  // Transfers run on several threads: one line at a time.
+  auto mu = std::make_shared<std::mutex>();
+  r.on_retry = [mu, &err](const std::string& what) {
+    std::lock_guard<std::mutex> lock(*mu);
+    err << "retrying: " << what << "\n";
+  };
   return r;
 }
 
@@ -56,7 +64,7 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
-    RegistryClient client(ref.domain, ClientOptions(options));
+    RegistryClient client(ref.domain, ClientOptions(options, err));
     PullResult r = Pull(client, ref, PlatformOf(options.platform), store, StateDir(root).tmp(),
                         {layers::NormalizeTag(options.name)}, 4, [&err](const std::string& line) { err << line << "\n"; });
     err << "pulled " << ref.String() << " (" << r.blobs_fetched << " blobs)\n";
@@ -88,7 +96,7 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
       if (!manifest) throw std::runtime_error("no image " + options.name + " in " + StateDir(root).oci());
     }
     Reference dest = Reference::Parse(options.dest.empty() ? options.name : options.dest);
-    RegistryClient client(dest.domain, ClientOptions(options));
+    RegistryClient client(dest.domain, ClientOptions(options, err));
     layers::ExportOptions eo;
     eo.compression = layers::ParseCompression(options.compression);
     eo.level = options.compression_level;
@@ -146,7 +154,7 @@ int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostre
     std::optional<Credentials> old = LookupCredentials(host);
     std::string where = StoreCredentials(host, c);
     try {
-      RegistryClient(host, ClientOptions(options)).Ping();
+      RegistryClient(host, ClientOptions(options, err)).Ping();
     } catch (const std::exception&) {
       if (old) StoreCredentials(host, *old); else RemoveCredentials(host);
       throw;

@@ -182,6 +182,10 @@ HttpResponse RegistryClient::Call(HttpRequest request, const std::string& scope,
         throw RegistryError(last + (attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""));
       }
     }
+    if (options_.on_retry) {
+      options_.on_retry(last + "; retrying in " + std::to_string(wait_ms) + " ms (attempt " + std::to_string(attempt + 2) +
+                        " of " + std::to_string(retries + 1) + ")");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
 }
@@ -237,7 +241,12 @@ void RegistryClient::FetchBlob(const std::string& repo, const Descriptor& d, Con
     }
     if (oversized) throw RegistryError(host_ + "/" + repo + ": blob " + d.digest.str() + ": " + last);
     if (attempt >= options_.retries) throw RegistryError(last);
-    std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms << std::min(attempt, 10)));
+    long wait_ms = options_.backoff_ms << std::min(attempt, 10);
+    if (options_.on_retry) {
+      options_.on_retry(last + "; fetching it again in " + std::to_string(wait_ms) + " ms (attempt " +
+                        std::to_string(attempt + 2) + " of " + std::to_string(options_.retries + 1) + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
 }
 

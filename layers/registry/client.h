@@ -32,6 +32,8 @@ struct RegistryOptions {
   int backoff_ms = 200;     // doubled each retry
   int64_t chunk_size = 0;   // > 0: uploads in PATCH chunks of this size; else one PUT
   std::string certs_dir = "/etc/docker/certs.d";  // HOST/ca.crt is trusted for HOST
+  // Told (from any thread) before each retry: what failed, and when the next attempt comes.
+  std::function<void(const std::string&)> on_retry;
 };
 
 class RegistryClient {

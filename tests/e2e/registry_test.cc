@@ -436,6 +436,10 @@ TEST_F(RegistryTest, TransientFaultsAreRetried) {
   std::string proxy = Proxy("ok,drop,500,429,cut,stall,drop,500");
   RunResult push = RunImgbuild("push --root " + root_ + " busybox:local " + proxy + "/faults/busybox:1");
   ASSERT_EQ(push.code, 0) << push.err;
+  // Each retry is said, with what failed and when the next attempt comes.
+  EXPECT_NE(push.err.find("retrying: "), std::string::npos) << push.err;
+  EXPECT_NE(push.err.find("HTTP 500"), std::string::npos) << push.err;
+  EXPECT_NE(push.err.find("; retrying in "), std::string::npos) << push.err;
   int code;
   auto info = nlohmann::json::parse(Skopeo("inspect --tls-verify=false docker://" + host_ + "/faults/busybox:1", &code));
   EXPECT_EQ(info["Digest"].get<std::string>() + "\n", push.out);
@@ -445,6 +449,7 @@ TEST_F(RegistryTest, TransientFaultsAreRetried) {
   ::unsetenv("IMGBUILD_HTTP_STALL_SECONDS");
   ASSERT_EQ(pull.code, 0) << pull.err;
   EXPECT_EQ(pull.out, push.out);
+  EXPECT_NE(pull.err.find("retrying: "), std::string::npos) << pull.err;
 }
 
 // A hostile registry (issue 12, items 16 and 17): a blob streamed past its descriptor's size is
