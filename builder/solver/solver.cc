@@ -1,5 +1,7 @@
 #include "builder/solver/solver.h"
 
+#include "builder/solver/cache_explanation.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -115,6 +117,7 @@ class Solver {
                 ApplyHit(step, img, *hit, n);
                 img.key = key.key;
                 Report([&] { status_.StepCached(n); });
+                if (env_.req.explain_cache) explanation_.Add(s, StageLabel(s), label, "hit");
                 continue;
               }
               if (env_.req.explain_cache) {
@@ -123,6 +126,7 @@ class Solver {
                                                       : cache_.Explain(key, img.key, step.keyword);
                 if (why.empty()) why = "no earlier build of this step after the same steps";
                 Report([&] { status_.Info(label + ": " + why); });
+                explanation_.Add(s, StageLabel(s), label, (ran_before ? "ran: " : "MISS: ") + why);
               }
               ran_before = true;
               ++steps_run_;
@@ -158,6 +162,7 @@ class Solver {
     } catch (const std::exception& e) {
       Report([&] { status_.Warning(std::string("the file-digest memo was not saved: ") + e.what()); });
     }
+    if (std::string tree = explanation_.Tree(env_.plan.order); !tree.empty()) Report([&] { status_.Info(tree); });
     if (error_) std::rethrow_exception(error_);
     BuiltImage out = AssembleImage(env_, Done(env_.plan.target));
     out.steps_run = steps_run_;
@@ -310,6 +315,7 @@ class Solver {
   std::exception_ptr error_;
   std::atomic<int> started_{0};
   std::atomic<int> steps_run_{0};
+  CacheExplanation explanation_;  // --explain-cache
 };
 
 }  // namespace

@@ -211,6 +211,17 @@ TEST_F(CacheTest, ExplainCacheSaysWhichFieldChanged) {
   EXPECT_NE(r.err.find("RUN echo $VERSION > /v: an earlier step of the stage ran"), std::string::npos) << r.err;
   Cached("--explain-cache --build-arg VERSION=1.3", &r);
   EXPECT_NE(r.err.find("RUN echo $VERSION > /v: env VERSION changed 1.2 -> 1.3"), std::string::npos) << r.err;
+  // The whole build as a tree: every step of each stage, hit, missed with the field, or ran.
+  Write("src/util.c", "v");
+  r = RunImgbuild("build --progress=plain --network=host --explain-cache --build-arg VERSION=1.3 --root " + root_ + " " + ctx_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("cache:\nstage-0\n├─ "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("COPY src/ /src/\n│    MISS: content of src/util.c changed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("└─ [stage-0 4/4] RUN echo $VERSION > /v\n     ran: an earlier step of the stage ran"),
+            std::string::npos)
+      << r.err;
+  r = RunImgbuild("build --progress=plain --network=host --explain-cache --build-arg VERSION=1.3 --root " + root_ + " " + ctx_);
+  EXPECT_NE(r.err.find("RUN echo $VERSION > /v\n     hit"), std::string::npos) << r.err;
 }
 
 TEST_F(CacheTest, NoCacheAndNoCacheFilter) {
