@@ -1,5 +1,7 @@
 #include "builder/ops/remote_source.h"
 
+#include "layers/registry/url.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <openssl/evp.h>
@@ -28,14 +30,8 @@ std::pair<std::string, std::string> SplitFragment(const std::string& source) {
   return {source.substr(0, hash), source.substr(hash + 1)};
 }
 
-// The path of an http(s) URL (no query, no fragment).
-std::string UrlPath(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t start = scheme == std::string::npos ? 0 : url.find('/', scheme + 3);
-  if (start == std::string::npos) return "";
-  size_t end = url.find_first_of("?#", start);
-  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
+// The path of an http(s) URL (no query, no fragment), by libcurl's URL parser.
+std::string UrlPath(const std::string& url) { return layers::registry::UrlPathOf(url); }
 
 std::string Hex(const unsigned char* p, size_t n) {
   static const char* kHex = "0123456789abcdef";

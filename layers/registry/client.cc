@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "layers/registry/auth.h"
+#include "layers/registry/url.h"
 #include "layers/registry/reference.h"
 #include "layers/sys_error.h"
 
@@ -23,20 +24,6 @@ constexpr const char* kAccept =
 bool Loopback(const std::string& host) {
   std::string h = host.substr(0, host.rfind(':') == std::string::npos || host[0] == '[' ? host.size() : host.rfind(':'));
   return h == "localhost" || h.rfind("127.", 0) == 0 || h == "[::1]";
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 // "GET /v2/...: 404 MANIFEST_UNKNOWN: manifest unknown" from a registry's error document.
@@ -91,15 +78,20 @@ void RegistryClient::Authorize(const HttpResponse& challenge, const std::string&
   if (c->scheme != "bearer" || !c->params.count("realm")) {
     throw RegistryError(host_ + ": unsupported authentication scheme \"" + c->scheme + "\"");
   }
-  std::string url = c->params["realm"];
-  url += url.find('?') == std::string::npos ? "?" : "&";
-  if (c->params.count("service")) url += "service=" + Escape(c->params["service"]);
+  std::vector<std::pair<std::string, std::string>> query;
+  if (c->params.count("service")) query.emplace_back("service", c->params["service"]);
   size_t start = 0;
   while (start < scope.size()) {  // several scopes, space-separated
     size_t sp = scope.find(' ', start);
     if (sp == std::string::npos) sp = scope.size();
-    url += "&scope=" + Escape(scope.substr(start, sp - start));
+    query.emplace_back("scope", scope.substr(start, sp - start));
     start = sp + 1;
+  }
+  std::string url;
+  try {
+    url = WithQuery(c->params["realm"], query);
+  } catch (const UrlError& e) {
+    throw RegistryError(host_ + ": the token realm is not a URL: " + e.what());
   }
   HttpRequest req;
   req.url = url;
@@ -265,12 +257,13 @@ std::string RegistryClient::PushBlob(const std::string& repo, const Descriptor& 
   for (int attempt = 0;; ++attempt) {
     try {
       std::string post = "/v2/" + repo + "/blobs/uploads/";
-      if (!mount_from.empty() && mount_from != repo) post += "?mount=" + d.digest.str() + "&from=" + Escape(mount_from);
-      HttpResponse start = Call(Req("POST", Url(post)), scope, {201, 202});
+      std::string post_url = Url(post);
+      if (!mount_from.empty() && mount_from != repo) post_url = WithQuery(post_url, {{"mount", d.digest.str()}, {"from", mount_from}});
+      HttpResponse start = Call(Req("POST", post_url), scope, {201, 202});
       if (start.status == 201) return "mounted";
       std::string location = start.Header("location");
       if (location.empty()) throw RegistryError(host_ + ": upload session without a Location");
-      if (location[0] == '/') location = Url(location);
+      location = ResolveUrl(post_url, location);
       if (options_.chunk_size > 0) {
         for (int64_t offset = 0; offset < d.size;) {
           int64_t n = std::min(options_.chunk_size, d.size - offset);
@@ -281,16 +274,16 @@ std::string RegistryClient::PushBlob(const std::string& repo, const Descriptor& 
           patch.body_offset = offset;
           patch.body_size = n;
           HttpResponse r = Call(patch, scope, {202});
-          location = r.Header("location");
-          if (location.empty()) throw RegistryError(host_ + ": chunk accepted without a Location");
-          if (location[0] == '/') location = Url(location);
+          std::string next = r.Header("location");
+          if (next.empty()) throw RegistryError(host_ + ": chunk accepted without a Location");
+          location = ResolveUrl(location, next);
           offset += n;
         }
-        HttpRequest put = Req("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.digest.str(),
+        HttpRequest put = Req("PUT", WithQuery(location, {{"digest", d.digest.str()}}),
                               {"Content-Type: application/octet-stream"});
         Call(put, scope, {201, 204});
       } else {
-        HttpRequest put = Req("PUT", location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + d.digest.str(),
+        HttpRequest put = Req("PUT", WithQuery(location, {{"digest", d.digest.str()}}),
                               {"Content-Type: application/octet-stream"});
         put.body_file = path;
         put.body_size = d.size;

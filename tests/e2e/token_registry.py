@@ -17,6 +17,7 @@ import io
 import json
 import sys
 import tarfile
+import urllib.parse
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 TOKEN = "tok-" + hashlib.sha256(password.encode()).hexdigest()[:16]
@@ -66,7 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             want = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
             if self.headers.get("Authorization") != want:
                 return self.send(401)
-            if "scope=repository%3Atest%2Fimg%3Apull" not in self.path:
+            # Percent-escapes are case-insensitive (RFC 3986): the decoded scope is what counts.
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            if "repository:test/img:pull" not in query.get("scope", []) or query.get("service") != ["token-test"]:
                 return self.send(403)
             return self.send(200, json.dumps({"token": TOKEN}).encode(), [("Content-Type", "application/json")])
         if self.headers.get("Authorization") != "Bearer " + TOKEN:
