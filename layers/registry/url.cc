@@ -12,10 +12,10 @@ struct UrlDeleter {
 };
 using Url = std::unique_ptr<CURLU, UrlDeleter>;
 
-Url Parse(const std::string& url) {
+Url Parse(const std::string& url, unsigned extra_flags = 0) {
   Url u(curl_url());
   if (!u) throw UrlError("out of memory");
-  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE);
+  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE | extra_flags);
   if (rc != CURLUE_OK) throw UrlError("not a URL: \"" + url + "\" (" + curl_url_strerror(rc) + ")");
   return u;
 }
@@ -61,7 +61,7 @@ std::string ResolveUrl(const std::string& base, const std::string& reference) {
 
 std::string UrlPathOf(const std::string& url) {
   try {
-    Url u = Parse(url);
+    Url u = Parse(url, CURLU_PATH_AS_IS);  // dot segments kept, as Go's url.Parse keeps them
     std::string path = Get(u.get(), CURLUPART_PATH);
     return path == "/" && url.find("://") != std::string::npos &&
                    url.find('/', url.find("://") + 3) == std::string::npos

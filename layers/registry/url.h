@@ -22,7 +22,7 @@ std::string UrlEscape(const std::string& s);
 std::string WithQuery(const std::string& url, const std::vector<std::pair<std::string, std::string>>& params);
 // `reference` (absolute, or relative such as "/v2/x/blobs/uploads/abc?state=1") against `base`.
 std::string ResolveUrl(const std::string& base, const std::string& reference);
-// The path of `url` as written (still encoded), "" when it has none.
+// The path of `url` as written (still encoded, dot segments kept), "" when it has none.
 std::string UrlPathOf(const std::string& url);
 
 }  // namespace imgbuild::layers::registry
