@@ -84,6 +84,18 @@ bool Keep(const ImageRow& row, const std::vector<std::pair<std::string, std::str
 
 int64_t Now() { return static_cast<int64_t>(::time(nullptr)); }
 
+// A listing's --format (json, table, "table TEMPLATE" or TEMPLATE) checked before the store is
+// read; false after saying why.
+bool FormatIsValid(const std::string& format, std::ostream& err) {
+  try {
+    if (!format.empty() && format != "json") FormatTemplate(format.rfind("table", 0) == 0 ? format.substr(5) : format);
+    return true;
+  } catch (const TemplateError& e) {
+    err << "error: --format: " << e.what() << "\n";
+    return false;
+  }
+}
+
 // history --tree: the image's steps oldest first (the base at the top, as dive shows them), each
 // with its layer's size and a bar against the largest layer, and the instruction that made it.
 void PrintHistoryTree(const std::string& name, std::vector<HistoryRow> rows, std::ostream& out) {
@@ -126,12 +138,7 @@ int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err)
     }
     filters.emplace_back(key, value);
   }
-  try {
-    if (!options.format.empty() && options.format != "json") FormatTemplate(options.format.rfind("table", 0) == 0 ? options.format.substr(5) : options.format);
-  } catch (const TemplateError& e) {
-    err << "error: --format: " << e.what() << "\n";
-    return 2;
-  }
+  if (!FormatIsValid(options.format, err)) return 2;
   return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string&) {
     std::vector<ImageRow> rows = ListImages(store);
     if (options.json) {
@@ -165,12 +172,7 @@ int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err)
 }
 
 int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err) {
-  try {
-    if (!options.format.empty() && options.format != "json") FormatTemplate(options.format.rfind("table", 0) == 0 ? options.format.substr(5) : options.format);
-  } catch (const TemplateError& e) {
-    err << "error: --format: " << e.what() << "\n";
-    return 2;
-  }
+  if (!FormatIsValid(options.format, err)) return 2;
   return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
