@@ -1,4 +1,5 @@
 // `imgbuild pull`, `push`, `login` and `logout`: the local store and registries.
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <iostream>
 
+#include "builder/cli/blob_meter.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/user_message.h"
 #include "builder/state/gc.h"
@@ -24,17 +26,21 @@ namespace {
 
 using namespace layers::registry;
 
-RegistryOptions ClientOptions(const RegistryCommandOptions& o, std::ostream& err) {
+RegistryOptions ClientOptions(const RegistryCommandOptions& o, BlobMeter& meter) {
   RegistryOptions r;
   r.tls_verify = o.tls_verify;
   r.chunk_size = o.chunk_size;
-  // Transfers run on several threads: one line at a time.
-  auto mu = std::make_shared<std::mutex>();
-  r.on_retry = [mu, &err](const std::string& what) {
-    std::lock_guard<std::mutex> lock(*mu);
-    err << "retrying: " << what << "\n";
-  };
+  r.on_retry = [&meter](const std::string& what) { meter.Line("retrying: " + what); };
+  r.on_blob_progress = [&meter](const layers::Digest& blob, int64_t done, int64_t size) { meter.Progress(blob, done, size); };
   return r;
+}
+
+// The transfer meter of a registry command: live on a terminal (standard error), lines elsewhere.
+BlobMeter MakeMeter(std::ostream& err) {
+  struct winsize ws {};
+  bool tty = ::isatty(2) != 0;
+  size_t columns = tty && ::ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+  return BlobMeter(err, tty, columns);
 }
 
 // Runs a command body: a usage error (bad reference or option) is 2, any other failure 1.
@@ -64,10 +70,11 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
-    RegistryClient client(ref.domain, ClientOptions(options, err));
+    BlobMeter meter = MakeMeter(err);
+    RegistryClient client(ref.domain, ClientOptions(options, meter));
     PullResult r = Pull(client, ref, PlatformOf(options.platform), store, StateDir(root).tmp(),
-                        {layers::NormalizeTag(options.name)}, 4, [&err](const std::string& line) { err << line << "\n"; });
-    err << "pulled " << ref.String() << " (" << r.blobs_fetched << " blobs)\n";
+                        {layers::NormalizeTag(options.name)}, 4, [&meter](const std::string& line) { meter.Line(line); });
+    meter.Line("pulled " + ref.String() + " (" + std::to_string(r.blobs_fetched) + " blobs)");
     out << r.manifest.digest.str() << "\n";
     return 0;
   });
@@ -96,7 +103,8 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
       if (!manifest) throw std::runtime_error("no image " + options.name + " in " + StateDir(root).oci());
     }
     Reference dest = Reference::Parse(options.dest.empty() ? options.name : options.dest);
-    RegistryClient client(dest.domain, ClientOptions(options, err));
+    BlobMeter meter = MakeMeter(err);
+    RegistryClient client(dest.domain, ClientOptions(options, meter));
     layers::ExportOptions eo;
     eo.compression = layers::ParseCompression(options.compression);
     eo.level = options.compression_level;
@@ -104,8 +112,8 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     eo.memo_dir = StateDir(root).compressed();
     PushResult r = Push(client, *source, *manifest, dest, eo, StateDir(root).tmp());
     if (archive) std::filesystem::remove_all(StateDir(root).tmp() + "/push-" + std::to_string(::getpid()));
-    err << "pushed " << dest.String() << ": " << r.uploaded << " blobs uploaded, " << r.existed << " already there, "
-        << r.mounted << " mounted\n";
+    meter.Line("pushed " + dest.String() + ": " + std::to_string(r.uploaded) + " blobs uploaded, " + std::to_string(r.existed) +
+               " already there, " + std::to_string(r.mounted) + " mounted");
     out << r.manifest.digest.str() << "\n";
     return 0;
   });
@@ -154,7 +162,8 @@ int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostre
     std::optional<Credentials> old = LookupCredentials(host);
     std::string where = StoreCredentials(host, c);
     try {
-      RegistryClient(host, ClientOptions(options, err)).Ping();
+      BlobMeter meter = MakeMeter(err);
+      RegistryClient(host, ClientOptions(options, meter)).Ping();
     } catch (const std::exception&) {
       if (old) StoreCredentials(host, *old); else RemoveCredentials(host);
       throw;

@@ -222,6 +222,10 @@ void RegistryClient::FetchBlob(const std::string& repo, const Descriptor& d, Con
       }
       writer.Write(b);
     };
+    if (options_.on_blob_progress) {
+      // What the store has received (a redirect's body does not count); the descriptor's size.
+      req.on_progress = [this, &writer, &d](int64_t, int64_t) { options_.on_blob_progress(d.digest, writer.size(), d.size); };
+    }
     try {
       HttpResponse resp = Call(req, "repository:" + repo + ":pull", {200}, 0);
       writer.Commit(d.media_type, d.digest, d.size);
@@ -273,6 +277,9 @@ std::string RegistryClient::PushBlob(const std::string& repo, const Descriptor& 
           patch.body_file = path;
           patch.body_offset = offset;
           patch.body_size = n;
+          if (options_.on_blob_progress) {
+            patch.on_progress = [this, &d, offset](int64_t done, int64_t) { options_.on_blob_progress(d.digest, offset + done, d.size); };
+          }
           HttpResponse r = Call(patch, scope, {202});
           std::string next = r.Header("location");
           if (next.empty()) throw RegistryError(host_ + ": chunk accepted without a Location");
@@ -287,6 +294,9 @@ std::string RegistryClient::PushBlob(const std::string& repo, const Descriptor& 
                               {"Content-Type: application/octet-stream"});
         put.body_file = path;
         put.body_size = d.size;
+        if (options_.on_blob_progress) {
+          put.on_progress = [this, &d](int64_t done, int64_t) { options_.on_blob_progress(d.digest, done, d.size); };
+        }
         Call(put, scope, {201, 204});
       }
       return "uploaded";

@@ -34,6 +34,8 @@ struct RegistryOptions {
   std::string certs_dir = "/etc/docker/certs.d";  // HOST/ca.crt is trusted for HOST
   // Told (from any thread) before each retry: what failed, and when the next attempt comes.
   std::function<void(const std::string&)> on_retry;
+  // Told (from any thread) how far each blob transfer has come: bytes of `size`.
+  std::function<void(const Digest& blob, int64_t done, int64_t size)> on_blob_progress;
 };
 
 class RegistryClient {

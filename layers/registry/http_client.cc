@@ -161,6 +161,22 @@ HttpResponse Perform(const HttpRequest& request, const TlsOptions& tls) {
     }
   };
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, StatusHook::Header);
+  struct ProgressHook {
+    static int Info(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+      const auto* req = static_cast<const HttpRequest*>(user);
+      if (ultotal > 0 || ulnow > 0) {
+        req->on_progress(ulnow, ultotal);
+      } else {
+        req->on_progress(dlnow, dltotal);
+      }
+      return 0;
+    }
+  };
+  if (request.on_progress) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, ProgressHook::Info);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &request);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
   char error[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   CURLcode rc = curl_easy_perform(curl);

@@ -40,6 +40,9 @@ struct HttpRequest {
   // A body kept in memory (no sink, or an error answer) larger than this aborts the transfer.
   int64_t max_body = 4 << 20;
   bool follow_redirects = true;
+  // Told, from the transfer's thread, how far the body has come (sent for uploads, received
+  // otherwise) and its size when known (0 otherwise).
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 struct HttpResponse {

@@ -18,6 +18,7 @@
 
 #include "busybox_fixture.h"
 #include "run_util.h"
+#include "tmux_session.h"
 
 namespace imgbuild::testing {
 namespace {
@@ -393,6 +394,30 @@ TEST_F(RegistryTest, CredentialHelpersAndTerminalLogin) {
   r = RunImgbuild("logout", "", env);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "Not logged in to docker.io\n");
+}
+
+// On a terminal, pull and push show each large blob's progress on one line redrawn in place
+// (a bar, the share, the size), cleared when done: the screen keeps only the messages.
+TEST_F(RegistryTest, TransfersShowProgressOnATerminal) {
+  RunResult b = Build("big", "FROM busybox:local\nRUN head -c 30000000 /dev/urandom > /big\n", "-t big:1");
+  ASSERT_EQ(b.code, 0) << b.err;
+  TmuxSession tmux(dir_);
+  TmuxSession::Screen push = tmux.Run("'" IMGBUILD_BINARY "' push --root " + root_ + " big:1 " + host_ + "/meter/big:1", 60, 10);
+  ASSERT_NE(push.pane.find("EXIT=0"), std::string::npos) << push.pane;
+  EXPECT_NE(push.raw.find("100% 30MB"), std::string::npos) << push.raw.substr(0, 2000);  // a frame of the meter
+  EXPECT_NE(push.raw.find("\r\x1b[K"), std::string::npos);                            // redrawn in place
+  EXPECT_EQ(push.pane.find("[####"), std::string::npos) << push.pane;                  // and cleared
+  EXPECT_NE(push.pane.find("pushed " + host_ + "/meter/big:1"), std::string::npos) << push.pane;
+  TmuxSession::Screen pull = tmux.Run("'" IMGBUILD_BINARY "' pull --root " + dir_ + "/meter-root " + host_ + "/meter/big:1", 60, 10);
+  ASSERT_NE(pull.pane.find("EXIT=0"), std::string::npos) << pull.pane;
+  EXPECT_NE(pull.raw.find("] 100% "), std::string::npos) << pull.raw.substr(0, 2000);
+  EXPECT_EQ(pull.pane.find("[####"), std::string::npos) << pull.pane;
+  EXPECT_NE(pull.pane.find("fetched layer"), std::string::npos) << pull.pane;
+  // Not on a terminal (a CI log): the messages alone, no meter.
+  RunResult logged = RunImgbuild("pull --root " + dir_ + "/meter-root2 " + host_ + "/meter/big:1");
+  ASSERT_EQ(logged.code, 0) << logged.err;
+  EXPECT_EQ(logged.err.find('\r'), std::string::npos) << logged.err;
+  EXPECT_EQ(logged.err.find("[#"), std::string::npos) << logged.err;
 }
 
 // The Bearer token flow (realm, service, scope, Basic credentials for the token) against a small

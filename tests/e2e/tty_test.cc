@@ -7,11 +7,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "busybox_fixture.h"
 #include "run_util.h"
+#include "tmux_session.h"
 
 namespace imgbuild::testing {
 namespace {
@@ -41,35 +43,19 @@ std::vector<std::string> Lines(const std::string& text) {
 
 class TtyTest : public BusyboxTest {
  protected:
-  void SetUp() override {
-    BusyboxTest::SetUp();
-    socket_ = "imgbuild-tty-" + std::to_string(::getpid());
+  // Runs `imgbuild ARGS` in a terminal of COLS x ROWS; returns what it shows (and, with escapes,
+  // in `escaped`).
+  std::string InTmux(const std::string& args, int cols, int rows, const std::string& env = "", std::string* escaped = nullptr) {
+    if (!tmux_) tmux_.emplace(dir_);
+    TmuxSession::Screen s = tmux_->Run(env + (env.empty() ? "" : " ") + "'" IMGBUILD_BINARY "' " + args, cols, rows);
+    if (escaped) *escaped = s.escaped;
+    return s.pane;
   }
   void TearDown() override {
-    Sh("tmux -L " + socket_ + " kill-server 2>/dev/null");
+    tmux_.reset();
     BusyboxTest::TearDown();
   }
-  // Runs `imgbuild ARGS` in a tmux window of COLS x ROWS until it exits; returns the pane's whole
-  // history with wrapped lines joined (-J), and with escapes (-e) in `escaped`.
-  std::string InTmux(const std::string& args, int cols, int rows, const std::string& env = "", std::string* escaped = nullptr) {
-    std::string script = dir_ + "/run-" + std::to_string(++runs_) + ".sh";
-    std::ofstream(script) << "#!/bin/sh\n" << env << (env.empty() ? "" : " ") << "'" IMGBUILD_BINARY "' " << args
-                          << "\necho \"EXIT=$?\"\nsleep 60\n";
-    Sh("chmod +x " + script);
-    std::string session = "t" + std::to_string(runs_);
-    Sh("tmux -L " + socket_ + " -f /dev/null new-session -d -s " + session + " -x " + std::to_string(cols) + " -y " +
-       std::to_string(rows) + " " + script);
-    std::string pane;
-    for (int i = 0; i < 600; ++i) {
-      pane = Sh("tmux -L " + socket_ + " capture-pane -p -J -S - -t " + session);
-      if (pane.find("EXIT=") != std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (escaped) *escaped = Sh("tmux -L " + socket_ + " capture-pane -p -e -J -S - -t " + session);
-    return pane;
-  }
-  std::string socket_;
-  int runs_ = 0;
+  std::optional<TmuxSession> tmux_;
 };
 
 TEST_F(TtyTest, LiveViewNeverWrapsNorLeavesStaleFrames) {
