@@ -91,6 +91,12 @@ struct StoreOptions {
 };
 
 int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err);
+// A usage error of `build` (exit 2): "error: MESSAGE" on `err`, or with --progress=rawjson the
+// stream's schema and `failed` events, so a rawjson reader never sees a line that is not JSON.
+int BuildUsageError(const std::string& message, bool rawjson, std::ostream& err);
+// Whether the words of a `build` command line (after the rewrite) ask for rawjson progress,
+// by --progress or, without it, $BUILDKIT_PROGRESS.
+bool BuildWantsRawJson(const std::vector<std::string>& args);
 int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err);
 int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err);
 int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iomanip>
@@ -210,9 +211,49 @@ std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const
 
 }  // namespace
 
+int BuildUsageError(const std::string& message, bool rawjson, std::ostream& err) {
+  if (!rawjson) {
+    err << "error: " << message << "\n";
+    return 2;
+  }
+  std::unique_ptr<Progress> status = MakeProgress("rawjson", err, 2);
+  status->Failed(message, 2);
+  status->Finish();
+  return 2;
+}
+
+bool BuildWantsRawJson(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[1] != "build") return false;
+  std::optional<std::string> mode;
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if (args[i] == "--progress" && i + 1 < args.size()) mode = args[i + 1];
+    if (args[i].rfind("--progress=", 0) == 0) mode = args[i].substr(11);
+  }
+  if (!mode) {
+    const char* env = std::getenv("BUILDKIT_PROGRESS");
+    if (env) mode = env;
+  }
+  return mode == "rawjson";
+}
+
 int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) {
   BuildInvocation inv;
-  if (int code = ParseBuildFlags(options, inv, err)) return code;  // usage errors: plain text, exit 2
+  {
+    // Flag errors are "error: ..." lines; with rawjson they become the stream's failed event.
+    std::ostringstream flag_err;
+    if (int code = ParseBuildFlags(options, inv, flag_err)) {
+      if (options.progress != "rawjson") {
+        err << flag_err.str();
+        return code;
+      }
+      std::string message = flag_err.str();
+      if (message.rfind("error: ", 0) == 0) message.erase(0, 7);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      return BuildUsageError(message, true, err);
+    }
+    err << flag_err.str();  // nothing today; kept if a flag ever warns
+  }
   StopOnSignals(inv.req);
   int code = 1;
   int ran_steps = -1;  // unknown until the build returns

@@ -22,10 +22,9 @@ int main(int argc, char** argv) {
     std::error_code ec;
     return w == "-" || std::filesystem::is_directory(w, ec);
   });
-  if (!rewritten.error.empty()) {
-    std::cerr << "error: " << rewritten.error << "\n";
-    return 2;
-  }
+  // A usage error of a rawjson build is the stream's failed event (RunBuild does the same for flags).
+  const bool rawjson = BuildWantsRawJson(rewritten.args);
+  if (!rewritten.error.empty()) return BuildUsageError(rewritten.error, rawjson, std::cerr);
   std::vector<char*> args;
   for (std::string& a : rewritten.args) args.push_back(a.data());
   argc = static_cast<int>(args.size());
@@ -226,10 +225,7 @@ int main(int argc, char** argv) {
       for (const std::string& s : o->get_snames()) table["-" + s] = takes_value;
     }
     std::string problem = CheckOptions(rewritten.args, argv[1], table);
-    if (!problem.empty()) {
-      std::cerr << "error: " << problem << "\n";
-      return 2;
-    }
+    if (!problem.empty()) return BuildUsageError(problem, rawjson, std::cerr);
   }
   try {
     app.parse(argc, argv);
@@ -240,6 +236,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (rawjson) return BuildUsageError(e.what(), true, std::cerr);
     app.exit(e);
     return 2;
   }

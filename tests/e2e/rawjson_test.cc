@@ -98,5 +98,35 @@ TEST_F(RawJsonTest, FailuresAreEventsToo) {
   ASSERT_EQ(Of(Events(r.err), "failed").size(), 1u) << r.err;
 }
 
+// Usage errors (a bad flag value, an unknown flag, a value that looks like a flag) of a rawjson
+// build are the stream's schema and failed events, exit 2, whether rawjson comes from the flag or
+// from $BUILDKIT_PROGRESS.
+TEST_F(RawJsonTest, UsageErrorsAreEventsToo) {
+  struct Case {
+    std::string args, env, says;
+  };
+  std::vector<Case> cases = {{"--progress=rawjson --compression-level 50", "", "compression-level"},
+                             {"--progress rawjson --tga x", "", "--tga"},
+                             {"--progress=rawjson -t --root", "", "-t"},
+                             {"--cache-limit abc%", "BUILDKIT_PROGRESS=rawjson", "cache-limit"}};
+  std::filesystem::create_directories(dir_ + "/usage");
+  std::ofstream(dir_ + "/usage/Buildfile") << "FROM busybox:local\n";
+  for (const Case& c : cases) {
+    RunResult r = RunImgbuild("build " + c.args + " --root " + root_ + " " + dir_ + "/usage", "", c.env);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    auto events = Events(r.err);
+    ASSERT_GE(events.size(), 2u) << c.args << "\n" << r.err;
+    EXPECT_EQ(events[0]["event"], "schema");
+    auto failed = Of(events, "failed");
+    ASSERT_EQ(failed.size(), 1u) << r.err;
+    EXPECT_EQ(failed[0]["exit_code"], 2);
+    EXPECT_NE(failed[0]["error"].get<std::string>().find(c.says), std::string::npos) << c.args << ": " << failed[0];
+  }
+  // Without rawjson the same error is a plain line.
+  RunResult plain = RunImgbuild("build --compression-level 50 --root " + root_ + " " + dir_ + "/usage");
+  EXPECT_EQ(plain.code, 2);
+  EXPECT_EQ(plain.err.rfind("error: ", 0), 0u) << plain.err;
+}
+
 }  // namespace
 }  // namespace imgbuild::testing
