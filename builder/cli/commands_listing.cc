@@ -12,6 +12,7 @@
 #include "builder/cli/image_views.h"
 #include "builder/cli/store_access.h"
 #include "builder/cli/table.h"
+#include "builder/state/state_dir.h"
 #include "layers/image.h"
 
 namespace imgbuild::builder {
@@ -139,8 +140,8 @@ int RunImages(const StoreOptions& options, std::ostream& out, std::ostream& err)
     filters.emplace_back(key, value);
   }
   if (!FormatIsValid(options.format, err)) return 2;
-  return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string&) {
-    std::vector<ImageRow> rows = ListImages(store);
+  return WithStore(options.root, err, [&](layers::OciLayout& store, const std::string& root) {
+    std::vector<ImageRow> rows = ListImages(store, StateDir(root).compressed());
     if (options.json) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
       for (const ImageRow& r : rows) {
@@ -177,11 +178,11 @@ int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
     if (options.tree) {
-      PrintHistoryTree(options.name, ImageHistory(store, *d), out);
+      PrintHistoryTree(options.name, ImageHistory(store, StateDir(root).compressed(), *d), out);
       return 0;
     }
     std::vector<nlohmann::ordered_json> fields;
-    for (const HistoryRow& h : ImageHistory(store, *d)) {
+    for (const HistoryRow& h : ImageHistory(store, StateDir(root).compressed(), *d)) {
       std::string id = h.image;
       if (!options.no_trunc && id.rfind("sha256:", 0) == 0) id = id.substr(7, 12);
       if (options.quiet) {
@@ -226,12 +227,12 @@ int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
     if (options.format == "docker") {
-      out << nlohmann::ordered_json::array({DockerInspect(store, *d)}).dump(4, ' ', false, nlohmann::json::error_handler_t::replace)
+      out << nlohmann::ordered_json::array({DockerInspect(store, StateDir(root).compressed(), *d)}).dump(4, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
       return 0;
     }
     if (tmpl) {
-      out << tmpl->Render(DockerInspect(store, *d)) << "\n";
+      out << tmpl->Render(DockerInspect(store, StateDir(root).compressed(), *d)) << "\n";
       return 0;
     }
     nlohmann::ordered_json m = nlohmann::ordered_json::parse(store.store().ReadBlob(d->digest));

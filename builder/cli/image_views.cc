@@ -5,6 +5,7 @@
 
 #include "builder/cli/table.h"
 #include "layers/image.h"
+#include "layers/layer_size.h"
 
 namespace imgbuild::builder {
 namespace {
@@ -16,25 +17,28 @@ struct Loaded {
 };
 
 // A layer's uncompressed size: the uncompressed blob when the store has it (a built layer, or a
-// pulled one a build unpacked), else the blob as it is.
-int64_t LayerSize(layers::OciLayout& store, const layers::Descriptor& layer, const nlohmann::ordered_json& diff_id) {
-  if (diff_id.is_string()) {
-    try {
+// pulled one a build unpacked), else the compressed blob's count (layers/layer_size), else the
+// blob as it is (a layer the store does not hold).
+int64_t LayerSize(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& layer,
+                  const nlohmann::ordered_json& diff_id) {
+  try {
+    if (diff_id.is_string()) {
       layers::Digest d = layers::Digest::Parse(diff_id.get<std::string>());
       if (store.store().Has(d)) return static_cast<int64_t>(std::filesystem::file_size(store.store().BlobPath(d)));
-    } catch (const std::exception&) {
     }
+    if (store.store().Has(layer.digest)) return layers::UncompressedSize(store.store(), layer, memo_dir);
+  } catch (const std::exception&) {
   }
   return layer.size;
 }
 
-Loaded Load(layers::OciLayout& store, const layers::Descriptor& m) {
+Loaded Load(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m) {
   Loaded l{layers::Manifest::Parse(store.store().ReadBlob(m.digest)), {}, {}};
   l.config = nlohmann::ordered_json::parse(store.store().ReadBlob(l.manifest.config.digest));
   nlohmann::ordered_json diff_ids = l.config.contains("rootfs") ? l.config["rootfs"].value("diff_ids", nlohmann::ordered_json::array())
                                                                 : nlohmann::ordered_json::array();
   for (size_t i = 0; i < l.manifest.layers.size(); ++i)
-    l.layer_sizes.push_back(LayerSize(store, l.manifest.layers[i], i < diff_ids.size() ? diff_ids[i] : nullptr));
+    l.layer_sizes.push_back(LayerSize(store, memo_dir, l.manifest.layers[i], i < diff_ids.size() ? diff_ids[i] : nullptr));
   return l;
 }
 
@@ -44,7 +48,7 @@ std::string Str(const nlohmann::ordered_json& j, const char* key) {
 
 }  // namespace
 
-std::vector<ImageRow> ListImages(layers::OciLayout& store) {
+std::vector<ImageRow> ListImages(layers::OciLayout& store, const std::string& memo_dir) {
   std::vector<ImageRow> rows;
   for (const layers::Descriptor& d : store.Manifests()) {
     ImageRow row;
@@ -63,7 +67,7 @@ std::vector<ImageRow> ListImages(layers::OciLayout& store) {
       }
     }
     try {
-      Loaded l = Load(store, d);
+      Loaded l = Load(store, memo_dir, d);
       row.id = l.manifest.config.digest.str();
       row.created = Str(l.config, "created");
       row.created_unix = ParseRfc3339(row.created);
@@ -92,8 +96,8 @@ nlohmann::ordered_json RowFields(const ImageRow& row, bool no_trunc, int64_t now
           {"Size", HumanSize(static_cast<double>(row.size))}};
 }
 
-nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const layers::Descriptor& m) {
-  Loaded l = Load(store, m);
+nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m) {
+  Loaded l = Load(store, memo_dir, m);
   nlohmann::ordered_json tags = nlohmann::ordered_json::array();
   for (const layers::Descriptor& d : store.Manifests()) {
     auto name = d.annotations.find(layers::kRefNameAnnotation);
@@ -123,8 +127,8 @@ nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const layers::Des
   return doc;
 }
 
-std::vector<HistoryRow> ImageHistory(layers::OciLayout& store, const layers::Descriptor& m) {
-  Loaded l = Load(store, m);
+std::vector<HistoryRow> ImageHistory(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m) {
+  Loaded l = Load(store, memo_dir, m);
   std::vector<HistoryRow> rows;
   size_t layer = 0;
   nlohmann::ordered_json history = l.config.value("history", nlohmann::ordered_json::array());

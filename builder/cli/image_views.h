@@ -22,14 +22,17 @@ struct ImageRow {
   int64_t size = 0;
 };
 
+// Sizes are uncompressed, as docker shows them; `memo_dir` (the state dir's compressed/) keeps
+// the counts of layers the store holds only compressed (layers/layer_size).
+
 // Every index entry of the store, newest first (then by name).
-std::vector<ImageRow> ListImages(layers::OciLayout& store);
+std::vector<ImageRow> ListImages(layers::OciLayout& store, const std::string& memo_dir);
 // The row's fields as `images --format` names them (ID, Repository, Tag, Digest, CreatedAt,
 // CreatedSince, Size); `no_trunc` keeps the full ID.
 nlohmann::ordered_json RowFields(const ImageRow& row, bool no_trunc, int64_t now);
 
 // `docker image inspect`'s document for the manifest `m` of the store.
-nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const layers::Descriptor& m);
+nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m);
 
 struct HistoryRow {
   std::string image = "<missing>";  // the image ID on the newest row
@@ -38,6 +41,6 @@ struct HistoryRow {
   int64_t size = 0;
 };
 // The config's history, newest first, each non-empty entry with the size of its layer.
-std::vector<HistoryRow> ImageHistory(layers::OciLayout& store, const layers::Descriptor& m);
+std::vector<HistoryRow> ImageHistory(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m);
 
 }  // namespace imgbuild::builder

@@ -101,12 +101,14 @@ std::unique_ptr<Snapshotter> Open(const Kind& k) {
   return k.name == "overlay" ? NewOverlaySnapshotter(k.snapshots) : NewCopySnapshotter(k.snapshots);
 }
 
-// Compressed export copies: compressed blob digest -> the uncompressed layer's digest.
+// Compressed export copies: compressed blob digest -> the uncompressed layer's digest (the
+// uncompressed-size counts beside them, HEX.size, are not memos of this kind).
 std::map<std::string, std::pair<std::string, std::string>> CompressedMemos(const std::string& root) {
   std::map<std::string, std::pair<std::string, std::string>> out;  // compressed -> (source, memo file)
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(StateDir(root).compressed(), ec)) {
     std::string name = e.path().filename().string();
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".size") == 0) continue;  // SizeMemos
     try {
       auto d = layers::Descriptor::FromJson(nlohmann::json::parse(layers::ReadFile(e.path().string())));
       out[d.digest.str()] = {"sha256:" + name.substr(0, name.find('.')), e.path().string()};
@@ -274,6 +276,15 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
       keep_blobs.insert(compressed);
     } else {
       ::unlink(memo.second.c_str());
+    }
+  }
+  // Uncompressed-size counts (layers/layer_size) go with their blob.
+  {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(StateDir(root).compressed(), ec)) {
+      std::string name = e.path().filename().string();
+      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".size") != 0) continue;
+      if (!keep_blobs.count("sha256:" + name.substr(0, name.size() - 5))) ::unlink(e.path().c_str());
     }
   }
   for (const Digest& d : store.store().List()) {

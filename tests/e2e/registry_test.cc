@@ -396,6 +396,34 @@ TEST_F(RegistryTest, CredentialHelpersAndTerminalLogin) {
   EXPECT_EQ(r.out, "Not logged in to docker.io\n");
 }
 
+// A pulled image no build has unpacked is listed with its uncompressed size, as docker shows it
+// (the same as in the store it was pushed from), in images, inspect and history.
+TEST_F(RegistryTest, PulledImagesShowUncompressedSizes) {
+  RunResult b = Build("zeros", "FROM busybox:local\nRUN head -c 3000000 /dev/zero > /z\n", "-t zeros:1");
+  ASSERT_EQ(b.code, 0) << b.err;
+  ASSERT_EQ(RunImgbuild("push --root " + root_ + " zeros:1 " + host_ + "/sizes/zeros:1").code, 0);
+  std::string fresh = dir_ + "/sizes-root";
+  RunResult pull = RunImgbuild("pull --root " + fresh + " " + host_ + "/sizes/zeros:1");
+  ASSERT_EQ(pull.code, 0) << pull.err;
+  auto size = [](const std::string& root, const std::string& name) {
+    return RunImgbuild("inspect --format '{{.Size}}' --root " + root + " " + name).out;
+  };
+  std::string built = size(root_, "zeros:1");
+  ASSERT_GT(std::stoll(built), 3000000) << built;
+  EXPECT_EQ(size(fresh, host_ + "/sizes/zeros:1"), built);
+  auto history = [](const std::string& root, const std::string& name) {
+    return RunImgbuild("history -H=false --format '{{.Size}}' --root " + root + " " + name).out;
+  };
+  EXPECT_EQ(history(fresh, host_ + "/sizes/zeros:1"), history(root_, "zeros:1"));
+  RunResult images = RunImgbuild("images --format '{{.Size}}' --root " + fresh);
+  EXPECT_EQ(images.out, RunImgbuild("images --format '{{.Size}}' --filter reference=zeros:1 --root " + root_).out);
+  // The count is remembered beside the blob and goes when prune removes the blob.
+  ASSERT_EQ(RunImgbuild("rm --root " + fresh + " " + host_ + "/sizes/zeros:1").code, 0);
+  ASSERT_EQ(RunImgbuild("prune -a --root " + fresh).code, 0);
+  for (const auto& e : std::filesystem::directory_iterator(fresh + "/compressed"))
+    ADD_FAILURE() << "left after prune -a: " << e.path();
+}
+
 // On a terminal, pull and push show each large blob's progress on one line redrawn in place
 // (a bar, the share, the size), cleared when done: the screen keeps only the messages.
 TEST_F(RegistryTest, TransfersShowProgressOnATerminal) {
