@@ -10,7 +10,7 @@ packages=(
   tao-pegtl-dev libarchive-dev libssl-dev libzstd-dev zlib1g-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev passt
   busybox-static umoci skopeo oci-image-tool python3 podman runc openssh-client procps
-  docker-registry apache2-utils openssl git debootstrap tmux bsdutils
+  docker-registry apache2-utils openssl git debootstrap tmux bsdutils qemu-user-static file
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -23,8 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get update -qq || echo "setup: apt-get update reported errors; installing with what arrived" >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The multi-platform tests' bases: busybox-static of arm64 and armhf (linux/arm64, linux/arm/v7).
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/foreign-busybox.sh "$build_dir/foreign" arm64 armhf
 fi
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

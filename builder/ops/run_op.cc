@@ -1,5 +1,7 @@
 #include "builder/ops/run_op.h"
 
+#include "builder/sandbox/emulation.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -171,6 +173,8 @@ std::string RunOp::Exec(const PlannedStep& step, const frontend::RunStep& run, S
     } catch (const OwnerError& e) {
       env_.Fail(step, e.what());
     } catch (const layers::SysError& e) {
+      env_.Fail(step, e.what());
+    } catch (const EmulationError& e) {
       env_.Fail(step, e.what());
     }
     if (result.status.cancelled) throw BuildError(env_.Interrupted() ? "interrupted" : "cancelled: another stage failed");

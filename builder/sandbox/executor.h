@@ -12,7 +12,7 @@ namespace imgbuild::builder {
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Runs `in`'s command on `in.rootfs`. Throws RunMountError, OwnerError or SysError for what
+  // Runs `in`'s command on `in.rootfs`. Throws RunMountError, OwnerError, SysError or EmulationError for what
   // stops it from starting; a non-zero exit is a result, not an exception.
   virtual RunStepResult Run(const RunStepInput& in) = 0;
 };

@@ -1,4 +1,6 @@
 #include "builder/sandbox/run_step.h"
+
+#include "builder/sandbox/emulation.h"
 #include "builder/sandbox/user_network.h"
 
 #include "builder/sandbox/executor.h"
@@ -78,20 +80,36 @@ RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd) {
     spec.shm_size = in.options->shm_size;
     for (const auto& [text, limit] : in.options->ulimits) spec.rlimits.push_back(limit);
   }
+  // Binaries of another platform run under its emulator (throws EmulationError when none can).
+  Emulation emulation = EmulationFor(in.config->platform);
+  if (emulation.kind == Emulation::Kind::kSandboxBinfmt) {
+    spec.binfmt_register = emulation.register_line;
+    spec.binfmt_interpreter = emulation.interpreter;
+  }
   layers::UniqueFd log(::open(in.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log) throw layers::SysError("open", in.log_path);
   RunStepResult result;
   result.argv = cmd.argv;
   std::string recent;
-  result.status = RunSandbox(
-      spec,
-      [&](std::string_view data) {
-        layers::WriteAll(log.get(), data.data(), data.size(), in.log_path);
-        recent.append(data);
-        if (recent.size() > 2 * kTailBytes) recent.erase(0, recent.size() - kTailBytes);
-        if (in.on_output) in.on_output(data);
-      },
-      in.cancelled);
+  try {
+    result.status = RunSandbox(
+        spec,
+        [&](std::string_view data) {
+          layers::WriteAll(log.get(), data.data(), data.size(), in.log_path);
+          recent.append(data);
+          if (recent.size() > 2 * kTailBytes) recent.erase(0, recent.size() - kTailBytes);
+          if (in.on_output) in.on_output(data);
+        },
+        in.cancelled);
+  } catch (const layers::SysError& e) {
+    if (e.error() != ENOEXEC) throw;
+    // "exec format error" never reaches the user unexplained.
+    const layers::Platform& p = in.config->platform;
+    throw EmulationError(std::string(e.what()) + " (not a program this host can run: the image says it is for " +
+                         p.os + "/" + (p.architecture.empty() ? "?" : p.architecture) + (p.variant.empty() ? "" : "/" + p.variant) +
+                         ", the host is " + layers::Platform::Host().architecture +
+                         "; a binary made for another platform than its image says needs the image's platform fixed)");
+  }
   result.tail = TailLines(recent);
   return result;
 }

@@ -46,7 +46,8 @@ struct RunStepResult {
   std::string tail;  // the last lines of output (at most ~40 lines / 8 KiB)
 };
 
-// Throws RunMountError, OwnerError or SysError for what stops the command from starting.
+// Throws RunMountError, OwnerError, SysError or EmulationError (a platform this host cannot run)
+// for what stops the command from starting.
 // `netns_fd`: for SandboxNetwork::kPrivate, the build's network namespace (UserNetwork::ns_fd).
 RunStepResult ExecuteRun(const RunStepInput& in, int netns_fd = -1);
 

@@ -4,7 +4,9 @@
 // minimal /dev, a read-only /sys, the given bind/tmpfs mounts, pivot_root, Docker's default
 // capabilities (all of them when privileged), the given user, groups, environment and working
 // directory. No external runtime: the child reports setup failures to the parent over a
-// close-on-exec pipe, and the parent raises a SysError naming the system call and path.
+// close-on-exec pipe, and the parent raises a SysError naming the system call and path. For a
+// foreign platform the command gets a user namespace of its own (binfmt_register below): there
+// mknod, binding ports below 1024 and raw sockets are refused, as in a rootless container.
 //
 // The sandbox's first process is the namespace's init: it starts the command, reaps whatever is
 // orphaned, and when the command ends it exits, which makes the kernel kill every process left
@@ -60,6 +62,10 @@ struct SandboxSpec {
   int netns_fd = -1;  // kPrivate: the network namespace the step joins (a UserNetwork's)
   int64_t shm_size = 64 << 20;         // bytes of the tmpfs on /dev/shm (docker's default: 64 MiB)
   std::vector<SandboxRlimit> rlimits;  // set before the command starts
+  // Emulation (builder/sandbox/emulation.h): when set, the command runs in a user namespace of
+  // its own (identity-mapped, with a mount namespace of its own) whose binfmt_misc instance
+  // has `binfmt_register` registered, `%s` standing for `binfmt_interpreter` (opened here).
+  std::string binfmt_register, binfmt_interpreter;
 };
 
 struct SandboxResult {

@@ -105,7 +105,51 @@ void LoopbackUp(const ChildPlan& p) {
   ::close(s);
 }
 
-[[noreturn]] void Worker(const ChildPlan& p) {
+// The command's user namespace, identity-mapped by the init (WriteIdMaps), with a mount
+// namespace and a binfmt_misc instance of its own that holds the emulator; first thing, while
+// the emulator's descriptor is open. The instance lives as long as it is mounted: read-only on
+// /proc/sys/fs/binfmt_misc, where the command can look but not change it.
+void EnterEmulation(const ChildPlan& p, int sync_fd) {
+  char go;
+  if (::read(sync_fd, &go, 1) != 1) ::_exit(126);  // the init failed, and said why
+  ::close(sync_fd);
+  const char* dir = "/proc/sys/fs/binfmt_misc";
+  if (::mount("binfmt_misc", dir, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    ChildFail(p, "mount binfmt_misc (for the emulator)", errno);
+  }
+  int fd = ::open("/proc/sys/fs/binfmt_misc/register", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) ChildFail(p, "open binfmt_misc/register", errno);
+  ssize_t n = ::write(fd, p.binfmt_line.data(), p.binfmt_line.size());
+  if (n != static_cast<ssize_t>(p.binfmt_line.size())) ChildFail(p, "register the emulator", n < 0 ? errno : EIO);
+  ::close(fd);
+  if (::mount(nullptr, dir, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
+    ChildFail(p, "remount binfmt_misc read-only", errno);
+  }
+  ::close(p.emu_fd);
+}
+
+// Writes "0 0 4294967295" to /proc/PID/{uid_map,gid_map}: every ID maps to itself.
+void WriteIdMaps(const ChildPlan& p, long pid) {
+  for (const char* file : {"/uid_map", "/gid_map"}) {
+    char path[64] = "/proc/";
+    size_t len = 6;
+    char digits[24];
+    int nd = 0;
+    for (long v = pid; v > 0 || nd == 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+    while (nd > 0) path[len++] = digits[--nd];
+    for (const char* c = file; *c; ++c) path[len++] = *c;
+    path[len] = '\0';
+    int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) ChildFail(p, "open the command's ID map", errno);
+    static const char kMap[] = "0 0 4294967295\n";
+    if (::write(fd, kMap, sizeof kMap - 1) != static_cast<ssize_t>(sizeof kMap - 1)) {
+      ChildFail(p, "write the command's ID map", errno);
+    }
+    ::close(fd);
+  }
+}
+
+[[noreturn]] void Worker(const ChildPlan& p, int sync_fd) {
   // Signals as a fresh process has them; a session of its own (no terminal signals).
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -117,6 +161,7 @@ void LoopbackUp(const ChildPlan& p) {
   if (p.report_fd != kReportFd && ::dup3(p.report_fd, kReportFd, O_CLOEXEC) < 0) ::_exit(126);
   ChildPlan& mp = const_cast<ChildPlan&>(p);
   mp.report_fd = kReportFd;
+  if (p.emu_fd >= 0) EnterEmulation(p, sync_fd);
   int devnull = ::open("/dev/null", O_RDONLY);
   if (devnull < 0) ChildFail(p, "open /dev/null", errno);
   if (::dup2(devnull, 0) < 0 || ::dup2(p.out_fd, 1) < 0 || ::dup2(p.out_fd, 2) < 0) ChildFail(p, "dup2", errno);
@@ -206,9 +251,22 @@ void NameInit(size_t args_size) {
   if (::umount2(".", MNT_DETACH) != 0) ChildFail(p, "detach the old root", errno);
   if (::chdir("/") != 0) ChildFail(p, "chdir /", errno);
   if (::sethostname(p.hostname.data(), p.hostname.size()) != 0) ChildFail(p, "sethostname", errno);
-  long worker = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
+  int sync[2] = {-1, -1};
+  if (p.emu_fd >= 0 && ::pipe2(sync, O_CLOEXEC) != 0) ChildFail(p, "pipe for the emulator", errno);
+  unsigned long flags = SIGCHLD | (p.emu_fd >= 0 ? CLONE_NEWUSER | CLONE_NEWNS : 0);
+  long worker = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
   if (worker < 0) ChildFail(p, "fork the command", errno);
-  if (worker == 0) Worker(p);
+  if (worker == 0) {
+    if (sync[1] >= 0) ::close(sync[1]);
+    Worker(p, sync[0]);
+  }
+  if (p.emu_fd >= 0) {
+    ::close(sync[0]);
+    WriteIdMaps(p, worker);
+    if (::write(sync[1], "x", 1) != 1) ChildFail(p, "start the command", errno);
+    ::close(sync[1]);
+    ::close(p.emu_fd);
+  }
   ::close(p.out_fd);
   for (;;) {
     int status = 0;

@@ -356,6 +356,18 @@ SandboxResult RunSandbox(const SandboxSpec& spec, const std::function<void(std::
   plan.report_fd = report_w.get();
   plan.keep_fds.push_back(plan.out_fd);
   plan.keep_fds.push_back(plan.report_fd);
+  UniqueFd emulator;
+  if (!spec.binfmt_register.empty()) {
+    emulator = UniqueFd(::open(spec.binfmt_interpreter.c_str(), O_RDONLY | O_CLOEXEC));
+    if (emulator.get() < 0) throw SysError("open the emulator", spec.binfmt_interpreter);
+    plan.emu_fd = emulator.get();
+    plan.keep_fds.push_back(plan.emu_fd);
+    std::string line = spec.binfmt_register;
+    size_t at = line.find("%s");
+    if (at == std::string::npos) throw std::invalid_argument("sandbox: the emulator's registration names no interpreter");
+    line.replace(at, 2, "/proc/self/fd/" + std::to_string(plan.emu_fd));
+    plan.binfmt_line = line;
+  }
   if (plan.netns_fd >= 0) plan.keep_fds.push_back(plan.netns_fd);
   std::sort(plan.keep_fds.begin(), plan.keep_fds.end());
 

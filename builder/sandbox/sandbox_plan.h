@@ -61,6 +61,8 @@ struct ChildPlan {
   std::vector<int> keep_fds;  // sorted; everything else is closed first thing
   int out_fd = -1, report_fd = -1;
   int netns_fd = -1;  // >= 0: the network namespace to join (instead of a new one)
+  int emu_fd = -1;    // >= 0: the emulator, registered by the command from binfmt_line
+  std::string binfmt_line;
   size_t args_size = 0;  // of imgbuild's own command line
   uid_t uid = 0;
   gid_t gid = 0;

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Prepares a build context for a busybox base image from Debian's busybox-static: DEST/rootfs
 # holds /bin/busybox, a symlink per applet, and a small /etc (users root, app and nobody).
-# Usage: testdata/busybox/make-context.sh DEST
+# BUSYBOX (default /bin/busybox) may be another architecture's binary (scripts/foreign-busybox.sh
+# unpacks them); the applets are listed by the host's, the same Debian version.
+# Usage: testdata/busybox/make-context.sh DEST [BUSYBOX]
 set -euo pipefail
-dest=${1:?usage: make-context.sh DEST}
-busybox=/bin/busybox
-[ -x "$busybox" ] || { echo "make-context: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+dest=${1:?usage: make-context.sh DEST [BUSYBOX]}
+busybox=${2:-/bin/busybox}
+[ -f "$busybox" ] || { echo "make-context: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+[ -x /bin/busybox ] || { echo "make-context: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
 rm -rf "$dest"
 mkdir -p "$dest/rootfs"/{bin,etc,tmp,root,home/app,var/log}
 cp "$busybox" "$dest/rootfs/bin/busybox"
-for applet in $("$busybox" --list); do
+for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || ln -s busybox "$dest/rootfs/bin/$applet"
 done
 chmod 1777 "$dest/rootfs/tmp"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Debian's busybox-static for other architectures, for the multi-platform tests: adds the dpkg
+# architecture when missing, fetches the package with apt (the only download tests make) and
+# unpacks DEST/ARCH/busybox. Idempotent: what is there already is kept.
+# Usage: scripts/foreign-busybox.sh DEST ARCH...   (Debian names: arm64 armhf ppc64el s390x riscv64)
+set -euo pipefail
+dest=${1:?usage: foreign-busybox.sh DEST ARCH...}
+shift
+mkdir -p "$dest"
+dest=$(cd "$dest" && pwd)
+need=()
+for arch in "$@"; do
+  [ -s "$dest/$arch/busybox" ] || need+=("$arch")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "foreign-busybox: not root; cannot add dpkg architectures ${need[*]}" >&2
+  exit 1
+fi
+updated=no
+for arch in "${need[@]}"; do
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+  fi
+  if [ "$(apt-cache policy "busybox-static:$arch" 2>/dev/null | sed -n 's/ *Candidate: //p')" = "" ] && [ $updated = no ]; then
+    # A mirror mid-sync can fail one index; what arrived is enough when the package's did.
+    apt-get update -qq || echo "foreign-busybox: apt-get update reported errors; trying with what arrived" >&2
+    updated=yes
+  fi
+  work=$(mktemp -d)
+  (cd "$work" && chown _apt "$work" 2>/dev/null; apt-get download -qq "busybox-static:$arch" >/dev/null)
+  deb=$(ls "$work"/busybox-static_*_"$arch".deb)
+  dpkg-deb -x "$deb" "$work/x"
+  mkdir -p "$dest/$arch"
+  cp "$work/x/bin/busybox" "$dest/$arch/busybox.tmp"
+  mv "$dest/$arch/busybox.tmp" "$dest/$arch/busybox"
+  rm -rf "$work"
+  echo "foreign-busybox: $dest/$arch/busybox ($(file -b "$dest/$arch/busybox" 2>/dev/null | cut -d, -f1,2 || echo unpacked))"
+done
