@@ -13,6 +13,7 @@
 #include "layers/applier.h"
 #include "layers/layer_writer.h"
 #include "layers/image.h"
+#include "layers/image_index.h"
 #include "layers/scratch_dir.h"
 #include "layers/tar_names.h"
 #include "layers/sys_error.h"
@@ -78,6 +79,23 @@ void TarDirectory(const std::string& dir, const std::string& tmp, const std::str
 }  // namespace
 
 Descriptor CompressedManifest(OciLayout& from, const Descriptor& source_manifest, const ExportOptions& options) {
+  if (IsIndex(source_manifest.media_type)) {
+    // Each platform's manifest compressed; a new index when any of them changed.
+    std::vector<Descriptor> entries = IndexManifests(from.store(), source_manifest);
+    bool changed = false;
+    for (Descriptor& e : entries) {
+      Descriptor c = CompressedManifest(from, e, options);
+      if (c.digest == e.digest) continue;
+      c.platform = e.platform;
+      c.annotations = e.annotations;
+      e = c;
+      changed = true;
+    }
+    if (!changed) return source_manifest;
+    Descriptor index = PutIndex(from.store(), entries);
+    index.platform = source_manifest.platform;
+    return index;
+  }
   LayerOptions lo;
   lo.compression = options.compression;
   lo.level = options.level;
@@ -116,12 +134,25 @@ std::vector<Descriptor> ExportImages(OciLayout& from, const std::vector<ExportIt
     const Descriptor& source_manifest = image.manifest;
     const std::vector<std::string>& refs = image.refs;
     Descriptor manifest = CompressedManifest(from, source_manifest, options);
-    Manifest m = Manifest::Parse(from.store().ReadBlob(manifest.digest));
+    // A multi-platform image: every platform's blobs, then the index. docker's manifest.json
+    // (one image per name) gets the host's platform, else the first.
+    std::vector<Descriptor> platforms;
+    if (IsIndex(manifest.media_type)) platforms = IndexManifests(from.store(), manifest);
+    Descriptor shown = manifest;
+    if (!platforms.empty()) {
+      std::optional<Descriptor> host = SelectPlatform(from.store(), manifest, Platform::Host());
+      shown = host ? *host : platforms.front();
+    }
+    for (const Descriptor& each : platforms.empty() ? std::vector<Descriptor>{manifest} : platforms) {
+      Manifest pm = Manifest::Parse(from.store().ReadBlob(each.digest));
+      CopyBlob(from.store(), out.store(), pm.config.digest);
+      for (const Descriptor& l : pm.layers) CopyBlob(from.store(), out.store(), l.digest);
+      CopyBlob(from.store(), out.store(), each.digest);
+    }
+    CopyBlob(from.store(), out.store(), manifest.digest);
+    Manifest m = Manifest::Parse(from.store().ReadBlob(shown.digest));
     const Descriptor& config = m.config;
     const std::vector<Descriptor>& layer_descs = m.layers;
-    CopyBlob(from.store(), out.store(), config.digest);
-    for (const Descriptor& l : layer_descs) CopyBlob(from.store(), out.store(), l.digest);
-    CopyBlob(from.store(), out.store(), manifest.digest);
     Descriptor entry = manifest;
     entry.annotations.clear();
     if (refs.empty()) out.Tag("latest", entry, false);
@@ -166,6 +197,16 @@ Descriptor ExportImage(OciLayout& from, const Descriptor& manifest, const std::v
 
 void ExportRootfs(OciLayout& from, const Descriptor& manifest, const std::string& dest_dir) {
   MakeDirs(dest_dir);
+  if (IsIndex(manifest.media_type)) {
+    // One directory per platform, named as buildx names them: linux_arm64, linux_arm_v7.
+    for (const Descriptor& each : IndexManifests(from.store(), manifest)) {
+      if (!each.platform) continue;
+      std::string name = PlatformText(*each.platform);
+      std::replace(name.begin(), name.end(), '/', '_');
+      ExportRootfs(from, each, dest_dir + "/" + name);
+    }
+    return;
+  }
   ApplyOptions options;
   options.overlay_format = false;
   for (const Descriptor& d : Manifest::Parse(from.store().ReadBlob(manifest.digest)).layers) {

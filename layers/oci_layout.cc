@@ -130,7 +130,8 @@ Descriptor ManifestBlob(const ContentStore& store, const Digest& d) {
       media_type = media_type::kImageManifest;
   } catch (const nlohmann::json::exception&) {
   }
-  if (media_type != media_type::kImageManifest && media_type != media_type::kDockerManifest)
+  if (media_type != media_type::kImageManifest && media_type != media_type::kDockerManifest &&
+      media_type != media_type::kImageIndex && media_type != media_type::kDockerManifestList)
     throw Error(d.str() + " is not an image (its blob is " +
                 (media_type.empty() ? std::string("not an image manifest") : "a " + media_type) + ")");
   Descriptor m;

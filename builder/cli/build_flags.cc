@@ -1,5 +1,7 @@
 #include "builder/cli/build_flags.h"
 
+#include <set>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,14 +95,24 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
   inv.plan_options.target = fo.target;
   req.platform = layers::Platform::Host();
   if (!fo.platform.empty()) {
-    try {
-      PlatformSpec p = fo.platform == "local" ? PlatformSpec::Host() : PlatformSpec::Parse(fo.platform);
-      inv.plan_options.target_platform = p;
-      req.platform = {p.os, p.arch, p.variant};
-    } catch (const std::invalid_argument& e) {
-      err << "error: --platform: " << e.what() << "\n";
-      return 2;
+    // A list builds one image per platform (an index of them), duplicates once, as buildx.
+    std::set<std::string> seen;
+    size_t start = 0;
+    for (;;) {
+      size_t comma = fo.platform.find(',', start);
+      std::string one = fo.platform.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      try {
+        PlatformSpec p = one == "local" ? PlatformSpec::Host() : PlatformSpec::Parse(one);
+        if (seen.insert(p.os + "/" + p.arch + "/" + p.variant).second) inv.platforms.push_back(p);
+      } catch (const std::invalid_argument& e) {
+        err << "error: --platform: " << e.what() << "\n";
+        return 2;
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
     }
+    inv.plan_options.target_platform = inv.platforms.front();
+    req.platform = {inv.platforms.front().os, inv.platforms.front().arch, inv.platforms.front().variant};
   }
   try {
     inv.export_options.compression = layers::ParseCompression(options.compression);

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <vector>
 
+#include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/flags.h"
 #include "builder/solver/build_request.h"
@@ -22,6 +24,10 @@ struct BuildInvocation {
   layers::ExportOptions export_options;  // -o, --push: compression and the memo of compressed layers
   layers::registry::RegistryOptions registry_options;
   int64_t cache_limit = 0;
+  // --platform A,B,...: the platforms built (one: a single image; several: an index of them).
+  std::vector<frontend::PlatformSpec> platforms;
+  // The Buildfile once read (standard input is read once, whatever the platforms).
+  std::optional<BuildfileSource> buildfile;
 };
 
 // 0 when every flag is good; else 2, after saying why on `err`.

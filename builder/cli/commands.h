@@ -84,6 +84,7 @@ struct StoreOptions {
   // images / history / inspect in docker's dialect
   bool quiet = false, digests = false, no_trunc = false, human = true, force = false;
   bool tree = false;  // history --tree: layers as a tree with size bars
+  std::string platform;  // inspect / history of a multi-platform image: this platform's image
   std::string format;                // table, json, docker (inspect), or a template
   std::vector<std::string> filters;  // images: reference=PATTERN, dangling=true|false
   std::string compression = "gzip";

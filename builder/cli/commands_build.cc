@@ -17,6 +17,8 @@
 
 #include "builder/cli/build_checks.h"
 #include "builder/cli/build_flags.h"
+#include "builder/cli/build_planning.h"
+#include "builder/cli/platform_builds.h"
 #include "builder/cli/buildfile_source.h"
 #include "builder/cli/commands.h"
 #include "builder/cli/user_message.h"
@@ -30,6 +32,7 @@
 #include "frontend/lower.h"
 #include "frontend/parser.h"
 #include "layers/image_export.h"
+#include "layers/image_index.h"
 #include "layers/oci_layout.h"
 #include "layers/registry/transfer.h"
 #include "layers/scratch_dir.h"
@@ -69,91 +72,6 @@ void ApplyCacheBound(const std::string& root, int64_t limit, Progress& status) {
   } catch (const std::exception& e) {
     status.Warning(std::string("build cache bound not applied: ") + e.what());
   }
-}
-
-// FROM IMAGE: the local store's, pulled first when missing (--pull=missing) or every time
-// (always); a failed pull is reported where the image is needed.
-std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
-    const std::string& policy, BuildInvocation& inv, Progress& status) {
-  auto pulled = std::make_shared<std::set<std::string>>();
-  return [policy, pulled, &inv, &status](const std::string& ref) -> std::optional<BaseImageInfo> {
-    BuildRequest& req = inv.req;
-    bool fresh = policy == "always" && !pulled->count(ref);
-    if (!fresh) {
-      if (auto local = LookupBaseImage(req.root, ref)) return local;
-    }
-    if (policy == "never" || !pulled->insert(ref).second) return LookupBaseImage(req.root, ref);
-    try {
-      const StateDir state(req.root);
-      layers::registry::Reference r = layers::registry::Reference::Parse(ref);
-      layers::registry::RegistryClient client(r.domain, inv.registry_options);
-      layers::OciLayout store(state.oci(), state.tmp());
-      layers::registry::PullResult p = layers::registry::Pull(
-          client, r, req.platform, store, state.tmp(), {layers::NormalizeTag(ref)}, 4,
-          [&status](const std::string& line) { status.Info(line); });
-      status.Info("pulled " + r.String() + " (" + p.manifest.digest.str() + ")");
-    } catch (const std::exception& e) {
-      req.pull_errors[ref] = e.what();
-    }
-    return LookupBaseImage(req.root, ref);
-  };
-}
-
-// plan: remote named contexts fetched, the Buildfile read and checked, the plan made (its base
-// images pulled per --pull). Throws BuildError (or the frontend's errors) for what stops it.
-Plan PlanBuild(const BuildOptions& options, BuildInvocation& inv, std::optional<Workspace>& remote_contexts,
-               Progress& status) {
-  const FrontendOptions& fo = options.frontend;
-  inv.plan_options.base_image = BasePuller(options.pull, inv, status);
-  // Remote named contexts, as buildx: an image is pulled like a FROM image; a Git repository or
-  // a tar archive at a URL becomes a directory for the build's time.
-  for (auto& [name, value] : inv.req.named_contexts) {
-    if (value.rfind("docker-image://", 0) == 0) {
-      inv.plan_options.base_image(value.substr(std::string("docker-image://").size()));
-    } else if (ClassifySource(value) != SourceKind::kLocal) {
-      if (!remote_contexts) remote_contexts.emplace(StateDir(inv.req.root));
-      RemoteOptions ro;
-      ro.cache_dir = StateDir(inv.req.root).remote();
-      ro.tmp_dir = remote_contexts->dir();
-      ro.network = inv.req.network != "none";
-      ro.tls.verify = inv.req.tls_verify;
-      try {
-        value = FetchContext(value, remote_contexts->NewDir("context-"), ro);
-      } catch (const RemoteError& e) {
-        throw BuildError("--build-context " + name + ": " + e.what());
-      }
-    }
-  }
-  std::string file_flag = fo.file;
-  if (fo.context == "-") {
-    // `build -`, as docker: the Buildfile comes on standard input and there is no context (an
-    // empty directory stands in for it, so COPY finds nothing).
-    if (!fo.file.empty() && fo.file != "-")
-      throw BuildError("the context - reads the Buildfile from standard input: drop -f, or give a context directory");
-    file_flag = "-";
-    if (!remote_contexts) remote_contexts.emplace(StateDir(inv.req.root));
-    inv.req.context_dir = remote_contexts->NewDir("empty-context-");
-  }
-  BuildfileSource src = LoadBuildfile(file_flag, inv.req.context_dir);
-  if (fo.context == "-" && (src.text.rfind("\x1f\x8b", 0) == 0 || (src.text.size() > 262 && src.text.compare(257, 5, "ustar") == 0))) {
-    throw BuildError("standard input holds an archive: a context given as a tar on standard input is not supported; "
-                     "unpack it and give the directory");
-  }
-  inv.req.buildfile_path = src.path;
-  inv.req.buildfile_text = src.text;
-  ast::File file = Parse(src.text, src.display_name);
-  Program program = Lower(file);
-  std::string failure = ReportBuildChecks(src.display_name, program.warnings, file.directives.check_config.error, status);
-  if (!failure.empty()) throw BuildError(failure);
-  Plan plan = MakePlan(std::move(program), inv.plan_options);
-  failure = ReportBuildChecks(src.display_name, plan.warnings, file.directives.check_config.error, status);
-  if (!failure.empty()) throw BuildError(failure);
-  if (!plan.unused_build_args.empty()) {
-    std::string names;
-    for (const std::string& n : plan.unused_build_args) names += (names.empty() ? "" : ", ") + n;
-    status.Warning("build-arg(s) not consumed by any ARG: " + names);
-  }
-  return plan;
 }
 
 // export: the -o outputs and the pushes of what was built. Returns the manifest of what left the
@@ -271,8 +189,13 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
   try {
     gc_lock.emplace(GcLock::Shared(inv.req.root));  // pulls, the build and the exports
     auto t0 = std::chrono::steady_clock::now();
-    Plan plan = PlanBuild(options, inv, remote_contexts, *status);
-    BuiltImage image = BuildImage(plan, inv.req, *status);
+    BuiltImage image;
+    if (inv.platforms.size() > 1) {
+      image = BuildPlatforms(options, inv, remote_contexts, *status);
+    } else {
+      Plan plan = PlanBuild(options, inv, remote_contexts, *status);
+      image = BuildImage(plan, inv.req, *status);
+    }
     ran_steps = image.steps_run;
     std::vector<std::string> pushed;
     std::optional<layers::Descriptor> shipped = ExportBuild(options, inv, image, *status, out, pushed);
@@ -293,6 +216,7 @@ int RunBuild(const BuildOptions& options, std::ostream& out, std::ostream& err) 
                                  {"containerimage.descriptor", descriptor.ToJson()},
                                  {"containerimage.digest", reported.digest.str()},
                                  {"imgbuild.store.digest", image.manifest.digest.str()}};
+    if (layers::IsIndex(image.manifest.media_type)) md.erase("containerimage.config.digest");  // as buildx: an index has none
     if (!names.empty()) {
       std::string joined;
       for (const std::string& n : names) joined += (joined.empty() ? "" : ",") + n;

@@ -13,6 +13,7 @@
 #include "builder/cli/store_access.h"
 #include "builder/cli/table.h"
 #include "builder/state/state_dir.h"
+#include "layers/image_index.h"
 #include "layers/image.h"
 
 namespace imgbuild::builder {
@@ -178,11 +179,11 @@ int RunHistory(const StoreOptions& options, std::ostream& out, std::ostream& err
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
     if (options.tree) {
-      PrintHistoryTree(options.name, ImageHistory(store, StateDir(root).compressed(), *d), out);
+      PrintHistoryTree(options.name, ImageHistory(store, StateDir(root).compressed(), ShownManifest(store, *d, options.platform)), out);
       return 0;
     }
     std::vector<nlohmann::ordered_json> fields;
-    for (const HistoryRow& h : ImageHistory(store, StateDir(root).compressed(), *d)) {
+    for (const HistoryRow& h : ImageHistory(store, StateDir(root).compressed(), ShownManifest(store, *d, options.platform))) {
       std::string id = h.image;
       if (!options.no_trunc && id.rfind("sha256:", 0) == 0) id = id.substr(7, 12);
       if (options.quiet) {
@@ -227,22 +228,39 @@ int RunInspect(const StoreOptions& options, std::ostream& out, std::ostream& err
     std::optional<layers::Descriptor> d = FindImage(store, root, options.name, err);
     if (!d) return 1;
     if (options.format == "docker") {
-      out << nlohmann::ordered_json::array({DockerInspect(store, StateDir(root).compressed(), *d)}).dump(4, ' ', false, nlohmann::json::error_handler_t::replace)
+      out << nlohmann::ordered_json::array({DockerInspect(store, StateDir(root).compressed(), *d, options.platform)}).dump(4, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
       return 0;
     }
     if (tmpl) {
-      out << tmpl->Render(DockerInspect(store, StateDir(root).compressed(), *d)) << "\n";
+      out << tmpl->Render(DockerInspect(store, StateDir(root).compressed(), *d, options.platform)) << "\n";
       return 0;
     }
-    nlohmann::ordered_json m = nlohmann::ordered_json::parse(store.store().ReadBlob(d->digest));
-    layers::Descriptor config = layers::Manifest::Parse(store.store().ReadBlob(d->digest)).config;
+    const std::string name = d->annotations.count(layers::kRefNameAnnotation)
+                                 ? layers::NormalizeTag(d->annotations.at(layers::kRefNameAnnotation))
+                                 : options.name;
+    if (layers::IsIndex(d->media_type) && options.platform.empty()) {
+      // A multi-platform image: its index, and each platform's manifest digest.
+      nlohmann::ordered_json platforms = nlohmann::ordered_json::array();
+      for (const layers::Descriptor& each : layers::IndexManifests(store.store(), *d)) {
+        platforms.push_back({{"platform", each.platform ? layers::PlatformText(*each.platform) : ""}, {"digest", each.digest.str()}});
+      }
+      nlohmann::ordered_json doc = {{"name", name},
+                                    {"digest", d->digest.str()},
+                                    {"index", nlohmann::ordered_json::parse(store.store().ReadBlob(d->digest))},
+                                    {"platforms", platforms}};
+      out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      return 0;
+    }
+    const layers::Descriptor shown = ShownManifest(store, *d, options.platform);
+    nlohmann::ordered_json m = nlohmann::ordered_json::parse(store.store().ReadBlob(shown.digest));
+    layers::Descriptor config = layers::Manifest::Parse(store.store().ReadBlob(shown.digest)).config;
     nlohmann::ordered_json doc = {
-        {"name", d->annotations.count(layers::kRefNameAnnotation) ? layers::NormalizeTag(d->annotations.at(layers::kRefNameAnnotation))
-                                                                  : options.name},
-        {"digest", d->digest.str()},
+        {"name", name},
+        {"digest", shown.digest.str()},
         {"manifest", m},
         {"config", nlohmann::ordered_json::parse(store.store().ReadBlob(config.digest))}};
+    if (shown.digest != d->digest) doc["index"] = d->digest.str();
     out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   });

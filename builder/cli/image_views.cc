@@ -6,6 +6,8 @@
 #include "builder/cli/table.h"
 #include "layers/image.h"
 #include "layers/layer_size.h"
+#include "layers/image_index.h"
+#include "frontend/platform_spec.h"
 
 namespace imgbuild::builder {
 namespace {
@@ -48,6 +50,21 @@ std::string Str(const nlohmann::ordered_json& j, const char* key) {
 
 }  // namespace
 
+layers::Descriptor ShownManifest(layers::OciLayout& store, const layers::Descriptor& d, const std::string& platform) {
+  if (!layers::IsIndex(d.media_type)) return d;
+  std::vector<layers::Descriptor> entries = layers::IndexManifests(store.store(), d);
+  if (platform.empty()) {
+    if (auto host = layers::SelectPlatform(store.store(), d, layers::Platform::Host())) return *host;
+    if (entries.empty()) throw std::runtime_error(d.digest.str() + ": an empty image index");
+    return entries.front();
+  }
+  frontend::PlatformSpec p = platform == "local" ? frontend::PlatformSpec::Host() : frontend::PlatformSpec::Parse(platform);
+  layers::Platform want{p.os, p.arch, p.variant};
+  if (auto pick = layers::SelectPlatform(store.store(), d, want)) return *pick;
+  throw std::runtime_error("the image has no manifest for " + layers::PlatformText(want) + " (it has " +
+                           layers::PlatformsText(entries) + ")");
+}
+
 std::vector<ImageRow> ListImages(layers::OciLayout& store, const std::string& memo_dir) {
   std::vector<ImageRow> rows;
   for (const layers::Descriptor& d : store.Manifests()) {
@@ -67,8 +84,9 @@ std::vector<ImageRow> ListImages(layers::OciLayout& store, const std::string& me
       }
     }
     try {
-      Loaded l = Load(store, memo_dir, d);
-      row.id = l.manifest.config.digest.str();
+      Loaded l = Load(store, memo_dir, ShownManifest(store, d));
+      // docker's ID: the config digest; of a multi-platform image, the index digest.
+      row.id = layers::IsIndex(d.media_type) ? d.digest.str() : l.manifest.config.digest.str();
       row.created = Str(l.config, "created");
       row.created_unix = ParseRfc3339(row.created);
       for (int64_t s : l.layer_sizes) row.size += s;
@@ -96,17 +114,19 @@ nlohmann::ordered_json RowFields(const ImageRow& row, bool no_trunc, int64_t now
           {"Size", HumanSize(static_cast<double>(row.size))}};
 }
 
-nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m) {
+nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& entry,
+                                     const std::string& platform) {
+  const layers::Descriptor m = ShownManifest(store, entry, platform);
   Loaded l = Load(store, memo_dir, m);
   nlohmann::ordered_json tags = nlohmann::ordered_json::array();
   for (const layers::Descriptor& d : store.Manifests()) {
     auto name = d.annotations.find(layers::kRefNameAnnotation);
-    if (d.digest == m.digest && name != d.annotations.end()) tags.push_back(layers::NormalizeTag(name->second));
+    if (d.digest == entry.digest && name != d.annotations.end()) tags.push_back(layers::NormalizeTag(name->second));
   }
   int64_t size = 0;
   for (int64_t s : l.layer_sizes) size += s;
   nlohmann::ordered_json doc;
-  doc["Id"] = l.manifest.config.digest.str();
+  doc["Id"] = layers::IsIndex(entry.media_type) ? entry.digest.str() : l.manifest.config.digest.str();
   doc["RepoTags"] = tags;
   doc["RepoDigests"] = nlohmann::ordered_json::array();
   doc["Parent"] = "";
@@ -121,7 +141,7 @@ nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string
   doc["RootFS"] = {{"Type", "layers"},
                    {"Layers", l.config.contains("rootfs") ? l.config["rootfs"].value("diff_ids", nlohmann::ordered_json::array())
                                                           : nlohmann::ordered_json::array()}};
-  layers::Descriptor plain = m;
+  layers::Descriptor plain = entry;
   plain.annotations.clear();
   doc["Descriptor"] = plain.ToJson();
   return doc;

@@ -25,14 +25,22 @@ struct ImageRow {
 // Sizes are uncompressed, as docker shows them; `memo_dir` (the state dir's compressed/) keeps
 // the counts of layers the store holds only compressed (layers/layer_size).
 
-// Every index entry of the store, newest first (then by name).
+// The image of `d` that is shown: `d` itself, or of a multi-platform image (an index) the
+// entry for `platform` (empty: the host's, else the first). Throws std::runtime_error naming the
+// platforms there are when the index has no `platform`.
+layers::Descriptor ShownManifest(layers::OciLayout& store, const layers::Descriptor& d, const std::string& platform = "");
+
+// Every index entry of the store, newest first (then by name); a multi-platform image is one
+// row, its ID the index's digest, its size and time the host's platform's image's.
 std::vector<ImageRow> ListImages(layers::OciLayout& store, const std::string& memo_dir);
 // The row's fields as `images --format` names them (ID, Repository, Tag, Digest, CreatedAt,
 // CreatedSince, Size); `no_trunc` keeps the full ID.
 nlohmann::ordered_json RowFields(const ImageRow& row, bool no_trunc, int64_t now);
 
-// `docker image inspect`'s document for the manifest `m` of the store.
-nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& m);
+// `docker image inspect`'s document for the store entry `entry` (of a multi-platform image:
+// `platform`'s image, the host's by default; its Id the index digest).
+nlohmann::ordered_json DockerInspect(layers::OciLayout& store, const std::string& memo_dir, const layers::Descriptor& entry,
+                                     const std::string& platform = "");
 
 struct HistoryRow {
   std::string image = "<missing>";  // the image ID on the newest row

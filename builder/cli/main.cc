@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   history->add_option("-H,--human", history_opts.human, "Sizes and dates in human terms (default true)")
       ->transform([](std::string v) { return v.rfind('=', 0) == 0 ? v.substr(1) : v; });  // docker's -H=false
   history->add_option("--format", history_opts.format, "table (default), json (a line each), or a Go template");
+  history->add_option("--platform", history_opts.platform, "Of a multi-platform image, that platform's (default: the host's)");
   history->add_option("name", history_opts.name, "Image NAME[:TAG], digest or ID")->required();
 
   StoreOptions inspect_opts;
@@ -136,6 +137,8 @@ int main(int argc, char** argv) {
   inspect->add_option("--root", inspect_opts.root, "State directory")->check(non_empty);
   inspect->add_option("-f,--format", inspect_opts.format,
                       "docker (docker's document), or a Go template over it ({{.Id}}, {{json .Config}})");
+  inspect->add_option("--platform", inspect_opts.platform,
+                      "Of a multi-platform image, that platform's image (default: the index itself; docker's document: the host's)");
   inspect->add_option("name", inspect_opts.name, "Image NAME[:TAG], digest or ID")->required();
 
   StoreOptions tag_opts;

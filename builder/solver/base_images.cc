@@ -1,5 +1,7 @@
 #include "builder/solver/base_images.h"
 
+#include "layers/image_index.h"
+
 #include "layers/applier.h"
 
 #include <nlohmann/json.hpp>
@@ -24,13 +26,13 @@ StageImage BaseImages::FromContext(const std::string& name, int s) {
   const std::string& spec = env_.req.named_contexts.at(name);
   if (!IsDirContext(spec)) return FromStore(LoadContextImage(name), s);
   StageImage img;
-  img.config.platform = env_.req.platform;
+  img.config.platform = StagePlatform(s);
   CopyRequest r;
   r.src_root = spec;
   r.sources = {"."};
   r.dest = "/";
   StepKey key;
-  key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), BuildEnv::Threads()), PlatformText());
+  key.key = DirectoryKey(cache_.Digest(SelectCopyInputs(r), BuildEnv::Threads()), PlatformText(s));
   cache_.Used(s, key.key);
   if (std::optional<cache::CacheRecord> hit = cache_.Lookup(key.key, img); hit && hit->layer) {
     img.layers.push_back(*hit->layer);
@@ -97,10 +99,21 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
                      (env_.req.pull_errors.count(ref) ? ", and pulling it failed: " + env_.req.pull_errors.at(ref)
                                                   : "; pull it (--pull=missing), load it with `imgbuild load` or build it first"));
   }
+  if (layers::IsIndex(m->media_type)) {
+    // A multi-platform image: the stage's platform's manifest.
+    const layers::Platform want = StagePlatform(s);
+    std::optional<Descriptor> pick = layers::SelectPlatform(env_.store.store(), *m, want);
+    if (!pick) {
+      throw BuildError(env_.plan.program.file + ":" + std::to_string(env_.plan.program.stages[s].location.line) + ": FROM " +
+                       ref + ": the image has no manifest for " + layers::PlatformText(want) + " (it has " +
+                       layers::PlatformsText(layers::IndexManifests(env_.store.store(), *m)) + ")");
+    }
+    m = pick;
+  }
   StageImage img;
   img.base_manifest = *m;
   img.base_name = layers::NormalizeTag(ref);
-  img.key = ImageKey(m->digest.str(), PlatformText());
+  img.key = ImageKey(m->digest.str(), PlatformText(s));
   layers::Manifest manifest = layers::Manifest::Parse(env_.store.store().ReadBlob(m->digest));
   img.config = ImageConfig::FromJson(nlohmann::json::parse(env_.store.store().ReadBlob(manifest.config.digest)));
   CheckPlatform(ref, s, img.config.platform);
@@ -140,12 +153,14 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
 // A base made for another platform would run its binaries under the wrong label: refused, as
 // BuildKit refuses a base that has no manifest for the platform. An image that names no
 // architecture is taken as it is.
+layers::Platform BaseImages::StagePlatform(int s) const {
+  if (s < 0 || env_.plan.stages[s].platform.empty()) return env_.req.platform;
+  frontend::PlatformSpec p = frontend::PlatformSpec::Parse(env_.plan.stages[s].platform);
+  return {p.os, p.arch, p.variant};
+}
+
 void BaseImages::CheckPlatform(const std::string& ref, int s, const layers::Platform& has) const {
-  layers::Platform want = env_.req.platform;
-  if (!env_.plan.stages[s].platform.empty()) {
-    frontend::PlatformSpec p = frontend::PlatformSpec::Parse(env_.plan.stages[s].platform);
-    want = {p.os, p.arch, p.variant};
-  }
+  layers::Platform want = StagePlatform(s);
   if (has.architecture.empty()) return;
   auto text = [](const layers::Platform& p) {
     return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
@@ -162,9 +177,8 @@ void BaseImages::CheckPlatform(const std::string& ref, int s, const layers::Plat
 
 // What every base key covers besides the base: the platform, and SOURCE_DATE_EPOCH (it changes
 // layer bytes and history times, so results made with another value never match).
-std::string BaseImages::PlatformText() const {
-  std::string text = env_.req.platform.os + "/" + env_.req.platform.architecture +
-                     (env_.req.platform.variant.empty() ? "" : "/" + env_.req.platform.variant);
+std::string BaseImages::PlatformText(int s) const {
+  std::string text = layers::PlatformText(StagePlatform(s));
   if (env_.req.source_date_epoch) text += " epoch " + std::to_string(*env_.req.source_date_epoch);
   return text;
 }

@@ -25,8 +25,12 @@ class BaseImages {
   StageImage FromContext(const std::string& name, int s);
   // The store name of an image context (oci-layout:// loaded once; docker-image://REF is REF).
   std::string LoadContextImage(const std::string& name);
-  // What every base key covers besides the base.
-  std::string PlatformText() const;
+  // What every base key of stage `s` covers besides the base: the stage's platform (its FROM
+  // --platform, else the build's), so a `FROM --platform=$BUILDPLATFORM` stage has the same keys
+  // whatever platform the build targets.
+  std::string PlatformText(int s) const;
+  // The platform stage `s` is built for.
+  layers::Platform StagePlatform(int s) const;
 
   // A named context that is a directory (not an OCI layout or an image reference).
   static bool IsDirContext(const std::string& spec) { return spec.find("://") == std::string::npos; }

@@ -56,6 +56,9 @@ struct BuildRequest {
   std::map<std::string, std::string> labels;  // --label, added to the final image
   std::optional<int64_t> source_date_epoch;
   layers::Platform platform;
+  // One platform of a multi-platform build: the image is neither tagged nor kept as <none> (the
+  // index that names it is, by the caller).
+  bool part_of_index = false;
   // --build-context NAME=DIR or NAME=oci-layout://PATH[:TAG]
   std::map<std::string, std::string> named_contexts;
   std::string buildfile_text;  // for the lines of a failing step

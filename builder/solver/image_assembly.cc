@@ -28,6 +28,7 @@ BuiltImage AssembleImage(BuildEnv& env, StageImage img) {
   std::string manifest = layers::ManifestJson(out.config, out.layers, annotations).dump();
   out.manifest = env.store.store().Put(layers::media_type::kImageManifest, manifest);
   out.manifest.platform = env.req.platform;
+  if (env.req.part_of_index) return out;
   for (const std::string& tag : env.req.tags) env.store.Tag(tag, out.manifest);
   // An image built without a name stays in the store untagged (docker's <none>), so its ID names
   // it (`tag $(cat iidfile) app`) and no GC removes it until `prune -a`.

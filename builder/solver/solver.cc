@@ -1,5 +1,7 @@
 #include "builder/solver/solver.h"
 
+#include "layers/image_index.h"
+
 #include "builder/solver/cache_explanation.h"
 
 #include <algorithm>
@@ -26,6 +28,24 @@
 #include "layers/oci_layout.h"
 
 namespace imgbuild::builder {
+namespace {
+
+// Held while a step of that key is looked up, run and recorded (never forgotten: a process
+// builds a bounded number of steps).
+std::unique_lock<std::mutex> InflightStep(const std::string& key) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<std::mutex>> running;
+  std::mutex* m;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    std::unique_ptr<std::mutex>& slot = running[key];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    m = slot.get();
+  }
+  return std::unique_lock<std::mutex>(*m);
+}
+
+}  // namespace
 namespace {
 
 using frontend::PlannedStep;
@@ -113,6 +133,9 @@ class Solver {
               if (const auto* run = std::get_if<frontend::RunStep>(&step.op)) run_op_.CheckEntitlements(step, *run);
               StepKey key = inputs_.Key(step, img, inputs, std::move(remote));
               cache_.Used(s, key.key);
+              // A step of the same key running in another build of this process (another
+              // platform of a multi-platform build) runs once: this one waits, then hits.
+              std::unique_lock<std::mutex> running = InflightStep(key.key.str());
               if (std::optional<cache::CacheRecord> hit = UseCache(s) ? cache_.Lookup(key.key, img) : std::nullopt) {
                 ApplyHit(step, img, *hit, n);
                 img.key = key.key;
@@ -194,9 +217,9 @@ class Solver {
     StageImage img;
     switch (ps.base.kind) {
       case frontend::BaseRef::kScratch:
-        img.config.platform = env_.req.platform;
+        img.config.platform = bases_.StagePlatform(s);
         img.config.config.working_dir = "/";  // BuildKit's empty image has WorkingDir "/"
-        img.key = ScratchKey(bases_.PlatformText());
+        img.key = ScratchKey(bases_.PlatformText(s));
         break;
       case frontend::BaseRef::kStage:
         img = Done(ps.base.stage);
@@ -320,11 +343,20 @@ class Solver {
 
 }  // namespace
 
-std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref) {
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref,
+                                                       const layers::Platform& platform) {
   StateDir state(root);
   layers::OciLayout store(state.oci(), state.tmp());
   std::optional<Descriptor> m = store.Find(ref);
   if (!m) return std::nullopt;
+  if (layers::IsIndex(m->media_type)) {
+    // The build's platform's manifest (a stage of another platform resolves its own when it
+    // runs; the configs of one image's platforms agree on what the plan reads).
+    std::optional<Descriptor> pick = layers::SelectPlatform(store.store(), *m, platform);
+    std::vector<Descriptor> entries = layers::IndexManifests(store.store(), *m);
+    if (!pick && entries.empty()) return std::nullopt;
+    m = pick ? *pick : entries.front();
+  }
   layers::Manifest manifest = layers::Manifest::Parse(store.store().ReadBlob(m->digest));
   ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(manifest.config.digest)));
   frontend::BaseImageInfo info;

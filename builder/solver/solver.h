@@ -25,8 +25,10 @@
 
 namespace imgbuild::builder {
 
-// The configuration the plan needs of a local-store image (for FROM IMAGE), if the store has it.
-std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref);
+// The configuration the plan needs of a local-store image (for FROM IMAGE), if the store has it
+// (of a multi-platform image: `platform`'s manifest).
+std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref,
+                                                       const layers::Platform& platform);
 
 BuiltImage BuildImage(const frontend::Plan& plan, const BuildRequest& request, Status& status);
 // The same with RUN commands executed by `executor` (the sandbox's stand-in in tests).

@@ -78,7 +78,7 @@ std::string StepInputs::FromKey(const std::string& from) {
   }
   std::string ref = nc != env_.req.named_contexts.end() ? bases_.LoadContextImage(from) : from;
   std::optional<Descriptor> m = env_.store.Find(ref);
-  return m ? ImageKey(m->digest.str(), bases_.PlatformText()).str() : "missing image " + ref;
+  return m ? ImageKey(m->digest.str(), bases_.PlatformText(-1)).str() : "missing image " + ref;
 }
 
 // A named directory context brings its own .dockerignore (BuildKit's testNamedLocalContext).

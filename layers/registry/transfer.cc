@@ -1,5 +1,7 @@
 #include "layers/registry/transfer.h"
 
+#include "layers/image_index.h"
+
 #include "layers/image.h"
 
 #include <chrono>
@@ -49,9 +51,6 @@ void ForEach(size_t n, int parallel, const std::function<void(size_t)>& work) {
   if (error) std::rethrow_exception(error);
 }
 
-bool IsIndex(const std::string& media_type) {
-  return media_type == media_type::kImageIndex || media_type == media_type::kDockerManifestList;
-}
 
 }  // namespace
 
@@ -123,6 +122,23 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
 
 PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,
                 const ExportOptions& export_options, const std::string& tmp, int parallel) {
+  if (IsIndex(manifest.media_type)) {
+    // A multi-platform image: each platform's image by digest, then the index by the name.
+    Descriptor exported = CompressedManifest(store, manifest, export_options);
+    PushResult result;
+    Reference by_digest = dest;
+    for (const Descriptor& each : IndexManifests(store.store(), exported)) {
+      by_digest.digest = each.digest.str();
+      PushResult part = Push(client, store, each, by_digest, export_options, tmp, parallel);
+      result.uploaded += part.uploaded;
+      result.existed += part.existed;
+      result.mounted += part.mounted;
+    }
+    client.PutManifest(dest.repository, dest.digest.empty() ? dest.tag : exported.digest.str(),
+                       store.store().ReadBlob(exported.digest), media_type::kImageIndex);
+    result.manifest = exported;
+    return result;
+  }
   (void)tmp;
   // Blobs go up straight from the store: compressed once, nothing copied.
   Descriptor exported = CompressedManifest(store, manifest, export_options);
