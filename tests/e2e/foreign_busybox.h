@@ -29,6 +29,26 @@ class ForeignBusyboxTest : public BusyboxTest {
       ASSERT_EQ(r.code, 0) << r.err;
     }
   }
+  // busybox:multi: one image for linux/amd64, linux/arm64 and linux/arm/v7 (an index), built
+  // from scratch with each platform's busybox (COPY rootfs-${TARGETARCH}/).
+  void MakeMultiBase() {
+    std::string ctx = dir_ + "/busybox-multi";
+    std::filesystem::create_directories(ctx);
+    const std::pair<std::string, std::string> arches[] = {
+        {"amd64", "/bin/busybox"},
+        {"arm64", std::string(IMGBUILD_BINARY_DIR) + "/foreign/arm64/busybox"},
+        {"arm", std::string(IMGBUILD_BINARY_DIR) + "/foreign/armhf/busybox"}};
+    for (const auto& [arch, binary] : arches) {
+      int code;
+      std::string out = Sh(std::string(IMGBUILD_SOURCE_DIR) + "/testdata/busybox/make-context.sh " + dir_ + "/bb-" + arch + " " +
+                               binary + " && mv " + dir_ + "/bb-" + arch + "/rootfs " + ctx + "/rootfs-" + arch,
+                           &code);
+      ASSERT_EQ(code, 0) << out;
+    }
+    std::ofstream(ctx + "/Buildfile") << "FROM scratch\nARG TARGETARCH\nCOPY rootfs-${TARGETARCH}/ /\nENV PATH=/bin\nCMD [\"/bin/sh\"]\n";
+    RunResult r = RunImgbuild("build --root " + root_ + " --platform linux/amd64,linux/arm64,linux/arm/v7 -t busybox:multi " + ctx);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
 };
 
 }  // namespace imgbuild::testing

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "busybox_fixture.h"
+#include "local_registry.h"
 #include "run_util.h"
 #include "tmux_session.h"
 
@@ -40,32 +41,16 @@ class RegistryTest : public BusyboxTest {
     BusyboxTest::SetUp();
     if (::geteuid() != 0) return;
     ::setenv("IMGBUILD_HTTP_BACKOFF_MS", "20", 1);  // retries as in production, waits shorter
-    ASSERT_TRUE(fs::exists("/usr/bin/docker-registry")) << "docker-registry missing (scripts/setup.sh installs it)";
-    host_ = "127.0.0.1:" + std::to_string(FreePort());
-    std::ofstream(dir_ + "/registry.yml") << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                                             "    rootdirectory: " << dir_ << "/registry-data\nhttp:\n  addr: " << host_ << "\n";
-    registry_ = ::fork();
-    if (registry_ == 0) {
-      Quiet(dir_ + "/registry.log");
-      ::execl("/usr/bin/docker-registry", "docker-registry", "serve", (dir_ + "/registry.yml").c_str(), nullptr);
-      ::_exit(127);
-    }
-    int code = 1;
-    for (int i = 0; i < 100 && code != 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      Sh("python3 -c 'import urllib.request; urllib.request.urlopen(\"http://" + host_ + "/v2/\")'", &code);
-    }
-    ASSERT_EQ(code, 0) << "the registry did not start on " << host_;
+    std::string problem = registry_.Start(dir_);
+    ASSERT_EQ(problem, "");
+    host_ = registry_.host();
   }
   void TearDown() override {
     for (pid_t p : proxies_) {
       ::kill(p, SIGKILL);
       ::waitpid(p, nullptr, 0);
     }
-    if (registry_ > 0) {
-      ::kill(registry_, SIGTERM);
-      ::waitpid(registry_, nullptr, 0);
-    }
+    registry_.Stop();
     BusyboxTest::TearDown();
   }
   std::string Skopeo(const std::string& args, int* code) { return Sh("skopeo " + args, code); }
@@ -96,7 +81,7 @@ class RegistryTest : public BusyboxTest {
     return "127.0.0.1:" + std::to_string(port);
   }
   std::string host_;
-  pid_t registry_ = -1;
+  LocalRegistry registry_;
   std::vector<pid_t> proxies_;
 };
 

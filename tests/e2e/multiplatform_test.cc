@@ -1,0 +1,144 @@
+// Multi-platform builds (issue 15): one build for linux/amd64, linux/arm64 and linux/arm/v7 makes
+// an OCI index; a FROM --platform=$BUILDPLATFORM stage is built once and shared; each target
+// stage's RUN runs its platform's binaries; the index is checked by oci-image-tool, pushed to a
+// local registry and read back per platform by skopeo, and run by podman where the host can.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "foreign_busybox.h"
+#include "local_registry.h"
+#include "run_util.h"
+
+namespace imgbuild::testing {
+namespace {
+
+class MultiPlatformTest : public ForeignBusyboxTest {
+ protected:
+  void SetUp() override {
+    ForeignBusyboxTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (Sh("uname -m") != "x86_64\n") GTEST_SKIP() << "the multi-platform base is made for an amd64 host";
+    MakeMultiBase();
+  }
+};
+
+const char kTwoStages[] =
+    "FROM --platform=$BUILDPLATFORM busybox:multi AS tools\n"
+    "RUN cat /proc/sys/kernel/random/uuid > /made-once && uname -m > /made-on\n"
+    "ARG TARGETPLATFORM\n"
+    "RUN echo \"$TARGETPLATFORM\" > /made-for\n"
+    "FROM busybox:multi\n"
+    "ARG TARGETARCH TARGETVARIANT BUILDPLATFORM\n"
+    "COPY --from=tools /made-once /made-on /made-for /\n"
+    "RUN uname -m > /arch && echo \"$TARGETARCH|$TARGETVARIANT|$BUILDPLATFORM\" > /args\n";
+
+TEST_F(MultiPlatformTest, OneBuildMakesAnIndexOfEveryPlatform) {
+  LocalRegistry registry;
+  ASSERT_EQ(registry.Start(dir_), "");
+  const std::string ref = registry.host() + "/multi/app:1";
+  std::string oci = dir_ + "/app-oci.tar";
+  RunResult r = Build("app", kTwoStages,
+                      "--platform linux/amd64,linux/arm64,linux/arm/v7 -t " + ref + " --push -o type=oci,dest=" + oci +
+                          " --metadata-file " + dir_ + "/md.json --tls-verify=false");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // Each platform's steps are labelled with it; the tools stage's RUN ran once, the others hit.
+  EXPECT_NE(r.err.find("[linux/arm64 stage-1 4/4] RUN uname -m"), std::string::npos) << r.err;
+  EXPECT_EQ(CountOf(r.err, "[linux/arm/v7 tools 2/4] RUN cat"), 1u) << r.err;
+
+  // The local store: one name for the index.
+  auto inspected = nlohmann::json::parse(RunImgbuild("inspect --root " + root_ + " " + ref).out);
+  EXPECT_EQ(inspected["index"]["mediaType"], "application/vnd.oci.image.index.v1+json");
+  std::set<std::string> platforms;
+  for (const auto& p : inspected["platforms"]) platforms.insert(p["platform"].get<std::string>());
+  EXPECT_EQ(platforms, (std::set<std::string>{"linux/amd64", "linux/arm64", "linux/arm/v7"}));
+  auto arm = nlohmann::json::parse(RunImgbuild("inspect --platform linux/arm/v7 --root " + root_ + " " + ref).out);
+  EXPECT_EQ(arm["config"]["architecture"], "arm");
+  EXPECT_EQ(arm["config"]["variant"], "v7");
+  RunResult images = RunImgbuild("images --format '{{.ID}}' --filter reference=" + ref + " --root " + root_);
+  EXPECT_EQ(images.out, inspected["digest"].get<std::string>().substr(7, 12) + "\n");
+  EXPECT_EQ(RunImgbuild("inspect --platform linux/s390x --root " + root_ + " " + ref).code, 1);
+
+  // The OCI archive: its index (nested in index.json, as BuildKit writes it) is a valid image
+  // index, and each platform's image, taken out by skopeo, a valid image (oci-image-tool reads
+  // no nested index itself).
+  int code;
+  std::string layout = dir_ + "/app-oci";
+  std::filesystem::create_directories(layout);
+  ASSERT_EQ(Sh("tar -xf " + oci + " -C " + layout, &code), "");
+  auto top = nlohmann::json::parse(Slurp(layout + "/index.json"));
+  ASSERT_EQ(top["manifests"].size(), 1u);
+  EXPECT_EQ(top["manifests"][0]["mediaType"], "application/vnd.oci.image.index.v1+json");
+  std::string v = Sh("oci-image-tool validate --type imageIndex " + layout + "/blobs/sha256/" +
+                         top["manifests"][0]["digest"].get<std::string>().substr(7) + " 2>&1",
+                     &code);
+  EXPECT_EQ(code, 0) << v;
+  int n = 0;
+  for (const char* flags : {"--override-arch amd64", "--override-arch arm64", "--override-arch arm --override-variant v7"}) {
+    std::string one = dir_ + "/one-" + std::to_string(++n);
+    v = Sh(std::string("skopeo ") + flags + " copy oci-archive:" + oci + " oci:" + one + ":1 2>&1", &code);
+    ASSERT_EQ(code, 0) << v;
+    v = Sh("oci-image-tool validate --type image --ref name=1 " + one + " 2>&1", &code);
+    EXPECT_EQ(code, 0) << flags << ": " << v;
+  }
+  // The registry: the index and each platform's image, as skopeo sees them.
+  std::string raw = Sh("skopeo inspect --raw --tls-verify=false docker://" + ref, &code);
+  ASSERT_EQ(code, 0) << raw;
+  auto index = nlohmann::json::parse(raw);
+  EXPECT_EQ(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+  ASSERT_EQ(index["manifests"].size(), 3u);
+  EXPECT_EQ(index["manifests"][0]["platform"], nlohmann::json({{"architecture", "amd64"}, {"os", "linux"}}));
+  EXPECT_EQ(index["manifests"][1]["platform"], nlohmann::json({{"architecture", "arm64"}, {"os", "linux"}}));
+  EXPECT_EQ(index["manifests"][2]["platform"], nlohmann::json({{"architecture", "arm"}, {"os", "linux"}, {"variant", "v7"}}));
+  auto md = nlohmann::json::parse(Slurp(dir_ + "/md.json"));
+  EXPECT_EQ(md["containerimage.digest"], "sha256:" + Sh("printf %s '" + raw + "' | sha256sum | cut -c1-64").substr(0, 64));
+  const std::pair<std::string, std::string> overrides[] = {
+      {"--override-arch amd64", "amd64"}, {"--override-arch arm64", "arm64"}, {"--override-arch arm --override-variant v7", "arm"}};
+  for (const auto& [flags, arch] : overrides) {
+    std::string out = Sh("skopeo " + flags + " inspect --tls-verify=false docker://" + ref, &code);
+    ASSERT_EQ(code, 0) << out;
+    EXPECT_EQ(nlohmann::json::parse(out)["Architecture"], arch) << flags;
+  }
+
+  // What each platform's image holds: its own uname -m, the tools made once on the build platform.
+  std::string local = dir_ + "/app-local";
+  r = Build("app", kTwoStages, "--platform linux/amd64,linux/arm64,linux/arm/v7 -o type=local,dest=" + local);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(CountOf(r.err, "CACHED"), 3u * 6u) << r.err;  // a no-op rebuild of all three
+  const std::string once = Slurp(local + "/linux_amd64/made-once");
+  ASSERT_EQ(once.size(), 37u);
+  const struct {
+    std::string dir, machine, args;
+  } expect[] = {{"linux_amd64", "x86_64", "amd64||linux/amd64"},
+                {"linux_arm64", "aarch64", "arm64||linux/amd64"},
+                {"linux_arm_v7", "armv7l", "arm|v7|linux/amd64"}};
+  for (const auto& e : expect) {
+    EXPECT_EQ(Slurp(local + "/" + e.dir + "/arch"), e.machine + "\n") << e.dir;
+    EXPECT_EQ(Slurp(local + "/" + e.dir + "/args"), e.args + "\n") << e.dir;
+    EXPECT_EQ(Slurp(local + "/" + e.dir + "/made-once"), once) << e.dir;     // one run, shared
+    EXPECT_EQ(Slurp(local + "/" + e.dir + "/made-on"), "x86_64\n") << e.dir;  // on the build platform
+  }
+  EXPECT_EQ(Slurp(local + "/linux_arm64/made-for"), "linux/arm64\n");
+
+  // podman runs the host's platform of the pushed index (the others would need the host's binfmt_misc).
+  std::string podman = "podman --root " + dir_ + "/podman --runroot " + dir_ + "/podman-run --runtime runc ";
+  std::string out = Sh("timeout 120 " + podman + "run --rm --tls-verify=false --platform linux/amd64 --network none --ulimit "
+                       "nofile=20000:20000 --ulimit nproc=4096:4096 " + ref + " cat /arch 2>&1", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("x86_64"), std::string::npos) << out;
+  Sh(podman + "rmi -a -f");
+}
+
+TEST_F(MultiPlatformTest, ABaseWithoutThePlatformIsAClearError) {
+  RunResult r = Build("no-s390x", "FROM busybox:multi\nRUN true\n", "--platform linux/amd64,linux/s390x");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("FROM busybox:multi: the image has no manifest for linux/s390x (it has linux/amd64, linux/arm64, "
+                       "linux/arm/v7)"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
