@@ -6,6 +6,7 @@
 
 #include "layers/applier.h"
 #include "layers/image.h"
+#include "layers/image_index.h"
 #include "layers/scratch_dir.h"
 #include "layers/sys_error.h"
 
@@ -66,6 +67,28 @@ std::string DetectLayerType(const std::string& path) {
   return media_type::kLayer;
 }
 
+// One image manifest of the layout `dir` into the store: its config, its layers (each checked by
+// applying it), then the manifest. Returns the stored manifest with the config's platform.
+Descriptor ImportManifest(OciLayout& store, const std::string& dir, const Descriptor& d, const std::string& tmp) {
+  Manifest manifest = Manifest::Parse(ReadDocument(BlobFile(dir, d.digest)));
+  const Descriptor& config = manifest.config;
+  ImportBlob(store.store(), BlobFile(dir, config.digest), config.media_type, config.digest, config.size);
+  ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
+  const std::vector<Descriptor>& layer_list = manifest.layers;
+  if (layer_list.size() != ic.diff_ids.size()) {
+    throw std::runtime_error("image " + d.digest.str() + ": " + std::to_string(layer_list.size()) + " layers but " +
+                             std::to_string(ic.diff_ids.size()) + " diff_ids");
+  }
+  for (const Descriptor& ld : layer_list) {
+    std::string path = BlobFile(dir, ld.digest);
+    CheckLayer(path, tmp);
+    ImportBlob(store.store(), path, ld.media_type, ld.digest, ld.size);
+  }
+  Descriptor stored = ImportBlob(store.store(), BlobFile(dir, d.digest), d.media_type, d.digest, d.size);
+  stored.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
+  return stored;
+}
+
 std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& dir, const std::string& name,
                                            const std::string& tmp) {
   nlohmann::json index;
@@ -75,40 +98,28 @@ std::vector<ImportedImage> ImportOciLayout(OciLayout& store, const std::string& 
     throw std::runtime_error(dir + "/index.json: " + e.what());
   }
   std::vector<ImportedImage> out;
-  Platform host = Platform::Host();
   for (const auto& entry : index.at("manifests")) {
     Descriptor d = Descriptor::FromJson(entry);
-    if (d.media_type == media_type::kImageIndex || d.media_type == media_type::kDockerManifestList) {
-      // A multi-platform image: take the host's platform.
+    Descriptor stored;
+    if (IsIndex(d.media_type)) {
+      // A multi-platform image: each platform's image the layout holds (an index may name more
+      // than a layout carries, as containerd's exports do), then the index itself.
       nlohmann::json nested = nlohmann::json::parse(ReadDocument(BlobFile(dir, d.digest)));
-      std::optional<Descriptor> pick;
+      int imported = 0;
       for (const auto& m : nested.at("manifests")) {
         Descriptor md = Descriptor::FromJson(m);
-        if (!md.platform || (md.platform->architecture == host.architecture && md.platform->os == host.os)) {
-          pick = md;
-          break;
-        }
+        if (IsIndex(md.media_type)) continue;  // one level: an index of indexes is not an image
+        struct stat blob;
+        if (::lstat((dir + "/blobs/sha256/" + std::string(md.digest.hex())).c_str(), &blob) != 0) continue;
+        ImportManifest(store, dir, md, tmp);
+        ++imported;
       }
-      if (!pick) throw std::runtime_error("the image index " + d.digest.str() + " has no manifest for " + host.os + "/" + host.architecture);
-      pick->annotations = d.annotations;
-      d = *pick;
+      if (imported == 0) throw std::runtime_error("the image index " + d.digest.str() + " has none of its images in " + dir);
+      stored = ImportBlob(store.store(), BlobFile(dir, d.digest), media_type::kImageIndex, d.digest, d.size);
+      stored.media_type = d.media_type;
+    } else {
+      stored = ImportManifest(store, dir, d, tmp);
     }
-    Manifest manifest = Manifest::Parse(ReadDocument(BlobFile(dir, d.digest)));
-    const Descriptor& config = manifest.config;
-    ImportBlob(store.store(), BlobFile(dir, config.digest), config.media_type, config.digest, config.size);
-    ImageConfig ic = ImageConfig::FromJson(nlohmann::json::parse(store.store().ReadBlob(config.digest)));
-    const std::vector<Descriptor>& layer_list = manifest.layers;
-    if (layer_list.size() != ic.diff_ids.size()) {
-      throw std::runtime_error("image " + d.digest.str() + ": " + std::to_string(layer_list.size()) +
-                               " layers but " + std::to_string(ic.diff_ids.size()) + " diff_ids");
-    }
-    for (const Descriptor& ld : layer_list) {
-      std::string path = BlobFile(dir, ld.digest);
-      CheckLayer(path, tmp);
-      ImportBlob(store.store(), path, ld.media_type, ld.digest, ld.size);
-    }
-    Descriptor stored = ImportBlob(store.store(), BlobFile(dir, d.digest), d.media_type, d.digest, d.size);
-    stored.platform = Platform{ic.platform.os, ic.platform.architecture, ic.platform.variant};
     std::string ref = name, bare_tag;
     if (ref.empty() && d.annotations.count("io.containerd.image.name")) ref = d.annotations.at("io.containerd.image.name");
     if (ref.empty() && d.annotations.count(kRefNameAnnotation)) {

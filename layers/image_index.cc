@@ -50,7 +50,8 @@ std::vector<Descriptor> IndexManifests(ContentStore& store, const Descriptor& in
 std::optional<Descriptor> SelectPlatform(ContentStore& store, const Descriptor& d, const Platform& want) {
   if (!IsIndex(d.media_type)) return d;
   for (const Descriptor& m : IndexManifests(store, d)) {
-    if (m.platform && PlatformMatches(want, *m.platform) && !IsIndex(m.media_type)) return m;
+    // An entry whose image the store lacks (an index loaded or pulled in part) is not there.
+    if (m.platform && PlatformMatches(want, *m.platform) && !IsIndex(m.media_type) && store.Has(m.digest)) return m;
   }
   return std::nullopt;
 }

@@ -25,7 +25,8 @@ Descriptor PutIndex(ContentStore& store, const std::vector<Descriptor>& manifest
                     const std::map<std::string, std::string>& annotations = {});
 // The entries of the index `index` of `store`. Throws std::invalid_argument for one that is not an index.
 std::vector<Descriptor> IndexManifests(ContentStore& store, const Descriptor& index);
-// `d` itself when it is an image manifest; for an index, its entry for `want` (nullopt when it has none).
+// `d` itself when it is an image manifest; for an index, its entry for `want` whose image the
+// store holds (nullopt when there is none).
 std::optional<Descriptor> SelectPlatform(ContentStore& store, const Descriptor& d, const Platform& want);
 // The platforms of an index's entries, as text ("linux/amd64, linux/arm64").
 std::string PlatformsText(const std::vector<Descriptor>& manifests);

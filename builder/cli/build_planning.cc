@@ -22,9 +22,15 @@ using namespace imgbuild::frontend;
 std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
     const std::string& policy, BuildInvocation& inv, Progress& status) {
   auto pulled = std::make_shared<std::set<std::string>>();
-  return [policy, pulled, &inv, &status](const std::string& ref) -> std::optional<BaseImageInfo> {
+  // A multi-platform build needs every platform's image of a base: an index holding them all.
+  std::vector<layers::Platform> targets;
+  for (const PlatformSpec& p : inv.platforms) targets.push_back({p.os, p.arch, p.variant});
+  const bool multi = targets.size() > 1;
+  return [policy, pulled, &inv, &status, targets, multi](const std::string& ref) -> std::optional<BaseImageInfo> {
     BuildRequest& req = inv.req;
     bool fresh = policy == "always" && !pulled->count(ref);
+    // (A local image that lacks a platform is not pulled again under --pull=missing: the name
+    // is there. The stage that needs the platform says which ones the image has.)
     if (!fresh) {
       if (auto local = LookupBaseImage(req.root, ref, req.platform)) return local;
     }
@@ -34,9 +40,11 @@ std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
       layers::registry::Reference r = layers::registry::Reference::Parse(ref);
       layers::registry::RegistryClient client(r.domain, inv.registry_options);
       layers::OciLayout store(state.oci(), state.tmp());
-      layers::registry::PullResult p = layers::registry::Pull(
-          client, r, req.platform, store, state.tmp(), {layers::NormalizeTag(ref)}, 4,
-          [&status](const std::string& line) { status.Info(line); });
+      auto note = [&status](const std::string& line) { status.Info(line); };
+      layers::registry::PullResult p =
+          multi ? layers::registry::PullPlatforms(client, r, targets, store, {layers::NormalizeTag(ref)}, 4, note,
+                                                  {layers::Platform::Host()})
+                : layers::registry::Pull(client, r, req.platform, store, state.tmp(), {layers::NormalizeTag(ref)}, 4, note);
       status.Info("pulled " + r.String() + " (" + p.manifest.digest.str() + ")");
     } catch (const std::exception& e) {
       req.pull_errors[ref] = e.what();

@@ -68,7 +68,8 @@ struct RegistryCommandOptions {
   std::string root;
   std::string name;  // reference (pull, push source), or registry host (login, logout)
   std::string dest;  // push destination
-  std::string platform;
+  std::string platform;        // pull: one platform, or a list (A,B: an index with those images)
+  bool all_platforms = false;  // pull --all-platforms: the whole index
   bool tls_verify = true;
   int64_t chunk_size = 0;
   std::string compression = "gzip";

@@ -72,8 +72,25 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
     BlobMeter meter = MakeMeter(err);
     RegistryClient client(ref.domain, ClientOptions(options, meter));
-    PullResult r = Pull(client, ref, PlatformOf(options.platform), store, StateDir(root).tmp(),
-                        {layers::NormalizeTag(options.name)}, 4, [&meter](const std::string& line) { meter.Line(line); });
+    auto note = [&meter](const std::string& line) { meter.Line(line); };
+    PullResult r;
+    if (options.all_platforms || options.platform.find(',') != std::string::npos) {
+      // The index kept whole, with every platform's image or those listed.
+      std::vector<layers::Platform> platforms;
+      if (!options.all_platforms) {
+        size_t start = 0;
+        for (;;) {
+          size_t comma = options.platform.find(',', start);
+          platforms.push_back(PlatformOf(options.platform.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      r = PullPlatforms(client, ref, platforms, store, {layers::NormalizeTag(options.name)}, 4, note);
+    } else {
+      r = Pull(client, ref, PlatformOf(options.platform), store, StateDir(root).tmp(), {layers::NormalizeTag(options.name)}, 4,
+               note);
+    }
     meter.Line("pulled " + ref.String() + " (" + std::to_string(r.blobs_fetched) + " blobs)");
     out << r.manifest.digest.str() << "\n";
     return 0;

@@ -55,8 +55,10 @@ layers::Descriptor ShownManifest(layers::OciLayout& store, const layers::Descrip
   std::vector<layers::Descriptor> entries = layers::IndexManifests(store.store(), d);
   if (platform.empty()) {
     if (auto host = layers::SelectPlatform(store.store(), d, layers::Platform::Host())) return *host;
-    if (entries.empty()) throw std::runtime_error(d.digest.str() + ": an empty image index");
-    return entries.front();
+    for (const layers::Descriptor& e : entries) {
+      if (!layers::IsIndex(e.media_type) && store.store().Has(e.digest)) return e;
+    }
+    throw std::runtime_error(d.digest.str() + ": the store holds none of this index's images");
   }
   frontend::PlatformSpec p = platform == "local" ? frontend::PlatformSpec::Host() : frontend::PlatformSpec::Parse(platform);
   layers::Platform want{p.os, p.arch, p.variant};

@@ -1,5 +1,7 @@
 #include "layers/registry/transfer.h"
 
+#include <algorithm>
+
 #include "layers/image_index.h"
 
 #include "layers/image.h"
@@ -54,31 +56,13 @@ void ForEach(size_t n, int parallel, const std::function<void(size_t)>& work) {
 
 }  // namespace
 
-PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
-                const std::string& tmp, const std::vector<std::string>& tags, int parallel, const PullNote& note) {
-  RegistryClient::Manifest m = client.GetManifest(ref.repository, ref.Object());
-  if (IsIndex(m.media_type)) {
-    auto index = nlohmann::json::parse(m.bytes);
-    std::optional<Descriptor> pick;
-    for (const auto& entry : index.at("manifests")) {
-      Descriptor d = Descriptor::FromJson(entry);
-      if (!d.platform) continue;
-      if (d.platform->os == platform.os && d.platform->architecture == platform.architecture &&
-          (platform.variant.empty() || d.platform->variant == platform.variant)) {
-        pick = d;
-        break;
-      }
-    }
-    if (!pick) {
-      throw RegistryError(ref.String() + ": no image for " + platform.os + "/" + platform.architecture +
-                          (platform.variant.empty() ? "" : "/" + platform.variant) + " in its index");
-    }
-    m = client.GetManifest(ref.repository, pick->digest.str());
-  }
-  (void)tmp;
-  // Blobs stream into the store, each verified against its digest and size as it is committed;
-  // nothing is tagged until all are there. Layers are checked by the applier when a build unpacks
-  // them (hostile ones are refused there, as for any layer).
+namespace {
+
+// The image of manifest `m` of `ref`: its blobs stream into the store, each verified against its
+// digest and size as it is committed, then the manifest. Nothing is tagged here. Layers are
+// checked by the applier when a build unpacks them (hostile ones are refused there, as any).
+Descriptor FetchImage(RegistryClient& client, const Reference& ref, const RegistryClient::Manifest& m,
+                      const Platform& platform, OciLayout& store, int parallel, const PullNote& note, int& fetched) {
   std::vector<Descriptor> blobs = Manifest::Parse(m.bytes).Blobs();
   std::mutex note_mu;
   auto say = [&](const std::string& text) {
@@ -92,9 +76,9 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
     total += blobs[i].size;
     ++missing;
   }
-  char text[200];
-  std::snprintf(text, sizeof text, "pulling %s: %d of %zu layers to fetch, %.1f MB", ref.String().c_str(), missing,
-                blobs.size() - 1, static_cast<double>(total) / 1e6);
+  char text[240];
+  std::snprintf(text, sizeof text, "pulling %s (%s): %d of %zu layers to fetch, %.1f MB", ref.String().c_str(),
+                PlatformText(platform).c_str(), missing, blobs.size() - 1, static_cast<double>(total) / 1e6);
   say(text);
   ForEach(blobs.size(), parallel, [&](size_t i) {
     if (store.store().Has(blobs[i].digest)) return;
@@ -107,6 +91,7 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     say(line);
   });
+  fetched += static_cast<int>(blobs.size());
   auto config = nlohmann::json::parse(store.store().ReadBlob(blobs[0].digest));
   if (config.at("rootfs").at("diff_ids").size() != blobs.size() - 1) {
     throw RegistryError(ref.String() + ": the config's diff_ids do not match the manifest's layers");
@@ -115,9 +100,79 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
   if (stored.digest != m.digest) throw RegistryError(ref.String() + ": manifest digest changed in the store");
   stored.platform = Platform{config.value("os", platform.os), config.value("architecture", platform.architecture),
                              config.value("variant", "")};
+  return stored;
+}
+
+}  // namespace
+
+PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& platform, OciLayout& store,
+                const std::string& tmp, const std::vector<std::string>& tags, int parallel, const PullNote& note) {
+  (void)tmp;
+  RegistryClient::Manifest m = client.GetManifest(ref.repository, ref.Object());
+  if (IsIndex(m.media_type)) {
+    auto index = nlohmann::json::parse(m.bytes);
+    std::optional<Descriptor> pick;
+    for (const auto& entry : index.at("manifests")) {
+      Descriptor d = Descriptor::FromJson(entry);
+      if (d.platform && PlatformMatches(platform, *d.platform)) {
+        pick = d;
+        break;
+      }
+    }
+    if (!pick) {
+      throw RegistryError(ref.String() + ": no image for " + PlatformText(platform) + " in its index");
+    }
+    m = client.GetManifest(ref.repository, pick->digest.str());
+  }
+  int fetched = 0;
+  Descriptor stored = FetchImage(client, ref, m, platform, store, parallel, note, fetched);
   store.Tag(ref.Name(), stored);
   for (const std::string& t : tags) store.Tag(t, stored);
-  return {NormalizeTag(ref.Name()), stored, static_cast<int>(blobs.size())};
+  return {NormalizeTag(ref.Name()), stored, fetched};
+}
+
+PullResult PullPlatforms(RegistryClient& client, const Reference& ref, const std::vector<Platform>& platforms,
+                         OciLayout& store, const std::vector<std::string>& tags, int parallel, const PullNote& note,
+                         const std::vector<Platform>& if_there) {
+  RegistryClient::Manifest m = client.GetManifest(ref.repository, ref.Object());
+  int fetched = 0;
+  if (!IsIndex(m.media_type)) {
+    // One image: it serves the platform its config names, if that is one asked for.
+    Descriptor stored = FetchImage(client, ref, m, platforms.empty() ? Platform::Host() : platforms.front(), store,
+                                   parallel, note, fetched);
+    for (const Platform& p : platforms) {
+      if (!stored.platform || !PlatformMatches(p, *stored.platform)) {
+        throw RegistryError(ref.String() + " is an image for " + (stored.platform ? PlatformText(*stored.platform) : "?") +
+                            " only, not " + PlatformText(p));
+      }
+    }
+    store.Tag(ref.Name(), stored);
+    for (const std::string& t : tags) store.Tag(t, stored);
+    return {NormalizeTag(ref.Name()), stored, fetched};
+  }
+  // The index is kept whole; the images of the platforms asked for (all, when none is) are fetched.
+  if (m.bytes.size() > static_cast<size_t>(media_type::kMaxDocumentSize)) throw RegistryError(ref.String() + ": index too large");
+  std::vector<Descriptor> entries;
+  const nlohmann::json index_json = nlohmann::json::parse(m.bytes);  // kept: the loop reads into it
+  for (const auto& entry : index_json.at("manifests")) entries.push_back(Descriptor::FromJson(entry));
+  for (const Platform& p : platforms) {
+    bool found = std::any_of(entries.begin(), entries.end(), [&](const Descriptor& d) { return d.platform && PlatformMatches(p, *d.platform); });
+    if (!found) throw RegistryError(ref.String() + ": no image for " + PlatformText(p) + " in its index (it has " + PlatformsText(entries) + ")");
+  }
+  for (const Descriptor& d : entries) {
+    if (IsIndex(d.media_type) || !d.platform || d.platform->os == "unknown") continue;  // attestations, nested indexes
+    auto matches = [&](const Platform& p) { return PlatformMatches(p, *d.platform); };
+    bool wanted = platforms.empty() || std::any_of(platforms.begin(), platforms.end(), matches) ||
+                  std::any_of(if_there.begin(), if_there.end(), matches);
+    if (!wanted || store.store().Has(d.digest)) continue;
+    RegistryClient::Manifest child = client.GetManifest(ref.repository, d.digest.str());
+    FetchImage(client, ref, child, *d.platform, store, parallel, note, fetched);
+  }
+  Descriptor index = store.store().Put(m.media_type, m.bytes);
+  if (index.digest != m.digest) throw RegistryError(ref.String() + ": index digest changed in the store");
+  store.Tag(ref.Name(), index);
+  for (const std::string& t : tags) store.Tag(t, index);
+  return {NormalizeTag(ref.Name()), index, fetched};
 }
 
 PushResult Push(RegistryClient& client, OciLayout& store, const Descriptor& manifest, const Reference& dest,

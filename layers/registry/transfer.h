@@ -32,6 +32,15 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
                 const std::string& tmp, const std::vector<std::string>& tags = {}, int parallel = 4,
                 const PullNote& note = {});
 
+// A multi-platform pull: when `ref` is an index, it is kept whole (tagged) with the images of
+// `platforms` fetched (every platform's when empty; attestations are not images); a platform the
+// index lacks is an error naming those it has. A single image must be for every platform asked.
+// `if_there`: platforms fetched too when the index has them (a build's own, for its
+// FROM --platform=$BUILDPLATFORM stages).
+PullResult PullPlatforms(RegistryClient& client, const Reference& ref, const std::vector<Platform>& platforms,
+                         OciLayout& store, const std::vector<std::string>& tags = {}, int parallel = 4,
+                         const PullNote& note = {}, const std::vector<Platform>& if_there = {});
+
 struct PushResult {
   Descriptor manifest;  // as pushed (compressed layers)
   int uploaded = 0, existed = 0, mounted = 0;

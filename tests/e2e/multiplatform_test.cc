@@ -131,6 +131,73 @@ TEST_F(MultiPlatformTest, OneBuildMakesAnIndexOfEveryPlatform) {
   Sh(podman + "rmi -a -f");
 }
 
+// An index goes through every command that moves images: push, pull (one platform by default,
+// the whole index with --all-platforms, some with --platform A,B), save and load, tag and rm,
+// and a multi-platform build pulls each base's platforms.
+TEST_F(MultiPlatformTest, IndexesMoveThroughPullPushSaveAndLoad) {
+  LocalRegistry registry;
+  ASSERT_EQ(registry.Start(dir_), "");
+  const std::string ref = registry.host() + "/multi/base:1";
+  RunResult r = RunImgbuild("push --tls-verify=false --root " + root_ + " busybox:multi " + ref);
+  ASSERT_EQ(r.code, 0) << r.err;
+  int code;
+  auto index = nlohmann::json::parse(Sh("skopeo inspect --raw --tls-verify=false docker://" + ref, &code));
+  ASSERT_EQ(index["manifests"].size(), 3u);
+  auto platforms_of = [](const std::string& root, const std::string& name) {
+    std::set<std::string> out;
+    RunResult i = RunImgbuild("inspect --root " + root + " " + name);
+    auto doc = nlohmann::json::parse(i.out.empty() ? "{}" : i.out);
+    for (const auto& p : doc.value("platforms", nlohmann::json::array())) out.insert(p["platform"].get<std::string>());
+    return out;
+  };
+  // Default: one platform, the host's.
+  std::string one = dir_ + "/one-root";
+  ASSERT_EQ(RunImgbuild("pull --tls-verify=false --root " + one + " " + ref).code, 0);
+  auto single = nlohmann::json::parse(RunImgbuild("inspect --root " + one + " " + ref).out);
+  EXPECT_EQ(single["config"]["architecture"], "amd64");
+  // --all-platforms: the index, every image.
+  std::string all = dir_ + "/all-root";
+  r = RunImgbuild("pull --all-platforms --tls-verify=false --root " + all + " " + ref);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "sha256:" + Sh("skopeo inspect --raw --tls-verify=false docker://" + ref + " | sha256sum | cut -c1-64"));
+  EXPECT_EQ(platforms_of(all, ref), (std::set<std::string>{"linux/amd64", "linux/arm64", "linux/arm/v7"}));
+  auto arm = nlohmann::json::parse(RunImgbuild("inspect --platform linux/arm64 --root " + all + " " + ref).out);
+  EXPECT_EQ(arm["config"]["architecture"], "arm64");
+  // --platform A,B: the index with those images; another platform is not there.
+  std::string some = dir_ + "/some-root";
+  ASSERT_EQ(RunImgbuild("pull --platform linux/arm64,linux/arm/v7 --tls-verify=false --root " + some + " " + ref).code, 0);
+  EXPECT_EQ(RunImgbuild("inspect --platform linux/arm64 --root " + some + " " + ref).code, 0);
+  r = RunImgbuild("inspect --platform linux/amd64 --root " + some + " " + ref);
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = RunImgbuild("pull --platform linux/s390x,linux/arm64 --tls-verify=false --root " + some + " " + ref);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no image for linux/s390x in its index (it has linux/amd64, linux/arm64, linux/arm/v7)"), std::string::npos)
+      << r.err;
+
+  // save and load keep the index; tag and rm work on it.
+  std::string tar = dir_ + "/multi.tar";
+  ASSERT_EQ(RunImgbuild("save --root " + all + " -o " + tar + " " + ref).code, 0);
+  std::string loaded = dir_ + "/loaded-root";
+  r = RunImgbuild("load --root " + loaded + " -i " + tar);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(platforms_of(loaded, ref), (std::set<std::string>{"linux/amd64", "linux/arm64", "linux/arm/v7"}));
+  ASSERT_EQ(RunImgbuild("tag --root " + loaded + " " + ref + " again:1").code, 0);
+  EXPECT_EQ(platforms_of(loaded, "again:1").size(), 3u);
+  ASSERT_EQ(RunImgbuild("rm --root " + loaded + " " + ref).code, 0);
+  EXPECT_EQ(platforms_of(loaded, "again:1").size(), 3u);
+
+  // A multi-platform build FROM the registry's index, on an empty store, pulls what it needs.
+  std::string fresh = dir_ + "/build-root";
+  std::filesystem::create_directories(dir_ + "/from-registry");
+  std::ofstream(dir_ + "/from-registry/Buildfile") << "FROM " << ref << "\nRUN uname -m > /arch\n";
+  r = RunImgbuild("build --pull=always --tls-verify=false --network=none --root " + fresh +
+                  " --platform linux/arm64,linux/arm/v7 -o type=local,dest=" + dir_ + "/from-registry-out " + dir_ +
+                  "/from-registry");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(dir_ + "/from-registry-out/linux_arm64/arch"), "aarch64\n");
+  EXPECT_EQ(Slurp(dir_ + "/from-registry-out/linux_arm_v7/arch"), "armv7l\n");
+}
+
 TEST_F(MultiPlatformTest, ABaseWithoutThePlatformIsAClearError) {
   RunResult r = Build("no-s390x", "FROM busybox:multi\nRUN true\n", "--platform linux/amd64,linux/s390x");
   EXPECT_EQ(r.code, 1);
