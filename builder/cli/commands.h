@@ -112,6 +112,19 @@ int RunSave(const StoreOptions& options, const std::vector<std::string>& names, 
 // Returns false (after saying why on `err`) for a malformed one.
 bool ParseBuildArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& out, std::ostream& err);
 
+// `manifest inspect` and `manifest create`: image indexes.
+struct ManifestOptions {
+  std::string root;
+  std::string name;                  // inspect: the image; create: the index's name
+  std::vector<std::string> sources;  // create: the images joined (store names, else pulled)
+  bool raw = false;                  // inspect: the JSON as stored or served
+  bool remote = false;               // inspect: the registry's, even when the store has the name
+  bool push = false;                 // create: push the index (and its images) to NAME
+  bool tls_verify = true;
+};
+int RunManifestInspect(const ManifestOptions& options, std::ostream& out, std::ostream& err);
+int RunManifestCreate(const ManifestOptions& options, std::ostream& out, std::ostream& err);
+
 int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err);
 int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostream& err);
 int RunLogin(const RegistryCommandOptions& options, std::istream& in, std::ostream& out, std::ostream& err);

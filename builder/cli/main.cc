@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   // aliases and a --root before the command are rewritten (builder/cli/argv_rewrite).
   const std::vector<std::string> commands = {"build", "parse", "outline", "images", "history", "inspect",
                                              "tag", "rm", "load", "save", "du", "prune",
-                                             "pull", "push", "login", "logout"};
+                                             "pull", "push", "login", "logout", "manifest"};
   Rewritten rewritten = RewriteArgs(std::vector<std::string>(argv, argv + argc), commands, [](const std::string& w) {
     std::error_code ec;
     return w == "-" || std::filesystem::is_directory(w, ec);
@@ -173,6 +173,23 @@ int main(int argc, char** argv) {
   save->add_option("--compression-level", save_opts.compression_level, "Codec level");
   save->add_option("--format", save_format, "oci (OCI layout tar) or docker (docker load tar, also an OCI layout)");
 
+  ManifestOptions manifest_inspect_opts, manifest_create_opts;
+  CLI::App* manifest = app.add_subcommand("manifest", "Image indexes: inspect one, or join images into one");
+  manifest->require_subcommand(1);
+  CLI::App* manifest_inspect = manifest->add_subcommand("inspect", "Show an image or index, of the store or else of its registry");
+  manifest_inspect->add_option("--root", manifest_inspect_opts.root, "State directory")->check(non_empty);
+  manifest_inspect->add_flag("--raw", manifest_inspect_opts.raw, "Print the JSON as stored or served");
+  manifest_inspect->add_flag("--remote", manifest_inspect_opts.remote, "Ask the registry even when the store has the name");
+  manifest_inspect->add_option("--tls-verify", manifest_inspect_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  manifest_inspect->add_option("name", manifest_inspect_opts.name, "Image reference")->required();
+  CLI::App* manifest_create = manifest->add_subcommand("create", "Join images (one per platform) into an index named NAME");
+  manifest_create->add_option("--root", manifest_create_opts.root, "State directory")->check(non_empty);
+  manifest_create->add_flag("--push", manifest_create_opts.push, "Push the index and its images to NAME");
+  manifest_create->add_option("--tls-verify", manifest_create_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
+  manifest_create->add_option("name", manifest_create_opts.name, "The index's NAME[:TAG]")->required();
+  manifest_create->add_option("sources", manifest_create_opts.sources, "Images (or indexes) to join: store names, else pulled")
+      ->required();
+
   RegistryCommandOptions pull_opts;
   CLI::App* pull = app.add_subcommand("pull", "Pull an image from a registry into the local store");
   pull->add_option("--root", pull_opts.root, "State directory")->check(non_empty);
@@ -223,13 +240,24 @@ int main(int argc, char** argv) {
   // Option mistakes named before CLI11 blames another argument (`-t --root`, `--tga`).
   if (argc > 1 && std::find(commands.begin(), commands.end(), std::string(argv[1])) != commands.end()) {
     CLI::App* command = app.get_subcommand(argv[1]);
+    std::vector<std::string> checked = rewritten.args;
+    std::string shown = argv[1];
+    if (argc > 2 && command->get_subcommands({}).size() > 0) {
+      // A command of commands (`manifest inspect`): the inner command's options.
+      for (CLI::App* sub : command->get_subcommands({})) {
+        if (sub->get_name() != argv[2]) continue;
+        command = sub;
+        checked.erase(checked.begin());
+        shown += std::string(" ") + argv[2];
+      }
+    }
     OptionTable table;
     for (const CLI::Option* o : command->get_options()) {
       const bool takes_value = o->get_expected_min() > 0;
       for (const std::string& l : o->get_lnames()) table["--" + l] = takes_value;
       for (const std::string& s : o->get_snames()) table["-" + s] = takes_value;
     }
-    std::string problem = CheckOptions(rewritten.args, argv[1], table);
+    std::string problem = CheckOptions(checked, shown, table);
     if (!problem.empty()) return BuildUsageError(problem, rawjson, std::cerr);
   }
   try {
@@ -263,6 +291,8 @@ int main(int argc, char** argv) {
   if (rm->parsed()) return RunRemove(rm_opts, rm_names, std::cout, std::cerr);
   if (load->parsed()) return RunLoad(load_opts, load_input, std::cout, std::cerr);
   if (save->parsed()) return RunSave(save_opts, save_names, save_output, save_format, std::cout, std::cerr);
+  if (manifest_inspect->parsed()) return RunManifestInspect(manifest_inspect_opts, std::cout, std::cerr);
+  if (manifest_create->parsed()) return RunManifestCreate(manifest_create_opts, std::cout, std::cerr);
   if (pull->parsed()) return RunPull(pull_opts, std::cout, std::cerr);
   if (push->parsed()) return RunPush(push_opts, std::cout, std::cerr);
   if (login->parsed()) return RunLogin(login_opts, std::cin, std::cout, std::cerr);

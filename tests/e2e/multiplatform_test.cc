@@ -207,5 +207,52 @@ TEST_F(MultiPlatformTest, ABaseWithoutThePlatformIsAClearError) {
       << r.err;
 }
 
+// CI that builds each platform on its own machine joins the images: manifest create (from the
+// store, or pulled), pushed as an index; manifest inspect shows it, local or remote.
+class ManifestTest : public ForeignBusyboxTest {};
+
+TEST_F(ManifestTest, CreateJoinsImagesAndInspectShowsThem) {
+  if (Sh("uname -m") != "x86_64\n") GTEST_SKIP() << "busybox:local is amd64 here only on an x86_64 host";
+  LocalRegistry registry;
+  ASSERT_EQ(registry.Start(dir_), "");
+  const std::string joined = registry.host() + "/joined/busybox:1";
+  RunResult r = RunImgbuild("manifest create --push --tls-verify=false --root " + root_ + " " + joined +
+                            " busybox:local busybox:arm64 busybox:armv7");
+  ASSERT_EQ(r.code, 0) << r.err;
+  int code;
+  auto index = nlohmann::json::parse(Sh("skopeo inspect --raw --tls-verify=false docker://" + joined, &code));
+  EXPECT_EQ(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+  ASSERT_EQ(index["manifests"].size(), 3u);
+  EXPECT_EQ(index["manifests"][1]["platform"], nlohmann::json({{"architecture", "arm64"}, {"os", "linux"}}));
+  EXPECT_EQ(index["manifests"][2]["platform"], nlohmann::json({{"architecture", "arm"}, {"os", "linux"}, {"variant", "v7"}}));
+  std::string out = Sh("skopeo --override-arch arm64 inspect --tls-verify=false docker://" + joined, &code);
+  EXPECT_EQ(nlohmann::json::parse(out)["Architecture"], "arm64") << out;
+  // inspect: of the store, then of the registry.
+  r = RunImgbuild("manifest inspect --root " + root_ + " " + joined);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("MediaType: application/vnd.oci.image.index.v1+json"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  Platform:  linux/arm/v7\n"), std::string::npos) << r.out;
+  r = RunImgbuild("manifest inspect --remote --tls-verify=false --root " + root_ + " " + joined);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(CountOf(r.out, "  Platform:  "), 3u) << r.out;
+  r = RunImgbuild("manifest inspect --raw --remote --tls-verify=false --root " + root_ + " " + joined);
+  EXPECT_EQ(nlohmann::json::parse(r.out), index);
+  r = RunImgbuild("manifest inspect --root " + root_ + " busybox:arm64");
+  EXPECT_NE(r.out.find("Platform:  linux/arm64"), std::string::npos) << r.out;
+  // Two images of one platform are refused; sources the store lacks are pulled.
+  r = RunImgbuild("manifest create --root " + root_ + " twice:1 busybox:local busybox:arm64 busybox:local");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("two images for linux/amd64: busybox:local and busybox:local"), std::string::npos) << r.err;
+  ASSERT_EQ(RunImgbuild("push --tls-verify=false --root " + root_ + " busybox:arm64 " + registry.host() + "/single/bb:arm64").code, 0);
+  ASSERT_EQ(RunImgbuild("push --tls-verify=false --root " + root_ + " busybox:local " + registry.host() + "/single/bb:amd64").code, 0);
+  std::string fresh = dir_ + "/fresh-root";
+  r = RunImgbuild("manifest create --tls-verify=false --root " + fresh + " two:1 " + registry.host() + "/single/bb:amd64 " +
+                  registry.host() + "/single/bb:arm64");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = RunImgbuild("manifest inspect --root " + fresh + " two:1");
+  EXPECT_NE(r.out.find("Platform:  linux/amd64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Platform:  linux/arm64"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace imgbuild::testing
