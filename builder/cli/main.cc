@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   pull->add_option("--root", pull_opts.root, "State directory")->check(non_empty);
   pull->add_option("--platform", pull_opts.platform,
                    "Platform to pick from a multi-platform image (A,B,...: keep the index with those platforms' images)");
-  pull->add_flag("-a,--all-platforms", pull_opts.all_platforms, "Keep the whole index, every platform's image");
+  pull->add_flag("--all-platforms", pull_opts.all_platforms, "Keep the whole index, every platform's image");
   pull->add_option("--tls-verify", pull_opts.tls_verify, "Verify TLS certificates (false also allows plain HTTP)");
   pull->add_option("name", pull_opts.name, "Image reference")->required();
 
