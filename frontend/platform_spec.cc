@@ -47,8 +47,8 @@ std::string Known(const std::set<std::string>& names) {
 
 PlatformSpec PlatformSpec::Parse(const std::string& text) {
   if (text.find(',') != std::string::npos)
-    throw std::invalid_argument("\"" + text + "\" names several platforms: multi-platform builds are not supported yet; "
-                                "build each platform with its own --platform");
+    throw std::invalid_argument("\"" + text + "\" names several platforms where one is meant (a list is for "
+                                "build --platform and pull --platform)");
   std::vector<std::string> parts;
   size_t start = 0;
   for (;;) {

@@ -89,6 +89,9 @@ struct BuiltImage {
   layers::Descriptor manifest;
   layers::Descriptor config;
   std::vector<layers::Descriptor> layers;
+  // part_of_index: per --cache-to, the records it would export (the caller exports every
+  // platform's at once, so one cache holds them all).
+  std::vector<std::vector<cache::CacheRecord>> cache_records;
 };
 
 }  // namespace imgbuild::builder

@@ -190,7 +190,13 @@ class Solver {
     BuiltImage out = AssembleImage(env_, Done(env_.plan.target));
     out.steps_run = steps_run_;
     out.build_ref = env_.ws.name();
-    for (const cache::CacheTransferSpec& c : env_.req.cache_to) cache_.ExportTo(c);
+    for (const cache::CacheTransferSpec& c : env_.req.cache_to) {
+      if (env_.req.part_of_index) {
+        out.cache_records.push_back(cache_.RecordsFor(c));
+      } else {
+        cache_.ExportTo(c);
+      }
+    }
     return out;
   }
 

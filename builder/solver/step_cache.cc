@@ -127,6 +127,20 @@ void StepCache::Used(int stage, const cache::CacheKey& key) {
 }
 
 void StepCache::ExportTo(const cache::CacheTransferSpec& spec) {
+  std::vector<cache::CacheRecord> records = RecordsFor(spec);
+  std::string where = spec.type == "registry" ? spec.ref : spec.dir;
+  try {
+    cache::CacheLayerOptions o;
+    o.compression = env_.req.export_compression;
+    o.memo_dir = env_.state.compressed();
+    cache::ExportCache(spec, env_.ws.NewDir("cache-to-"), records, env_.store.store(), o, env_.req.tls_verify);
+  } catch (const std::exception& e) {
+    throw BuildError("--cache-to " + where + ": " + e.what());
+  }
+  env_.Report([&](Status& s) { s.Info("exported " + std::to_string(records.size()) + " cache records to " + where); });
+}
+
+std::vector<cache::CacheRecord> StepCache::RecordsFor(const cache::CacheTransferSpec& spec) {
   const frontend::Plan& plan = env_.plan;
   std::set<int> stages;
   if (spec.max) {
@@ -144,16 +158,7 @@ void StepCache::ExportTo(const cache::CacheTransferSpec& spec) {
       if (std::optional<cache::CacheRecord> r = Find(key)) records.push_back(std::move(*r));
     }
   }
-  std::string where = spec.type == "registry" ? spec.ref : spec.dir;
-  try {
-    cache::CacheLayerOptions o;
-    o.compression = env_.req.export_compression;
-    o.memo_dir = env_.state.compressed();
-    cache::ExportCache(spec, env_.ws.NewDir("cache-to-"), records, env_.store.store(), o, env_.req.tls_verify);
-  } catch (const std::exception& e) {
-    throw BuildError("--cache-to " + where + ": " + e.what());
-  }
-  env_.Report([&](Status& s) { s.Info("exported " + std::to_string(records.size()) + " cache records to " + where); });
+  return records;
 }
 
 }  // namespace imgbuild::builder

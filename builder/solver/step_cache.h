@@ -52,6 +52,8 @@ class StepCache {
   // The keys stage `stage` used, and --cache-to of the stages that `spec` asks for.
   void Used(int stage, const cache::CacheKey& key);
   void ExportTo(const cache::CacheTransferSpec& spec);
+  // The records ExportTo(spec) writes (one platform's share of a multi-platform build's cache).
+  std::vector<cache::CacheRecord> RecordsFor(const cache::CacheTransferSpec& spec);
   // What --cache-from said when opened ("N records; ...").
   const std::vector<std::string>& notes() const { return notes_; }
   // Why `now` (a step of kind `kind` after `parent`) missed, or "" when nothing earlier compares.

@@ -4,6 +4,7 @@
 // local registry and read back per platform by skopeo, and run by podman where the host can.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -196,6 +197,49 @@ TEST_F(MultiPlatformTest, IndexesMoveThroughPullPushSaveAndLoad) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Slurp(dir_ + "/from-registry-out/linux_arm64/arch"), "aarch64\n");
   EXPECT_EQ(Slurp(dir_ + "/from-registry-out/linux_arm_v7/arch"), "armv7l\n");
+}
+
+// Outputs of an index as buildx writes them, one cache for every platform, and the first failing
+// platform cancelling the others.
+TEST_F(MultiPlatformTest, OutputsCacheAndFailures) {
+  const std::string three = "--platform linux/amd64,linux/arm64,linux/arm/v7 ";
+  std::string docker = dir_ + "/app-docker.tar", tar = dir_ + "/app-rootfs.tar", cache = dir_ + "/cache";
+  RunResult r = Build("app", kTwoStages,
+                      three + "-t app:2 -o type=docker,dest=" + docker + " -o type=tar,dest=" + tar +
+                          " --cache-to type=local,dest=" + cache + ",mode=max");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // docker: the index in index.json (Docker 25+), manifest.json naming the host's platform.
+  std::string layout = dir_ + "/app-docker";
+  std::filesystem::create_directories(layout);
+  int code;
+  ASSERT_EQ(Sh("tar -xf " + docker + " -C " + layout, &code), "");
+  auto top = nlohmann::json::parse(Slurp(layout + "/index.json"));
+  EXPECT_EQ(top["manifests"][0]["mediaType"], "application/vnd.oci.image.index.v1+json");
+  auto list = nlohmann::json::parse(Slurp(layout + "/manifest.json"));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["RepoTags"], nlohmann::json::array({"app:2"}));
+  auto config = nlohmann::json::parse(Slurp(layout + "/" + list[0]["Config"].get<std::string>()));
+  EXPECT_EQ(config["architecture"], "amd64");
+  // tar: one directory per platform.
+  std::string names = Sh("tar -tf " + tar);
+  for (const char* p : {"linux_amd64/arch", "linux_arm64/arch", "linux_arm_v7/arch"}) {
+    EXPECT_NE(names.find(p), std::string::npos) << p << "\n" << names.substr(0, 500);
+  }
+  // The cache holds every platform's steps: with the local cache pruned, all three come from it.
+  ASSERT_EQ(RunImgbuild("prune -a --root " + root_).code, 0);
+  r = RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + three + "--cache-from type=local,src=" + cache +
+                  " " + dir_ + "/app");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(CountOf(r.err, "CACHED"), 3u * 6u) << r.err;
+
+  // arm64's RUN fails at once: amd64's and arm/v7's long RUNs are cancelled, not waited for.
+  auto t0 = std::chrono::steady_clock::now();
+  r = Build("fails", "FROM busybox:multi\nRUN if [ \"$(uname -m)\" = aarch64 ]; then exit 7; fi; sleep 30\n", three);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_LT(seconds, 20.0) << r.err;
+  EXPECT_NE(r.err.find("exit code: 7"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CANCELED"), std::string::npos) << r.err;
 }
 
 TEST_F(MultiPlatformTest, ABaseWithoutThePlatformIsAClearError) {
