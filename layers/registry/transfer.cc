@@ -120,7 +120,10 @@ PullResult Pull(RegistryClient& client, const Reference& ref, const Platform& pl
       }
     }
     if (!pick) {
-      throw RegistryError(ref.String() + ": no image for " + PlatformText(platform) + " in its index");
+      std::vector<Descriptor> entries;
+      for (const auto& entry : index.at("manifests")) entries.push_back(Descriptor::FromJson(entry));
+      throw RegistryError(ref.String() + ": no image for " + PlatformText(platform) + " in its index (it has " +
+                          PlatformsText(entries) + ")");
     }
     m = client.GetManifest(ref.repository, pick->digest.str());
   }
