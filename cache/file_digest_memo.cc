@@ -100,7 +100,8 @@ const char* FileDigestMemo::Find(const FileIdentity& id) const {
 void FileDigestMemo::Add(const FileIdentity& id, const layers::Digest& d) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  if (now_ns - id.ctime_ns < settle_ns_ || now_ns - id.mtime_ns < settle_ns_) return;
+  const int64_t settle = SettleNs(id, settle_ns_);
+  if (now_ns - id.ctime_ns < settle || now_ns - id.mtime_ns < settle) return;
   Load();
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, added] = entries_.try_emplace(id);

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,17 @@ struct FileIdentity {
   friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
 };
 
+// How long after its last change a file's stat data can be trusted to show the next change:
+// a change in the same timestamp tick as the one before keeps the same ctime. A ctime with a
+// sub-second part comes from a filesystem with fine timestamps (ext4, xfs, btrfs, tmpfs,
+// overlayfs: ticks of at most 10 ms, a jiffy at HZ=100; multigrain timestamps since Linux 6.13
+// make a change after a stat always show), so 20 ms there; whole seconds (FAT, some network
+// filesystems) get `coarse_ns`.
+inline constexpr int64_t kFineSettleNs = 20'000'000;
+inline int64_t SettleNs(const FileIdentity& id, int64_t coarse_ns) {
+  return id.ctime_ns % 1'000'000'000 != 0 ? std::min<int64_t>(coarse_ns, kFineSettleNs) : coarse_ns;
+}
+
 struct FileIdentityHash {
   size_t operator()(const FileIdentity& f) const noexcept {
     uint64_t h = f.ino * 0x9E3779B97F4A7C15ull ^ f.dev;
@@ -41,8 +53,8 @@ struct FileIdentityHash {
 class FileDigestMemo {
  public:
   // `path` is the log file (created when missing); empty for a memo that only lives in memory.
-  // Files changed less than `settle_ns` ago are not remembered (timestamps are coarser than the
-  // time between a hash and a change).
+  // Files changed less than SettleNs(id, settle_ns) ago are not remembered (timestamps are
+  // coarser than the time between a hash and a change).
   explicit FileDigestMemo(std::string path, int64_t settle_ns = 2'000'000'000);
 
   // The remembered digest ("sha256:...", NUL-terminated), or null. Valid while the memo lives.

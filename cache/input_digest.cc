@@ -175,7 +175,8 @@ std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settl
   int fresh = 0;
   for (const InputFile* f : order) {
     FileIdentity id = FileIdentity::Of(f->st);
-    if (now_ns - id.ctime_ns < settle_ns || now_ns - id.mtime_ns < settle_ns) {
+    const int64_t settle = SettleNs(id, settle_ns);
+    if (now_ns - id.ctime_ns < settle || now_ns - id.mtime_ns < settle) {
       // Just changed: its stat data may not show a change made in the same timestamp tick.
       if (++fresh > 256) return "";
       std::string what = "fresh\n" + f->path + "\n" + std::to_string(f->st.st_mode) + " " +

@@ -191,6 +191,15 @@ std::string OciLayout::Tag(const std::string& ref, Descriptor manifest, bool nor
   std::string name = normalize ? registry::Reference::Parse(ref).Familiar() : ref;
   std::string canonical = Canonical(name);
   std::vector<Descriptor> list = ReadIndex();
+  manifest.annotations[kRefNameAnnotation] = name;
+  // A name that already says exactly this (a no-op rebuild's tag) writes nothing.
+  const nlohmann::ordered_json wanted = manifest.ToJson();
+  bool same = false, untagged_copy = false;
+  for (const Descriptor& d : list) {
+    if (Named(d, canonical) && d.ToJson() == wanted) same = true;
+    if (d.digest == manifest.digest && !d.annotations.count(kRefNameAnnotation)) untagged_copy = true;
+  }
+  if (same && !untagged_copy) return name;
   // The old entry of that name goes, and so does an untagged entry of the same manifest.
   list.erase(std::remove_if(list.begin(), list.end(),
                             [&](const Descriptor& d) {
@@ -198,7 +207,6 @@ std::string OciLayout::Tag(const std::string& ref, Descriptor manifest, bool nor
                                      (d.digest == manifest.digest && !d.annotations.count(kRefNameAnnotation));
                             }),
              list.end());
-  manifest.annotations[kRefNameAnnotation] = name;
   list.push_back(manifest);
   WriteIndex(list);
   return name;

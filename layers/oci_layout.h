@@ -30,7 +30,8 @@ class OciLayout {
   // no name matches, a short ID: a hex prefix of one image's config or manifest digest. Throws
   // layers::Error for a digest whose blob is not an image manifest and for an ambiguous short ID.
   std::optional<Descriptor> Find(const std::string& ref) const;
-  // Points `ref` at `manifest` (replacing an older entry of that name) and returns the name
+  // Points `ref` at `manifest` (replacing an older entry of that name; one that already says
+  // exactly this is left as it is, nothing written) and returns the name
   // stored. The local store keeps NormalizeTag(ref) (`normalize`); an exported layout may name
   // images by tag alone.
   std::string Tag(const std::string& ref, Descriptor manifest, bool normalize = true);

@@ -1,5 +1,8 @@
 #include "layers/subprocess.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -85,7 +88,20 @@ ProgramResult RunProgram(const std::vector<std::string>& argv, const std::string
       break;
     }
     if (idx_in >= 0 && fds[idx_in].revents) {
+      // A helper that exits without reading its input must not kill imgbuild with SIGPIPE: the
+      // signal is blocked in this thread around the write and a pending one taken (EPIPE says it).
+      sigset_t pipe_only, before;
+      sigemptyset(&pipe_only);
+      sigaddset(&pipe_only, SIGPIPE);
+      ::pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
       ssize_t w = ::write(in.fd[1], input.data() + written, input.size() - written);
+      // (a write cut short by the reader's exit returns what it wrote and still raises SIGPIPE)
+      sigset_t pending;
+      if (::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec now = {0, 0};
+        ::sigtimedwait(&pipe_only, nullptr, &now);
+      }
+      ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
       if (w > 0) written += static_cast<size_t>(w);
       if (w < 0 || written == input.size()) in.Close(1);
     }

@@ -38,7 +38,7 @@ struct BuildOptions {
   std::vector<std::string> allow;           // security.insecure
   std::vector<std::string> secrets;         // id=ID,src=FILE | id=ID,env=VAR
   std::vector<std::string> ssh;             // ID[=SOCKET|KEY,...]
-  int jobs = 0;                             // stages at once; 0: cores
+  int jobs = 0;                             // stages at once; 0: no limit
   bool no_cache = false;
   std::vector<std::string> no_cache_filter;  // stage names or indexes
   bool explain_cache = false;

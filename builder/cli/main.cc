@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   build->add_option("--tls-verify", build_opts.tls_verify, "Verify registries' TLS certificates (false also allows plain HTTP)");
   build->add_option("--cache-limit", build_opts.cache_limit,
                     "Size bound of the build cache, applied after builds (default: $IMGBUILD_CACHE_LIMIT or 10% of the filesystem)");
-  build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: the number of cores)");
+  build->add_option("-j,--jobs", build_opts.jobs, "Stages built at once (default: no limit, every stage whose inputs are ready)");
   build->add_option("--iidfile", build_opts.iidfile, "Write the image (config) digest to this file");
   build->add_option("--metadata-file", build_opts.metadata_file, "Write build result metadata (JSON) to this file");
   build->add_option("--root", build_opts.root, "State directory (default: $IMGBUILD_ROOT or /var/lib/imgbuild)")->check(non_empty);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -28,7 +29,33 @@ std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::s
   layers::MakeDirs(dir);
   const char* forced = std::getenv("IMGBUILD_SNAPSHOTTER");
   if (forced && std::string(forced) == "copy") return NewCopySnapshotter(dir + "-copy");
-  if (detail::OverlayWorks(scratch)) return NewOverlaySnapshotter(dir);
+  // The probe mounts an overlay; its yes is remembered for this boot (DIR.works-BOOT_ID), so a
+  // build that mounts nothing (a no-op) mounts nothing to find out.
+  std::string boot;
+  try {
+    boot = layers::ReadFile("/proc/sys/kernel/random/boot_id");
+    boot.erase(std::remove_if(boot.begin(), boot.end(), [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)); }),
+               boot.end());
+  } catch (const std::exception&) {
+  }
+  const std::string memo = dir + ".works-" + boot;
+  struct stat st;
+  if (!boot.empty() && ::stat(memo.c_str(), &st) == 0) return NewOverlaySnapshotter(dir);
+  if (detail::OverlayWorks(scratch)) {
+    if (!boot.empty()) {
+      std::error_code ec;
+      const std::string prefix = std::filesystem::path(dir).filename().string() + ".works-";
+      for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir).parent_path(), ec)) {
+        if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(e.path(), ec);  // earlier boots'
+      }
+      try {
+        layers::WriteFileAtomic(memo, "", 0644, false);
+      } catch (const std::exception&) {
+        // only a speed-up
+      }
+    }
+    return NewOverlaySnapshotter(dir);
+  }
   return NewCopySnapshotter(dir);
 }
 

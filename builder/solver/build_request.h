@@ -69,7 +69,7 @@ struct BuildRequest {
   bool allow_network_host = false;  // --allow network.host (RUN --network=host; build --network=host grants it)
   std::map<std::string, SecretSource> secrets;  // --secret
   SshSources ssh;                               // --ssh
-  int jobs = 0;  // stages built at once; 0: the number of cores
+  int jobs = 0;  // stages built at once; 0: no limit (every stage whose inputs are ready)
   bool no_cache = false;                     // --no-cache: run every step (results are still recorded)
   std::set<std::string> no_cache_stages;     // --no-cache-filter: these stages (names or indexes) run
   bool explain_cache = false;                // --explain-cache: say why each miss missed

@@ -3,6 +3,7 @@
 #include "cache/input_digest.h"
 
 #include <gtest/gtest.h>
+#include <chrono>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -133,6 +134,31 @@ TEST_F(InputDigestTest, FreshFilesAreNotRemembered) {
   FileDigestMemo memo("");
   DigestInputs({f}, memo, 1);
   EXPECT_EQ(memo.size(), 0u);  // a change within the same timestamp tick would go unseen
+}
+
+// A file changed more than a tick ago on a filesystem with fine timestamps is remembered: the
+// build right after a checkout leaves the memo its rebuild needs (issue 16).
+TEST_F(InputDigestTest, FilesAFewTicksOldAreRemembered) {
+  std::ofstream(dir_ + "/recent.txt") << "written 50 ms ago";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  InputFile f;
+  f.path = "recent.txt";
+  f.source = dir_ + "/recent.txt";
+  ::lstat(f.source.c_str(), &f.st);
+  if (FileIdentity::Of(f.st).ctime_ns % 1'000'000'000 == 0) GTEST_SKIP() << "this filesystem has whole-second timestamps";
+  FileDigestMemo memo("");
+  DigestInputs({f}, memo, 1);
+  EXPECT_EQ(memo.size(), 1u);
+  EXPECT_NE(InputsFingerprint({f}, 2'000'000'000), "");
+}
+
+TEST(SettleNs, WholeSecondTimestampsWaitLonger) {
+  FileIdentity fine, coarse;
+  fine.ctime_ns = 1'700'000'000'123'456'789;
+  coarse.ctime_ns = 1'700'000'000'000'000'000;
+  EXPECT_EQ(SettleNs(fine, 2'000'000'000), kFineSettleNs);
+  EXPECT_EQ(SettleNs(coarse, 2'000'000'000), 2'000'000'000);
+  EXPECT_EQ(SettleNs(fine, 0), 0);  // never longer than asked
 }
 
 }  // namespace

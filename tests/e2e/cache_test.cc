@@ -99,6 +99,25 @@ TEST_F(CacheTest, UnchangedRebuildRunsNothingAndGivesTheSameImage) {
   EXPECT_NE(second.err.find("\"cached\""), std::string::npos);
 }
 
+// A build right after a checkout (every file changed a moment ago) leaves what its rebuild needs:
+// the selection's stat fingerprint and the file-digest memo, so the first rebuild hashes nothing
+// (issue 16: it used to hash every file again).
+TEST_F(CacheTest, TheBuildRightAfterACheckoutLeavesWhatTheRebuildNeeds) {
+  Write("Buildfile", "FROM busybox:local\nCOPY . /app/\n");
+  for (int i = 0; i < 600; ++i) Write("src/f" + std::to_string(i) + ".txt", "file " + std::to_string(i) + "\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the time a checkout takes to end
+  auto fingerprints = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_ + "/cache/v1/inputs", ec)) n += e.path().extension() == ".digest";
+    return n;
+  };
+  const size_t before = fingerprints();  // the base image's COPY
+  EXPECT_EQ(Cached(), std::vector<bool>({false}));
+  EXPECT_EQ(fingerprints(), before + 1);
+  EXPECT_EQ(Cached(), Hits(1));
+}
+
 TEST_F(CacheTest, EachFieldMissesItsStepAndTheOnesAfter) {
   Write("src/main.c", "int main() {}\n");
   Write("data.txt", "data\n");
