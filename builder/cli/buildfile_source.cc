@@ -18,9 +18,13 @@ bool IsRegularFile(const std::string& path) {
 
 // Reads at most kMaxBuildfileSize bytes (and one more, to tell a file that is too big).
 std::string ReadBounded(std::istream& in, const std::string& shown) {
-  std::string text(kMaxBuildfileSize + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  // Read in pieces: a Buildfile is small, and a 16 MiB buffer zeroed up front was a quarter of a
+  // no-op build's time (issue 16).
+  std::string text;
+  char piece[65536];
+  while (text.size() <= kMaxBuildfileSize && in.read(piece, sizeof piece).gcount() > 0) {
+    text.append(piece, static_cast<size_t>(in.gcount()));
+  }
   if (text.size() > kMaxBuildfileSize) {
     throw BuildfileNotFound(shown + " is larger than " + std::to_string(kMaxBuildfileSize >> 20) +
                             " MiB, the most a Buildfile may be");

@@ -22,7 +22,7 @@ PY
   echo "FROM busybox:bench"
   for i in $(seq -f %02g 0 9); do echo "COPY d$i/ /app/d$i/"; done
 } > "$work/cache.Buildfile"
-sleep 2  # older than the file-digest memo's settle time, as a checkout in CI is
+sleep 2  # older than a coarse filesystem's settle time (2 s for whole-second ctimes; 20 ms otherwise)
 
 declare -A cold noop last first
 for tool in "${tools[@]}"; do
