@@ -48,10 +48,10 @@ for tool in "${tools[@]}"; do
   single[$tool]=$(printf '%s\n' "${d[@]}" | median)
 done
 
-# imgbuild's default --jobs is the number of cores: with more stages than cores, a core idles at
-# the end. The same build with a slot per stage:
+# imgbuild's default --jobs is no limit; with a limit of the cores, a core idles at the end of an
+# odd number of stages. The same build with --jobs = cores, for comparison:
 j3=()
-for _ in $(seq 3); do j3+=("$(IB_JOBS=3 time_build imgbuild "$work/parallel.Buildfile")"); done
+for _ in $(seq 3); do j3+=("$(IB_JOBS=$cpus time_build imgbuild "$work/parallel.Buildfile")"); done
 par_j3=$(printf '%s\n' "${j3[@]}" | median)
 
 echo
@@ -62,7 +62,7 @@ for tool in "${tools[@]}"; do
     'BEGIN { printf "%-9s %10.3f %10.3f %14.1f   %12.2f %12.2f %8.2f\n", t, a, b, (b - a) * 100, p, s, p / s }'
 done
 awk -v p="$par_j3" -v s="${single[imgbuild]}" \
-  'BEGIN { printf "%-9s %10s %10s %14s   %12.2f %12.2f %8.2f\n", "imgbuild --jobs 3", "", "", "", p, s, p / s }'
+  'BEGIN { printf "%-9s %10s %10s %14s   %12.2f %12.2f %8.2f\n", "imgbuild --jobs=cores", "", "", "", p, s, p / s }'
 echo "(ratio floor on this machine: $(awk -v c="$cpus" 'BEGIN { printf "%.2f", (3 > c ? 3 / c : 1) }'))"
 ib_step=$(awk -v a="${one[imgbuild]}" -v b="${eleven[imgbuild]}" 'BEGIN { print (b - a) / 10 }')
 for tool in "${tools[@]}"; do
