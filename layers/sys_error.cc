@@ -115,6 +115,24 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
+std::vector<std::string> ListDirAt(int fd, const std::string& shown) {
+  int copy = ::dup(fd);
+  DIR* d = copy < 0 ? nullptr : ::fdopendir(copy);
+  if (!d) {
+    if (copy >= 0) ::close(copy);
+    throw SysError("opendir", shown);
+  }
+  ::rewinddir(d);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::string ReadLink(const std::string& path) {
   std::string target(4096, '\0');
   ssize_t n = ::readlink(path.c_str(), target.data(), target.size());

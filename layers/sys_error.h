@@ -67,6 +67,8 @@ void MakeDirs(const std::string& path, mode_t mode = 0755);
 void ReadChunks(const std::string& path, const std::function<void(std::string_view)>& chunk);
 // The names in a directory (no "." or ".."), sorted. Throws SysError.
 std::vector<std::string> ListDir(const std::string& dir);
+// The same for an open directory (left open and unmoved); `shown` names it in errors.
+std::vector<std::string> ListDirAt(int fd, const std::string& shown);
 // A symlink's target. Throws SysError.
 std::string ReadLink(const std::string& path);
 // The path of `rel` below `root` with every component, symlinks included, resolved inside `root`

@@ -1,6 +1,5 @@
 #include "builder/rootfs/copier.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/sendfile.h>
@@ -9,11 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
+#include <iterator>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
+#include "layers/parallel.h"
 #include "layers/root_dir.h"
 #include "layers/sys_error.h"
 
@@ -184,7 +186,7 @@ class Copier {
       int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
       if (fd < 0) return;
       UniqueFd dir(fd);
-      for (const std::string& n : Names(dir.get(), Src(base))) {
+      for (const std::string& n : layers::ListDirAt(dir.get(), Src(base))) {
         struct stat st;
         if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
           Glob(parts, i, JoinRel(base, n), out);
@@ -200,19 +202,10 @@ class Copier {
     }
     int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return;
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      ::close(fd);
-      return;
+    UniqueFd dir(fd);
+    for (const std::string& n : layers::ListDirAt(dir.get(), Src(base))) {
+      if (::fnmatch(parts[i].c_str(), n.c_str(), 0) == 0) Glob(parts, i + 1, JoinRel(base, n), out);
     }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != ".." && ::fnmatch(parts[i].c_str(), n.c_str(), 0) == 0) names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const std::string& n : names) Glob(parts, i + 1, JoinRel(base, n), out);
   }
 
   // Creates the directories of `rel` in the upper dir: ones the image already has keep its
@@ -261,13 +254,16 @@ class Copier {
 
   // Whether .dockerignore lets anything below the directory `rel` (canonical) through.
   bool IncludesBelow(const std::string& rel) {
-    auto memo = includes_below_.find(rel);
-    if (memo != includes_below_.end()) return memo->second;
+    {
+      std::lock_guard<std::mutex> lock(includes_mu_);  // the walk runs on several threads
+      auto memo = includes_below_.find(rel);
+      if (memo != includes_below_.end()) return memo->second;
+    }
     bool any = false;
     int fd = src_.TryOpen(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (fd >= 0) {
       UniqueFd dir(fd);
-      for (const std::string& n : Names(dir.get(), Src(rel))) {
+      for (const std::string& n : layers::ListDirAt(dir.get(), Src(rel))) {
         std::string child = JoinRel(rel, n);
         struct stat st;
         if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
@@ -277,6 +273,7 @@ class Copier {
         }
       }
     }
+    std::lock_guard<std::mutex> lock(includes_mu_);
     includes_below_[rel] = any;
     return any;
   }
@@ -296,39 +293,43 @@ class Copier {
   }
 
   // A directory's entries, each one stat relative to the open directory (the hot path of a
-  // no-op rebuild: one fstatat per file).
+  // no-op rebuild: one fstatat per file); the subdirectories of the top one on every core.
   void SelectChildren(int fd, const std::string& dir, const std::string& src_rel, const std::string& name,
-                      const std::string& item_rel, std::vector<cache::InputFile>& out) {
-    std::vector<std::string> names = Names(fd, dir);
+                      const std::string& item_rel, std::vector<cache::InputFile>& out, bool top = true) {
+    std::vector<std::string> names = layers::ListDirAt(fd, dir);
     const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
-    for (const std::string& n : names) {
-      std::string child_src = JoinRel(src_rel, n);
+    std::vector<std::pair<size_t, cache::InputFile>> subdirs;  // walked after, each before its entry
+    for (size_t i = 0; i < names.size(); ++i) {
       cache::InputFile c;
-      c.path = name + "/" + n;
-      c.source = dir + "/" + n;
-      if (::fstatat(fd, n.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
-      if (filtering && Skipped(child_src, JoinRel(item_rel, n), S_ISDIR(c.st.st_mode))) continue;
+      c.path = name + "/" + names[i];
+      c.source = dir + "/" + names[i];
+      if (::fstatat(fd, names[i].c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
+      if (filtering && Skipped(JoinRel(src_rel, names[i]), JoinRel(item_rel, names[i]), S_ISDIR(c.st.st_mode))) continue;
       if (S_ISDIR(c.st.st_mode)) {
-        UniqueFd child(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!child) throw SysError("open", c.source);
-        SelectChildren(child.get(), c.source, child_src, c.path, JoinRel(item_rel, n), out);
+        subdirs.emplace_back(i, std::move(c));
+      } else {
+        out.push_back(std::move(c));
       }
-      out.push_back(std::move(c));
     }
-  }
-
-  // The names in an open directory, sorted.
-  static std::vector<std::string> Names(int fd, const std::string& shown) {
-    DIR* d = ::fdopendir(::dup(fd));
-    if (!d) throw SysError("opendir", shown);
-    ::rewinddir(d);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+    std::vector<std::vector<cache::InputFile>> below(subdirs.size());
+    auto walk = [&](size_t k) {
+      const auto& [i, self] = subdirs[k];
+      UniqueFd child(::openat(fd, names[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child) throw SysError("open", self.source);
+      SelectChildren(child.get(), self.source, JoinRel(src_rel, names[i]), self.path, JoinRel(item_rel, names[i]),
+                     top ? below[k] : out, false);
+      if (!top) out.push_back(self);
+    };
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    layers::ForEach(subdirs.size(), top ? cores : 1, walk);
+    if (!top) return;
+    size_t total = out.size() + subdirs.size();
+    for (const auto& b : below) total += b.size();
+    out.reserve(total);
+    for (size_t k = 0; k < subdirs.size(); ++k) {
+      std::move(below[k].begin(), below[k].end(), std::back_inserter(out));
+      out.push_back(std::move(subdirs[k].second));
     }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
   }
 
   bool Excluded(const std::string& item_rel) const {
@@ -370,7 +371,7 @@ class Copier {
       UniqueFd out(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!out) throw SysError("open", shown);
       const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
-      for (const std::string& n : Names(in.get(), Src(src_rel))) {
+      for (const std::string& n : layers::ListDirAt(in.get(), Src(src_rel))) {
         std::string child_src = JoinRel(src_rel, n);
         std::string child_item = JoinRel(item_rel, n);
         if (filtering) {
@@ -483,6 +484,7 @@ class Copier {
   CopyStats stats_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
   std::map<std::string, std::string> kept_;
+  std::mutex includes_mu_;
   std::map<std::string, bool> includes_below_;  // memo of IncludesBelow  // --parents: what of each item's path the copy keeps
 };
 

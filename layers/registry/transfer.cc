@@ -1,5 +1,7 @@
 #include "layers/registry/transfer.h"
 
+#include "layers/parallel.h"
+
 #include <algorithm>
 
 #include "layers/image_index.h"
@@ -27,31 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs `work(i)` for i in [0, n) on up to `parallel` threads; rethrows the first failure.
-void ForEach(size_t n, int parallel, const std::function<void(size_t)>& work) {
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto run = [&] {
-    for (size_t i; (i = next++) < n;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (error) return;
-      }
-      try {
-        work(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!error) error = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < std::min<int>(parallel, static_cast<int>(n)); ++t) threads.emplace_back(run);
-  run();
-  for (std::thread& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 
 }  // namespace
