@@ -48,12 +48,22 @@ Digest DataDigest(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// By path. A selection comes in walk order, mostly sorted already: checked in one pass first.
+void SortByPath(std::vector<const InputFile*>& order) {
+  auto less = [](const InputFile* a, const InputFile* b) { return a->path < b->path; };
+  if (!std::is_sorted(order.begin(), order.end(), less)) std::sort(order.begin(), order.end(), less);
+}
+
+}  // namespace
+
 InputDigest DigestInputs(std::vector<InputFile> all_files, FileDigestMemo& memo, unsigned threads) {
   // Sorted by path (through an index: the entries are big), duplicates once.
   std::vector<const InputFile*> order;
   order.reserve(all_files.size());
   for (const InputFile& f : all_files) order.push_back(&f);
-  std::sort(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
+  SortByPath(order);
   order.erase(std::unique(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path == b->path; }),
               order.end());
   struct View {
@@ -162,7 +172,7 @@ std::string InputsFingerprint(const std::vector<InputFile>& files, int64_t settl
   std::vector<const InputFile*> order;
   order.reserve(files.size());
   for (const InputFile& f : files) order.push_back(&f);
-  std::sort(order.begin(), order.end(), [](const InputFile* a, const InputFile* b) { return a->path < b->path; });
+  SortByPath(order);
   auto now = std::chrono::system_clock::now().time_since_epoch();
   const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
   layers::Sha256 h;

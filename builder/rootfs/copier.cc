@@ -293,42 +293,41 @@ class Copier {
   }
 
   // A directory's entries, each one stat relative to the open directory (the hot path of a
-  // no-op rebuild: one fstatat per file); the subdirectories of the top one on every core.
+  // no-op rebuild: one fstatat per file), in pre-order, mostly path order (sorting then costs one
+  // pass); the subdirectories of the top one are walked on every core.
   void SelectChildren(int fd, const std::string& dir, const std::string& src_rel, const std::string& name,
                       const std::string& item_rel, std::vector<cache::InputFile>& out, bool top = true) {
-    std::vector<std::string> names = layers::ListDirAt(fd, dir);
     const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
-    std::vector<std::pair<size_t, cache::InputFile>> subdirs;  // walked after, each before its entry
-    for (size_t i = 0; i < names.size(); ++i) {
+    std::vector<std::pair<std::string, cache::InputFile>> entries;  // (name, entry)
+    std::vector<size_t> subdirs;                                     // indexes into `entries`
+    for (const std::string& n : layers::ListDirAt(fd, dir)) {
       cache::InputFile c;
-      c.path = name + "/" + names[i];
-      c.source = dir + "/" + names[i];
-      if (::fstatat(fd, names[i].c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
-      if (filtering && Skipped(JoinRel(src_rel, names[i]), JoinRel(item_rel, names[i]), S_ISDIR(c.st.st_mode))) continue;
-      if (S_ISDIR(c.st.st_mode)) {
-        subdirs.emplace_back(i, std::move(c));
-      } else {
-        out.push_back(std::move(c));
-      }
+      c.path = name + "/" + n;
+      c.source = dir + "/" + n;
+      if (::fstatat(fd, n.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", c.source);
+      if (filtering && Skipped(JoinRel(src_rel, n), JoinRel(item_rel, n), S_ISDIR(c.st.st_mode))) continue;
+      if (S_ISDIR(c.st.st_mode)) subdirs.push_back(entries.size());
+      entries.emplace_back(n, std::move(c));
     }
-    std::vector<std::vector<cache::InputFile>> below(subdirs.size());
-    auto walk = [&](size_t k) {
-      const auto& [i, self] = subdirs[k];
-      UniqueFd child(::openat(fd, names[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    const bool parallel = top && subdirs.size() > 1;
+    std::vector<std::vector<cache::InputFile>> below(parallel ? subdirs.size() : 0);
+    auto walk = [&](size_t k, std::vector<cache::InputFile>& into) {
+      const auto& [n, self] = entries[subdirs[k]];
+      UniqueFd child(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child) throw SysError("open", self.source);
-      SelectChildren(child.get(), self.source, JoinRel(src_rel, names[i]), self.path, JoinRel(item_rel, names[i]),
-                     top ? below[k] : out, false);
-      if (!top) out.push_back(self);
+      SelectChildren(child.get(), self.source, JoinRel(src_rel, n), self.path, JoinRel(item_rel, n), into, false);
     };
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    layers::ForEach(subdirs.size(), top ? cores : 1, walk);
-    if (!top) return;
-    size_t total = out.size() + subdirs.size();
-    for (const auto& b : below) total += b.size();
-    out.reserve(total);
-    for (size_t k = 0; k < subdirs.size(); ++k) {
-      std::move(below[k].begin(), below[k].end(), std::back_inserter(out));
-      out.push_back(std::move(subdirs[k].second));
+    if (parallel) layers::ForEach(subdirs.size(), cores, [&](size_t k) { walk(k, below[k]); });
+    for (size_t i = 0, k = 0; i < entries.size(); ++i) {
+      if (k == subdirs.size() || subdirs[k] != i) {
+        out.push_back(std::move(entries[i].second));
+        continue;
+      }
+      out.push_back(entries[i].second);  // a copy: the walk reads it
+      if (parallel) std::move(below[k].begin(), below[k].end(), std::back_inserter(out));
+      if (!parallel) walk(k, out);
+      ++k;
     }
   }
 
