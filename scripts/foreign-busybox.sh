@@ -28,7 +28,13 @@ for arch in "${need[@]}"; do
     updated=yes
   fi
   work=$(mktemp -d)
-  (cd "$work" && chown _apt "$work" 2>/dev/null; apt-get download -qq "busybox-static:$arch" >/dev/null)
+  chown _apt "$work" 2>/dev/null || true
+  for attempt in 1 2 3; do  # a mirror can fail one request
+    (cd "$work" && apt-get download -qq "busybox-static:$arch" >/dev/null 2>&1) && break
+    [ $attempt = 3 ] && { echo "foreign-busybox: apt-get download busybox-static:$arch failed 3 times" >&2; exit 1; }
+    [ $updated = no ] && { apt-get update -qq || true; updated=yes; }
+    sleep 2
+  done
   deb=$(ls "$work"/busybox-static_*_"$arch".deb)
   dpkg-deb -x "$deb" "$work/x"
   mkdir -p "$dest/$arch"
