@@ -36,6 +36,9 @@ class ContentStore {
     Descriptor Commit(const std::string& media_type, const std::optional<Digest>& expected = std::nullopt,
                       std::optional<int64_t> expected_size = std::nullopt);
     int64_t size() const { return size_; }
+    // For a writer whose bytes the caller hashes itself as it makes them (a layer tar and its
+    // diff_id): no second hash here; Commit then needs `expected`, the caller's digest.
+    void HashedByCaller() { hash_.reset(); }
 
    private:
     friend class ContentStore;

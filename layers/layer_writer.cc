@@ -378,6 +378,8 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   std::vector<std::string> paths;
   Walk(snapshot_dir, "", paths);
   ContentStore::Writer writer = store.Ingest();
+  const bool plain = options.compression == Compression::kUncompressed;
+  if (plain) writer.HashedByCaller();  // the blob is the tar: its digest is the diff_id, hashed once
   LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
   TarBuilder tar(sink, options, true);
   for (const std::string& p : paths) tar.Add(snapshot_dir, p);
@@ -388,7 +390,7 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   const char* type = options.compression == Compression::kGzip   ? media_type::kLayerGzip
                      : options.compression == Compression::kZstd ? media_type::kLayerZstd
                                                                  : media_type::kLayer;
-  result.blob = writer.Commit(type);
+  result.blob = writer.Commit(type, plain ? std::optional<Digest>(result.diff_id) : std::nullopt);
   return result;
 }
 
