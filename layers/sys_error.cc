@@ -103,16 +103,9 @@ void ReadChunks(const std::string& path, const std::function<void(std::string_vi
 }
 
 std::vector<std::string> ListDir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) throw SysError("opendir", dir);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw SysError("opendir", dir);
+  return ListDirAt(fd.get(), dir);
 }
 
 std::vector<std::string> ListDirAt(int fd, const std::string& shown) {

@@ -53,6 +53,17 @@ docker_build() {
     >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
 }
 
+# stages_buildfile LOOPS: three independent CPU-bound stages (a shell loop of LOOPS iterations)
+# and a final stage that copies from each.
+stages_buildfile() {
+  for s in a b c; do
+    echo "FROM busybox:bench AS $s"
+    echo "RUN i=0; while [ \$i -lt $1 ]; do i=\$((i+1)); done; echo $s \$i > /$s.txt"
+  done
+  echo "FROM busybox:bench"
+  for s in a b c; do echo "COPY --from=$s /$s.txt /"; done
+}
+
 time_build() {  # time_build TOOL BUILDFILE [TARGET]: prints seconds
   local t0 t1
   t0=$(now)

@@ -31,14 +31,7 @@ printf 'FROM busybox:bench\nCOPY blob /data/blob\n' > "$work/big.Buildfile"
   echo "FROM busybox:bench"
   for i in $(seq 0 9); do echo "RUN echo $i > /step$i"; done
 } > "$work/steps.Buildfile"
-{
-  for s in a b c; do
-    echo "FROM busybox:bench AS $s"
-    echo "RUN i=0; while [ \$i -lt $loops ]; do i=\$((i+1)); done; echo $s \$i > /$s.txt"
-  done
-  echo "FROM busybox:bench"
-  for s in a b c; do echo "COPY --from=$s /$s.txt /"; done
-} > "$work/stages.Buildfile"
+stages_buildfile "$loops" > "$work/stages.Buildfile"
 declare -A context=([files]="$work/files" [big]="$work/big" [steps]="$work/small" [stages]="$work/small")
 
 declare -A t  # t[tool,measure] = newline-separated seconds

@@ -22,14 +22,7 @@ loops=${LOOPS:-2000000}
   echo "FROM busybox:bench"
   for i in $(seq 0 10); do echo "RUN echo $i > /step$i"; done
 } > "$work/eleven.Buildfile"
-{
-  for s in a b c; do
-    echo "FROM busybox:bench AS $s"
-    echo "RUN i=0; while [ \$i -lt $loops ]; do i=\$((i+1)); done; echo $s \$i > /$s.txt"
-  done
-  echo "FROM busybox:bench"
-  for s in a b c; do echo "COPY --from=$s /$s.txt /"; done
-} > "$work/parallel.Buildfile"
+stages_buildfile "$loops" > "$work/parallel.Buildfile"
 declare -A one eleven par single
 for tool in "${tools[@]}"; do
   "${tool}_build" "$work/one.Buildfile"  # warm-up (page cache, base image unpacked)
