@@ -41,14 +41,24 @@ int ParseDockerFlags(const BuildOptions& options, BuildInvocation& inv, std::ost
     }
   }
   for (const std::string& a : options.annotations) {
-    // buildx: [TYPE[,TYPE][PLATFORM]:]KEY=VALUE; the image has one manifest, so TYPE is manifest.
+    // buildx: [TYPE[,TYPE]:]KEY=VALUE with TYPE manifest (the default) or index (a multi-platform
+    // build's index).
     std::string kv = a;
     size_t eq = kv.find('='), colon = kv.find(':');
+    bool on_manifest = true, on_index = false;
     if (colon != std::string::npos && colon < eq) {
-      std::string type = kv.substr(0, colon);
-      if (type != "manifest") {
-        err << "error: --annotation " << a << ": imgbuild annotates the image manifest only (manifest:KEY=VALUE)\n";
-        return 2;
+      on_manifest = false;
+      std::string types = kv.substr(0, colon) + ",";
+      for (size_t at = 0, comma; (comma = types.find(',', at)) != std::string::npos; at = comma + 1) {
+        std::string type = types.substr(at, comma - at);
+        if (type == "manifest") {
+          on_manifest = true;
+        } else if (type == "index") {
+          on_index = true;
+        } else {
+          err << "error: --annotation " << a << ": imgbuild annotates manifests and indexes (manifest:, index:)\n";
+          return 2;
+        }
       }
       kv = kv.substr(colon + 1);
       eq = kv.find('=');
@@ -57,7 +67,8 @@ int ParseDockerFlags(const BuildOptions& options, BuildInvocation& inv, std::ost
       err << "error: --annotation needs KEY=VALUE, got \"" << a << "\"\n";
       return 2;
     }
-    req.annotations[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (on_manifest) req.annotations[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (on_index) inv.index_annotations[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   // Attestations: imgbuild makes none, so only "off" is an answer it can give.
   for (const auto& [flag, value] : {std::pair{"--provenance", options.provenance}, std::pair{"--sbom", options.sbom}}) {
@@ -265,6 +276,10 @@ int ParseBuildFlags(const BuildOptions& options, BuildInvocation& inv, std::ostr
       err << "error: SOURCE_DATE_EPOCH must be a number of seconds, got \"" << epoch << "\"\n";
       return 2;
     }
+  }
+  if (inv.platforms.size() < 2 && !inv.index_annotations.empty()) {
+    err << "error: --annotation index:...: only a multi-platform build (--platform A,B) makes an index\n";
+    return 2;
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <vector>
@@ -26,6 +27,7 @@ struct BuildInvocation {
   int64_t cache_limit = 0;
   // --platform A,B,...: the platforms built (one: a single image; several: an index of them).
   std::vector<frontend::PlatformSpec> platforms;
+  std::map<std::string, std::string> index_annotations;  // --annotation index:K=V
   // The Buildfile once read (standard input is read once, whatever the platforms).
   std::optional<BuildfileSource> buildfile;
 };

@@ -121,7 +121,7 @@ BuiltImage BuildPlatforms(const BuildOptions& options, BuildInvocation& inv, std
     }
     status.Info("exported " + std::to_string(records.size()) + " cache records to " + where);
   }
-  out.manifest = layers::PutIndex(store.store(), manifests);
+  out.manifest = layers::PutIndex(store.store(), manifests, inv.index_annotations);
   out.config = out.manifest;
   for (const std::string& tag : inv.req.tags) store.Tag(tag, out.manifest);
   if (inv.req.tags.empty()) store.AddUntagged(out.manifest);

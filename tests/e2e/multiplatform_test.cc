@@ -206,8 +206,15 @@ TEST_F(MultiPlatformTest, OutputsCacheAndFailures) {
   std::string docker = dir_ + "/app-docker.tar", tar = dir_ + "/app-rootfs.tar", cache = dir_ + "/cache";
   RunResult r = Build("app", kTwoStages,
                       three + "-t app:2 -o type=docker,dest=" + docker + " -o type=tar,dest=" + tar +
-                          " --cache-to type=local,dest=" + cache + ",mode=max");
+                          " --cache-to type=local,dest=" + cache + ",mode=max" +
+                          " --annotation index:org.example.i=1 --annotation manifest,index:org.example.both=2");
   ASSERT_EQ(r.code, 0) << r.err;
+  // --annotation index: lands on the index, manifest (the default) on each platform's manifest.
+  auto shown = nlohmann::json::parse(RunImgbuild("inspect --root " + root_ + " app:2").out);
+  EXPECT_EQ(shown["index"]["annotations"], nlohmann::json({{"org.example.both", "2"}, {"org.example.i", "1"}}));
+  auto arm = nlohmann::json::parse(RunImgbuild("inspect --platform linux/arm64 --root " + root_ + " app:2").out);
+  EXPECT_EQ(arm["manifest"]["annotations"]["org.example.both"], "2");
+  EXPECT_FALSE(arm["manifest"]["annotations"].contains("org.example.i"));
   // docker: the index in index.json (Docker 25+), manifest.json naming the host's platform.
   std::string layout = dir_ + "/app-docker";
   std::filesystem::create_directories(layout);
