@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   build->add_option("--shm-size", build_opts.shm_size, "Size of RUN's /dev/shm (default 64MiB)");
   build->add_option("--ulimit", build_opts.ulimits, "Resource limit of RUN: NAME=SOFT[:HARD] (nofile, nproc, ...)")
       ->allow_extra_args(false);
-  build->add_option("--annotation", build_opts.annotations, "Annotate the image manifest: [manifest:]KEY=VALUE")
+  build->add_option("--annotation", build_opts.annotations, "Annotate each image manifest ([manifest:]KEY=VALUE) or a multi-platform index (index:KEY=VALUE)")
       ->allow_extra_args(false);
   build->add_option("--provenance", build_opts.provenance, "Attestations: only false (imgbuild makes none)");
   build->add_option("--sbom", build_opts.sbom, "Attestations: only false (imgbuild makes none)");
