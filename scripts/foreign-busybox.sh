@@ -41,5 +41,5 @@ for arch in "${need[@]}"; do
   cp "$work/x/bin/busybox" "$dest/$arch/busybox.tmp"
   mv "$dest/$arch/busybox.tmp" "$dest/$arch/busybox"
   rm -rf "$work"
-  echo "foreign-busybox: $dest/$arch/busybox ($(file -b "$dest/$arch/busybox" 2>/dev/null | cut -d, -f1,2 || echo unpacked))"
+  echo "foreign-busybox: $dest/$arch/busybox"
 done

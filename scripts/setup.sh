@@ -10,7 +10,7 @@ packages=(
   tao-pegtl-dev libarchive-dev libssl-dev libzstd-dev zlib1g-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libseccomp-dev passt
   busybox-static umoci skopeo oci-image-tool python3 podman runc openssh-client procps
-  docker-registry apache2-utils openssl git debootstrap tmux bsdutils qemu-user-static file
+  docker-registry apache2-utils openssl git debootstrap tmux bsdutils qemu-user-static
 )
 missing=()
 for p in "${packages[@]}"; do
