@@ -9,6 +9,7 @@
 // mounted: each snapshot is a full copy, and its change is found by comparing it with its parent).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -60,9 +61,10 @@ class Snapshotter {
 // `dir` holds the snapshots (created if missing). Keys are directory names: [A-Za-z0-9._-]+.
 std::unique_ptr<Snapshotter> NewOverlaySnapshotter(const std::string& dir);
 std::unique_ptr<Snapshotter> NewCopySnapshotter(const std::string& dir);
-// Overlay where this process can mount it (tried in `scratch`, on the same filesystem), else copy.
-// IMGBUILD_SNAPSHOTTER=copy forces the copy-based one (in DIR-copy: the two never share snapshots).
-std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::string& scratch);
+// Overlay where this process can mount it (tried in the directory `scratch` gives, on the same
+// filesystem, when this boot has not tried yet), else copy. IMGBUILD_SNAPSHOTTER=copy forces the
+// copy-based one (in DIR-copy: the two never share snapshots).
+std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::function<std::string()>& scratch);
 
 // Mounts `mounts` at `target` (an existing directory) until destroyed.
 class MountGuard {

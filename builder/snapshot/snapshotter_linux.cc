@@ -25,7 +25,7 @@ namespace imgbuild::builder {
 using layers::SysError;
 using layers::UniqueFd;
 
-std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::string& scratch) {
+std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::function<std::string()>& scratch) {
   layers::MakeDirs(dir);
   const char* forced = std::getenv("IMGBUILD_SNAPSHOTTER");
   if (forced && std::string(forced) == "copy") return NewCopySnapshotter(dir + "-copy");
@@ -41,7 +41,7 @@ std::unique_ptr<Snapshotter> NewSnapshotter(const std::string& dir, const std::s
   const std::string memo = dir + ".works-" + boot;
   struct stat st;
   if (!boot.empty() && ::stat(memo.c_str(), &st) == 0) return NewOverlaySnapshotter(dir);
-  if (detail::OverlayWorks(scratch)) {
+  if (detail::OverlayWorks(scratch())) {
     if (!boot.empty()) {
       std::error_code ec;
       const std::string prefix = std::filesystem::path(dir).filename().string() + ".works-";

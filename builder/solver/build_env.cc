@@ -20,7 +20,7 @@ BuildEnv::BuildEnv(const frontend::Plan& p, const BuildRequest& r, Status& statu
       state(r.root),
       store(state.oci(), state.tmp()),
       ws(state),
-      snaps(NewSnapshotter(state.snapshots(), ws.dir())),
+      snaps(NewSnapshotter(state.snapshots(), [this] { return ws.dir(); })),
       created(BuildTime(r)),
       status_(status) {
   store.store().ReapAbandoned();

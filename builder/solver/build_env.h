@@ -35,7 +35,11 @@ class BuildEnv {
   const std::string created;  // the build's time (SOURCE_DATE_EPOCH when set), RFC 3339
 
   // A scratch snapshot name of this build, and one it owns (removed when the build ends).
-  std::string NewKey(const char* what) { return BuildSnapshotName(ws.name(), what, ws.Next()); }
+  // A step snapshot's key, named after the workspace (made now, so a reaper finds it if we die).
+  std::string NewKey(const char* what) {
+    ws.dir();
+    return BuildSnapshotName(ws.name(), what, ws.Next());
+  }
   void Own(const std::string& key);
 
   // Status calls from any thread, one at a time.

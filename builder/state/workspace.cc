@@ -68,21 +68,35 @@ Workspace::Workspace(const StateDir& state) {
   std::mt19937_64 rng{std::random_device{}()};
   std::string name = "build-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
   dir_ = state.tmp() + "/" + name;
-  // Made under another name and locked before it gets its own, so a build starting at the same
-  // moment never takes it for a dead build's (it reaps only unlocked build-* directories).
-  std::string fresh = state.tmp() + "/.new-" + name;
-  layers::MakeDirs(fresh);
-  lock_.Reset(::open((fresh + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", fresh + "/.lock");
-  if (::rename(fresh.c_str(), dir_.c_str()) != 0) throw layers::SysError("rename", fresh);
+  tmp_ = state.tmp();
+}
+
+void Workspace::Make() const {
+  std::call_once(made_, [this] {
+    // Made under another name and locked before it gets its own, so a build starting at the
+    // same moment never takes it for a dead build's (it reaps only unlocked build-* directories).
+    std::string fresh = tmp_ + "/.new-" + name();
+    layers::MakeDirs(fresh);
+    lock_.Reset(::open((fresh + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) throw layers::SysError("lock", fresh + "/.lock");
+    if (::rename(fresh.c_str(), dir_.c_str()) != 0) throw layers::SysError("rename", fresh);
+    exists_ = true;
+  });
+}
+
+const std::string& Workspace::dir() const {
+  Make();
+  return dir_;
 }
 
 Workspace::~Workspace() {
+  if (!exists_) return;
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }
 
 std::string Workspace::NewDir(const std::string& prefix) {
+  Make();
   std::string d = dir_ + "/" + prefix + std::to_string(counter_++);
   layers::MakeDirs(d);
   return d;

@@ -1,9 +1,11 @@
 // A build's scratch space under ROOT/tmp (mount points, context copies), locked while the build
 // runs and removed when it ends; what builds that died left there (and their step snapshots) is
-// reaped by the next build.
+// reaped by the next build. It is made when first used (dir(), NewDir(); BuildEnv::NewKey before
+// naming a snapshot after it): a no-op build writes nothing there.
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "builder/state/state_dir.h"
@@ -18,14 +20,17 @@ class Workspace {
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const;  // made on first use
   std::string name() const { return dir_.substr(dir_.find_last_of('/') + 1); }
   int Next() { return counter_++; }
   std::string NewDir(const std::string& prefix);
 
  private:
-  std::string dir_;
-  layers::UniqueFd lock_;  // held while the build runs
+  void Make() const;
+  std::string dir_, tmp_;
+  mutable std::once_flag made_;
+  mutable bool exists_ = false;
+  mutable layers::UniqueFd lock_;  // held while the build runs
   std::atomic<int> counter_{0};
 };
 
