@@ -16,15 +16,7 @@ trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/big" "$work/small"
 head -c $((512 * 1024 * 1024)) /dev/urandom > "$work/big/blob.bin"
-python3 - "$work/small" <<'PY'
-import os, sys
-root = sys.argv[1]
-for i in range(20000):
-    d = os.path.join(root, "d%03d" % (i // 200))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(os.urandom(2500) + b"x" * 2500)
-PY
+python3 tests/bench/small_files.py "$work/small" 20000 200 2500
 for c in big small; do printf 'FROM scratch\nCOPY . /data/\n' > "$work/$c.Buildfile"; done
 
 measure() {  # measure NAME COMMAND...: prints "seconds rss_kib"

@@ -15,15 +15,7 @@ loops=${LOOPS:-1000000}
 
 # The contexts and Buildfiles.
 mkdir -p "$work/files" "$work/big" "$work/small"
-python3 - "$work/files" <<'PY'
-import os, sys
-root = sys.argv[1]
-for i in range(20000):
-    d = os.path.join(root, "d%02d" % (i // 2000))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(os.urandom(1250) + b"x" * 1250)
-PY
+python3 tests/bench/small_files.py "$work/files" 20000 2000 1250
 head -c $((512 << 20)) /dev/urandom > "$work/big/blob"
 printf 'FROM busybox:bench\nCOPY . /app/\nRUN find /app -type f | wc -l > /count\n' > "$work/files.Buildfile"
 printf 'FROM busybox:bench\nCOPY blob /data/blob\n' > "$work/big.Buildfile"
