@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -16,13 +17,35 @@ ContentStore::ContentStore(std::string layout_dir, std::string tmp_dir)
   MakeDirs(tmp_dir_);
 }
 
-std::string ContentStore::BlobPath(const Digest& d) const {
+std::string ContentStore::FilePath(const Digest& d) const {
   return layout_dir_ + "/blobs/sha256/" + std::string(d.hex());
 }
 
-bool ContentStore::Has(const Digest& d) const {
+bool ContentStore::Stored(const Digest& d) const {
   struct stat st;
-  return ::stat(BlobPath(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return ::stat(FilePath(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool ContentStore::Has(const Digest& d) const { return Stored(d) || DeferredSource(d).has_value(); }
+
+std::string ContentStore::BlobPath(const Digest& d) const {
+  std::string path = FilePath(d);
+  if (deferring() && !Stored(d)) {
+    if (std::optional<Recipe> r = ReadRecipe(d)) Make(d, *r);
+  }
+  return path;
+}
+
+std::optional<int64_t> ContentStore::Size(const Digest& d) const {
+  struct stat st;
+  if (::stat(FilePath(d).c_str(), &st) == 0 && S_ISREG(st.st_mode)) return static_cast<int64_t>(st.st_size);
+  if (std::optional<Recipe> r = ReadRecipe(d)) return r->size;
+  return std::nullopt;
+}
+
+int64_t ContentStore::DiskBytes(const Digest& d) const {
+  struct stat st;
+  return ::stat(FilePath(d).c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
 std::string ContentStore::ReadBlob(const Digest& d) const { return ReadFile(BlobPath(d)); }
@@ -93,7 +116,7 @@ Descriptor ContentStore::Writer::Commit(const std::string& media_type, const std
   if (::fchmod(fd_.get(), 0444) != 0) throw SysError("chmod", tmp_path_);
   if (::fsync(fd_.get()) != 0) throw SysError("fsync", tmp_path_);
   fd_.Reset();
-  std::string final_path = store_->BlobPath(actual);
+  std::string final_path = store_->FilePath(actual);
   if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) throw SysError("rename", tmp_path_);
   committed_ = true;
   SyncDir(store_->layout_dir() + "/blobs/sha256");
@@ -113,18 +136,31 @@ std::vector<Digest> ContentStore::List() const {
   } catch (const SysError&) {
     return out;
   }
+  if (deferring()) {
+    try {
+      for (std::string& n : ListDir(recipes_dir_)) names.push_back(std::move(n));
+    } catch (const SysError&) {
+      // no recipes yet
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+  }
   for (const std::string& n : names) {
     try {
       out.push_back(Digest::Parse("sha256:" + n));
     } catch (const std::invalid_argument&) {
-      // not a blob (a stray file): left alone
+      // not a blob (a stray file or a recipe being written): left alone
     }
   }
   return out;
 }
 
 void ContentStore::Remove(const Digest& d) const {
-  if (::unlink(BlobPath(d).c_str()) != 0 && errno != ENOENT) throw SysError("unlink", BlobPath(d));
+  if (::unlink(FilePath(d).c_str()) != 0 && errno != ENOENT) throw SysError("unlink", FilePath(d));
+  if (deferring()) {
+    std::string recipe = recipes_dir_ + "/" + std::string(d.hex());
+    if (::unlink(recipe.c_str()) != 0 && errno != ENOENT) throw SysError("unlink", recipe);
+  }
 }
 
 }  // namespace imgbuild::layers

@@ -2,6 +2,10 @@
 // Writes stream into a temp file beside it, are verified (size and digest) on commit, fsynced and
 // renamed into place read-only. Two writers of the same blob at once are safe: the second rename
 // replaces identical bytes, and readers only ever see complete blobs.
+//
+// Deferred layers (the local store only, see DeferLayersTo): a layer a build made from a snapshot
+// may be kept as a recipe instead of bytes (the snapshot directory it is the tar of). It counts
+// as present; the first reader of its bytes (BlobPath) writes it, verified against its digest.
 #pragma once
 
 #include <memory>
@@ -21,8 +25,22 @@ class ContentStore {
   // `layout_dir` is the OCI layout root (holding blobs/); `tmp_dir` is on the same filesystem.
   ContentStore(std::string layout_dir, std::string tmp_dir);
 
-  bool Has(const Digest& d) const;
+  bool Has(const Digest& d) const;  // stored, or deferred with its snapshot there
+  // The blob's file; a deferred blob is written first (throws if its snapshot no longer gives it).
   std::string BlobPath(const Digest& d) const;
+  std::optional<int64_t> Size(const Digest& d) const;  // stored or deferred; none is made
+  int64_t DiskBytes(const Digest& d) const;            // what it takes on disk now (0: deferred)
+
+  // Turns deferred layers on: recipes live in `recipes_dir`, and name snapshot directories below
+  // `base_dir`. Off by default, so a layout read from elsewhere never follows a recipe.
+  void DeferLayersTo(std::string recipes_dir, std::string base_dir);
+  bool deferring() const { return !recipes_dir_.empty(); }
+  // Records `layer` (uncompressed, hashed by HashLayer) as the tar of `snapshot_dir` (below the
+  // base dir) made with `source_date_epoch`; the snapshot must stay unchanged while it is used.
+  void Defer(const Descriptor& layer, const std::string& snapshot_dir, std::optional<int64_t> source_date_epoch) const;
+  // The snapshot directory a deferred blob would be made from; std::nullopt when it is stored,
+  // absent, or its recipe is unusable.
+  std::optional<std::string> DeferredSource(const Digest& d) const;
   std::string ReadBlob(const Digest& d) const;  // for small blobs (JSON)
   Descriptor Put(const std::string& media_type, std::string_view bytes);
 
@@ -53,7 +71,7 @@ class ContentStore {
 
   Writer Ingest() const;
 
-  // Every blob of the store, and removing one (garbage collection; the caller makes sure nothing
+  // Every blob of the store (deferred ones too), and removing one (garbage collection; the caller makes sure nothing
   // uses it).
   std::vector<Digest> List() const;
   void Remove(const Digest& d) const;
@@ -64,8 +82,19 @@ class ContentStore {
   const std::string& layout_dir() const { return layout_dir_; }
 
  private:
+  struct Recipe {
+    std::string dir;  // absolute
+    int64_t size = 0;
+    std::optional<int64_t> source_date_epoch;
+  };
+  std::string FilePath(const Digest& d) const;
+  bool Stored(const Digest& d) const;
+  std::optional<Recipe> ReadRecipe(const Digest& d) const;
+  void Make(const Digest& d, const Recipe& r) const;
+
   std::string layout_dir_;
   std::string tmp_dir_;
+  std::string recipes_dir_, base_dir_;  // deferred layers (empty: off)
 };
 
 }  // namespace imgbuild::layers

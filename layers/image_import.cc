@@ -27,8 +27,7 @@ Descriptor ImportBlob(ContentStore& store, const std::string& path, const std::s
     Descriptor d;
     d.media_type = media_type;
     d.digest = *expected;
-    struct stat st;
-    d.size = ::stat(store.BlobPath(*expected).c_str(), &st) == 0 ? st.st_size : 0;
+    d.size = store.Size(*expected).value_or(0);
     return d;
   }
   struct stat st;

@@ -19,112 +19,11 @@
 #include <vector>
 
 #include "layers/error.h"
+#include "layers/parallel_gzip.h"
 #include "layers/tar_names.h"
 
 namespace imgbuild::layers {
 namespace {
-
-// gzip in independent blocks compressed on every core, as pigz does: each 128 KiB block is raw
-// deflate primed with the previous block's last 32 KiB and ended with a sync flush, so the
-// concatenation is one valid gzip member. The output depends only on the data and the level,
-// never on the number of cores.
-class ParallelGzip {
- public:
-  using Output = std::function<void(std::string_view)>;
-  ParallelGzip(int level, Output out) : level_(level), out_(std::move(out)) {
-    static const unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
-    out_(std::string_view(reinterpret_cast<const char*>(kHeader), sizeof kHeader));
-    workers_ = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
-  }
-
-  void Write(const char* data, size_t size) {
-    while (size > 0) {
-      size_t take = std::min(size, kBlock - pending_.size());
-      pending_.append(data, take);
-      data += take;
-      size -= take;
-      if (pending_.size() == kBlock) {
-        blocks_.push_back(std::move(pending_));
-        pending_.clear();
-        if (static_cast<long>(blocks_.size()) >= workers_ * 8) Flush(false);
-      }
-    }
-  }
-
-  void Finish() {
-    blocks_.push_back(std::move(pending_));
-    pending_.clear();
-    Flush(true);
-    unsigned char trailer[8];
-    for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
-    for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(total_ >> (8 * i));
-    out_(std::string_view(reinterpret_cast<const char*>(trailer), sizeof trailer));
-  }
-
- private:
-  static constexpr size_t kBlock = 128 * 1024;
-  static constexpr size_t kWindow = 32 * 1024;
-
-  struct Result {
-    std::string data;
-    uLong crc = 0;
-  };
-
-  static Result Compress(const std::string& block, const std::string& dict, int level, bool last) {
-    Result r;
-    r.crc = crc32(0L, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(block.size()));
-    z_stream z{};
-    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-      throw std::runtime_error("gzip: cannot initialise zlib");
-    }
-    if (!dict.empty()) {
-      deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()), static_cast<uInt>(dict.size()));
-    }
-    r.data.resize(deflateBound(&z, block.size()) + 16);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(block.data()));
-    z.avail_in = static_cast<uInt>(block.size());
-    z.next_out = reinterpret_cast<Bytef*>(r.data.data());
-    z.avail_out = static_cast<uInt>(r.data.size());
-    int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
-    if ((last && rc != Z_STREAM_END) || (!last && rc != Z_OK)) {
-      deflateEnd(&z);
-      throw std::runtime_error("gzip: deflate failed");
-    }
-    r.data.resize(r.data.size() - z.avail_out);
-    deflateEnd(&z);
-    return r;
-  }
-
-  void Flush(bool last) {
-    std::vector<std::future<Result>> jobs;
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      const std::string& prev = i == 0 ? previous_tail_ : blocks_[i - 1];
-      std::string dict = prev.size() > kWindow ? prev.substr(prev.size() - kWindow) : prev;
-      bool is_last = last && i + 1 == blocks_.size();
-      jobs.push_back(std::async(std::launch::async, Compress, std::cref(blocks_[i]), dict, level_, is_last));
-    }
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      Result r = jobs[i].get();
-      out_(r.data);
-      crc_ = crc32_combine(crc_, r.crc, static_cast<z_off_t>(blocks_[i].size()));
-      total_ += blocks_[i].size();
-    }
-    if (!blocks_.empty()) {
-      const std::string& tail = blocks_.back();
-      previous_tail_ = tail.size() > kWindow ? tail.substr(tail.size() - kWindow) : tail;
-    }
-    blocks_.clear();
-  }
-
-  int level_;
-  Output out_;
-  long workers_ = 1;
-  std::string pending_;
-  std::vector<std::string> blocks_;
-  std::string previous_tail_;
-  uLong crc_ = crc32(0L, Z_NULL, 0);
-  uint64_t total_ = 0;
-};
 
 // Bytes of the tar stream -> diff_id hash, then the codec, then the blob writer.
 class LayerSink {
@@ -374,7 +273,8 @@ class TarBuilder {
 
 }  // namespace
 
-LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store) {
+LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
+                       const std::optional<Digest>& expected) {
   std::vector<std::string> paths;
   Walk(snapshot_dir, "", paths);
   ContentStore::Writer writer = store.Ingest();
@@ -387,10 +287,33 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
   LayerResult result;
   result.diff_id = sink.Finish();
   result.entries = tar.entries();
+  if (expected && result.diff_id != *expected) {  // the uncommitted writer removes its bytes
+    throw std::runtime_error("layer of " + snapshot_dir + " is " + result.diff_id.str() + ", not the expected " +
+                             expected->str());
+  }
   const char* type = options.compression == Compression::kGzip   ? media_type::kLayerGzip
                      : options.compression == Compression::kZstd ? media_type::kLayerZstd
                                                                  : media_type::kLayer;
   result.blob = writer.Commit(type, plain ? std::optional<Digest>(result.diff_id) : std::nullopt);
+  return result;
+}
+
+LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options) {
+  std::vector<std::string> paths;
+  Walk(snapshot_dir, "", paths);
+  LayerOptions plain = options;
+  plain.compression = Compression::kUncompressed;
+  int64_t size = 0;
+  LayerSink sink(plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
+  TarBuilder tar(sink, plain, true);
+  for (const std::string& p : paths) tar.Add(snapshot_dir, p);
+  tar.Close();
+  LayerResult result;
+  result.diff_id = sink.Finish();
+  result.entries = tar.entries();
+  result.blob.media_type = media_type::kLayer;
+  result.blob.digest = result.diff_id;
+  result.blob.size = size;
   return result;
 }
 
@@ -438,7 +361,7 @@ Descriptor DecompressLayer(ContentStore& store, const Descriptor& compressed, co
                                ": " + ex.what());
     }
   } else {
-    out.size = static_cast<int64_t>(std::filesystem::file_size(store.BlobPath(diff_id)));
+    out.size = store.Size(diff_id).value_or(0);
   }
   std::optional<Compression> codec;
   if (compressed.media_type == media_type::kLayerGzip || compressed.media_type == media_type::kDockerLayerGzip) {

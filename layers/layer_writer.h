@@ -29,7 +29,13 @@ struct LayerResult {
   int64_t entries = 0;
 };
 
-LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, ContentStore& store);
+// With `expected`, a tar that hashes to anything else is not stored (std::runtime_error): how a
+// deferred layer is made from its snapshot.
+LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
+                       const std::optional<Digest>& expected = std::nullopt);
+// The uncompressed tar WriteLayer would write, hashed and counted, with nothing written: its
+// diff_id, and `blob` its descriptor (media type uncompressed, digest = diff_id, size).
+LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options);
 
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
 // `tmp` (default DEST.tmp) is where the tar is written before it is renamed to DEST.

@@ -39,7 +39,7 @@ std::function<std::optional<BaseImageInfo>(const std::string&)> BasePuller(
       const StateDir state(req.root);
       layers::registry::Reference r = layers::registry::Reference::Parse(ref);
       layers::registry::RegistryClient client(r.domain, inv.registry_options);
-      layers::OciLayout store(state.oci(), state.tmp());
+      layers::OciLayout store = LocalStore(state);
       auto note = [&status](const std::string& line) { status.Info(line); };
       layers::registry::PullResult p =
           multi ? layers::registry::PullPlatforms(client, r, targets, store, {layers::NormalizeTag(ref)}, 4, note,

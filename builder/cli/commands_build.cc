@@ -81,7 +81,7 @@ std::optional<layers::Descriptor> ExportBuild(const BuildOptions& options, const
                                               std::vector<std::string>& pushed) {
   std::optional<layers::Descriptor> shipped;
   const StateDir state(inv.req.root);
-  layers::OciLayout store(state.oci(), state.tmp());
+  layers::OciLayout store = LocalStore(state);
   std::vector<std::string> push_to;
   if (options.push) push_to = options.tags;
   for (const OutputSpec& o : inv.outputs) {

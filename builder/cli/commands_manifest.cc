@@ -64,7 +64,7 @@ int RunManifestInspect(const ManifestOptions& options, std::ostream& out, std::o
     if (!options.remote) {
       std::string root = StateDir::Open(options.root).root();
       GcLock lock = GcLock::Shared(root);
-      layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+      layers::OciLayout store = LocalStore(StateDir(root));
       if (std::optional<layers::Descriptor> d = store.Find(options.name)) {
         shown.name = layers::FullName(options.name);
         shown.digest = d->digest;
@@ -102,7 +102,7 @@ int RunManifestCreate(const ManifestOptions& options, std::ostream& out, std::os
     Reference name = Reference::Parse(options.name);  // checked before anything is fetched
     std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
-    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    layers::OciLayout store = LocalStore(StateDir(root));
     RegistryCommandOptions ro;
     ro.tls_verify = options.tls_verify;
     BlobMeter meter = MakeMeter(err);

@@ -35,7 +35,7 @@ int RunPull(const RegistryCommandOptions& options, std::ostream& out, std::ostre
     Reference ref = Reference::Parse(options.name);
     std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
-    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    layers::OciLayout store = LocalStore(StateDir(root));
     BlobMeter meter = MakeMeter(err);
     RegistryClient client(ref.domain, ClientOptions(options, meter));
     auto note = [&meter](const std::string& line) { meter.Line(line); };
@@ -67,7 +67,7 @@ int RunPush(const RegistryCommandOptions& options, std::ostream& out, std::ostre
   return Guarded(err, [&] {
     std::string root = StateDir::Open(options.root).root();
     GcLock lock = GcLock::Shared(root);
-    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    layers::OciLayout store = LocalStore(StateDir(root));
     layers::OciLayout* source = &store;
     std::optional<layers::OciLayout> archive;
     std::optional<layers::Descriptor> manifest;

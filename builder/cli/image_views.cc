@@ -26,7 +26,7 @@ int64_t LayerSize(layers::OciLayout& store, const std::string& memo_dir, const l
   try {
     if (diff_id.is_string()) {
       layers::Digest d = layers::Digest::Parse(diff_id.get<std::string>());
-      if (store.store().Has(d)) return static_cast<int64_t>(std::filesystem::file_size(store.store().BlobPath(d)));
+      if (std::optional<int64_t> size = store.store().Size(d)) return *size;
     }
     if (store.store().Has(layer.digest)) return layers::UncompressedSize(store.store(), layer, memo_dir);
   } catch (const std::exception&) {

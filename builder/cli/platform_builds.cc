@@ -86,7 +86,7 @@ BuiltImage BuildPlatforms(const BuildOptions& options, BuildInvocation& inv, std
   if (error) std::rethrow_exception(error);
 
   const StateDir state(inv.req.root);
-  layers::OciLayout store(state.oci(), state.tmp());
+  layers::OciLayout store = LocalStore(state);
   std::vector<layers::Descriptor> manifests;
   BuiltImage out;
   for (const auto& b : builds) {

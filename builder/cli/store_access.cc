@@ -17,7 +17,7 @@ int WithStore(const std::string& root_flag, std::ostream& err,
   try {
     std::string root = StateDir::Open(root_flag).root();
     GcLock lock = GcLock::Shared(root);  // no prune removes what this command reads or writes
-    layers::OciLayout store(StateDir(root).oci(), StateDir(root).tmp());
+    layers::OciLayout store = LocalStore(StateDir(root));
     return fn(store, root);
   } catch (const std::exception& e) {
     err << "error: " << UserMessage(e) << "\n";

@@ -4,6 +4,20 @@
 #include "layers/layer_writer.h"
 
 namespace imgbuild::builder {
+namespace {
+
+// A cached step's overlay snapshot outlives the build, unchanged: its layer is only hashed here
+// and written when something reads it (a deferred layer). Anything else is written now.
+layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o) {
+  layers::ContentStore& store = env.store.store();
+  std::string changes = env.snaps->Changes(snapshot);
+  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) return layers::WriteLayer(changes, o, store);
+  layers::LayerResult layer = layers::HashLayer(changes, o);
+  store.Defer(layer.blob, changes, o.source_date_epoch);
+  return layer;
+}
+
+}  // namespace
 
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill) {
   ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
@@ -16,7 +30,7 @@ void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, co
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
   layers::LayerOptions o;
   o.source_date_epoch = env.req.source_date_epoch;
-  layers::LayerResult layer = layers::WriteLayer(env.snaps->Changes(committed), o, env.store.store());
+  layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o);
   img.layers.push_back(layer.blob);
   img.config.diff_ids.push_back(layer.diff_id);
   img.snapshot = committed;

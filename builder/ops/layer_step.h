@@ -1,7 +1,8 @@
 // How a step makes a layer, and how it reads a committed snapshot:
 // - LayerStep: an active snapshot on the stage's, mounted for `fill` to write into, committed
 //   (under the stage's `commit_as` name, or a scratch name the build owns); its change becomes
-//   the layer and a history entry. Removed if anything fails.
+//   the layer and a history entry. Removed if anything fails. The layer of a snapshot that
+//   outlives the build (a cached step's) is deferred: hashed now, its blob written on first read.
 // - LinkedLayerStep (COPY --link): the layer is made on an empty root, then applied on top of the
 //   stage (BuildKit's rebasing), so directories it creates are fresh whatever the base holds.
 // - SnapshotView: a read-only mount of a committed snapshot for as long as it lives.

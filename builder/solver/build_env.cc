@@ -18,7 +18,7 @@ BuildEnv::BuildEnv(const frontend::Plan& p, const BuildRequest& r, Status& statu
     : plan(p),
       req(r),
       state(r.root),
-      store(state.oci(), state.tmp()),
+      store(LocalStore(state)),
       ws(state),
       snaps(NewSnapshotter(state.snapshots(), [this] { return ws.dir(); })),
       created(BuildTime(r)),

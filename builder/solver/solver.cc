@@ -355,7 +355,7 @@ class Solver {
 std::optional<frontend::BaseImageInfo> LookupBaseImage(const std::string& root, const std::string& ref,
                                                        const layers::Platform& platform) {
   StateDir state(root);
-  layers::OciLayout store(state.oci(), state.tmp());
+  layers::OciLayout store = LocalStore(state);
   std::optional<Descriptor> m = store.Find(ref);
   if (!m) return std::nullopt;
   if (layers::IsIndex(m->media_type)) {

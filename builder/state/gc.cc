@@ -59,11 +59,6 @@ int64_t DirBytes(const std::string& path) {
   return total;
 }
 
-int64_t FileBytes(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
-}
-
 // Every blob a tagged image needs.
 std::set<std::string> ImageBlobs(layers::OciLayout& store) {
   std::set<std::string> out;
@@ -119,6 +114,34 @@ std::map<std::string, std::pair<std::string, std::string>> CompressedMemos(const
   return out;
 }
 
+// A record's snapshot, and its layer's blob unless that is deferred.
+int64_t RecordBytes(layers::OciLayout& store, const cache::CacheRecord& r) {
+  return r.layer ? r.layer->size + store.store().DiskBytes(r.layer->digest) : 0;
+}
+
+// Deferred layers that `keep` holds and that would be made from a snapshot about to be removed
+// are written first: an image keeps its layers when the cache record that made them goes.
+void WriteDoomedDeferred(layers::OciLayout& store, Snapshotter& snaps, const std::set<std::string>& doomed,
+                         const std::set<std::string>& keep) {
+  std::set<std::string> doomed_dirs;
+  for (const std::string& key : doomed) {
+    try {
+      doomed_dirs.insert(snaps.Changes(key));
+    } catch (const std::exception&) {
+      // not a committed snapshot: no layer comes from it
+    }
+  }
+  for (const std::string& blob : keep) {
+    std::optional<std::string> source;
+    try {
+      source = store.store().DeferredSource(Digest::Parse(blob));
+    } catch (const std::invalid_argument&) {
+      continue;  // a manifest's odd digest: no recipe has that name
+    }
+    if (source && doomed_dirs.count(*source)) store.store().BlobPath(Digest::Parse(blob));
+  }
+}
+
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -154,7 +177,7 @@ std::vector<cache::CacheRecord> CacheRecords(const std::string& root) {
 DiskUsage MeasureDiskUsage(const std::string& root) {
   DiskUsage u;
   StateDir state(root);
-  layers::OciLayout store(state.oci(), state.tmp());
+  layers::OciLayout store = LocalStore(state);
   std::set<std::string> images = ImageBlobs(store), records;
   for (const Kind& k : Kinds(root)) {
     cache::CacheIndex index(k.index);
@@ -169,7 +192,7 @@ DiskUsage MeasureDiskUsage(const std::string& root) {
   }
   auto memos = CompressedMemos(root);
   for (const Digest& d : store.store().List()) {
-    int64_t bytes = FileBytes(store.store().BlobPath(d));
+    int64_t bytes = store.store().DiskBytes(d);
     if (images.count(d.str())) u.images += bytes;
     else if (records.count(d.str())) u.cache_blobs += bytes;
     else if (memos.count(d.str())) u.exports += bytes;
@@ -184,9 +207,10 @@ DiskUsage MeasureDiskUsage(const std::string& root) {
 
 int64_t CacheSize(const std::string& root) {
   int64_t total = 0;
+  layers::OciLayout store = LocalStore(StateDir(root));
   for (const Kind& k : Kinds(root)) {
     for (const cache::CacheRecord& r : cache::CacheIndex(k.index).All()) {
-      if (r.layer) total += 2 * r.layer->size;  // the blob and the snapshot holding the same files
+      if (r.layer) total += RecordBytes(store, r);
     }
   }
   return total;
@@ -195,7 +219,7 @@ int64_t CacheSize(const std::string& root) {
 PruneReport Prune(const std::string& root, const PruneOptions& options) {
   PruneReport report;
   StateDir state(root);
-  layers::OciLayout store(state.oci(), state.tmp());
+  layers::OciLayout store = LocalStore(state);
   if (options.all) {
     // -a: dangling images (untagged builds, docker's <none>) go too.
     for (const layers::Descriptor& d : store.Manifests()) {
@@ -220,7 +244,7 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
     for (const cache::CacheRecord& r : records) {
       bool broken = r.layer && (!store.store().Has(r.layer->digest) || !snaps->Exists(r.snapshot));
       bool old = options.unused_for && now - r.last_used > *options.unused_for;
-      int64_t bytes = r.layer ? 2 * r.layer->size : 0;
+      int64_t bytes = RecordBytes(store, r);
       bool over = options.keep_storage && kept_bytes + bytes > *options.keep_storage;
       if (broken || !filtered || old || over) {
         index.Remove(r.key);
@@ -245,6 +269,7 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
       bool base = IsChainSnapshot(s.key);
       if (!live.count(s.key) && (!base || options.all)) doomed.insert(s.key);
     }
+    if (snaps->kind() == "overlay") WriteDoomedDeferred(store, *snaps, doomed, keep_blobs);
     // Leaves first: a snapshot goes once nothing is based on it.
     for (bool progress = true; progress && !doomed.empty();) {
       progress = false;
@@ -289,7 +314,7 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
   }
   for (const Digest& d : store.store().List()) {
     if (keep_blobs.count(d.str())) continue;
-    report.bytes += FileBytes(store.store().BlobPath(d));
+    report.bytes += store.store().DiskBytes(d);
     store.store().Remove(d);
     ++report.blobs;
   }

@@ -57,4 +57,10 @@ bool IsChainSnapshot(const std::string& name) { return name.rfind("chain-", 0) =
 
 std::string BuildSnapshotPrefix(const std::string& build) { return "b-" + build + "-"; }
 
+layers::OciLayout LocalStore(const StateDir& state) {
+  layers::OciLayout store(state.oci(), state.tmp());
+  store.store().DeferLayersTo(state.deferred(), state.root());
+  return store;
+}
+
 }  // namespace imgbuild::builder

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cache/cache_key.h"
+#include "layers/oci_layout.h"
 
 namespace imgbuild::builder {
 
@@ -36,11 +37,16 @@ class StateDir {
   std::string logs() const { return Below("logs"); }              // logs/<build>/step-N.log
   std::string remote() const { return Below("remote"); }          // ADD's downloads, Git mirrors
   std::string gc_lock() const { return Below("gc.lock"); }
+  std::string deferred() const { return Below("deferred"); }      // recipes of deferred layers
 
  private:
   std::string Below(const char* name) const { return root_ + "/" + name; }
   std::string root_;
 };
+
+// The local store (ROOT/oci), with deferred layers on: a layer blob a build made from one of
+// ROOT's snapshots may be a recipe until something reads it (layers/content_store.h).
+layers::OciLayout LocalStore(const StateDir& state);
 
 // Snapshot names, as above.
 std::string ChainSnapshotName(const std::string& chain_id_hex);

@@ -261,7 +261,7 @@ TEST_F(CacheTest, DuAndPruneKeepImages) {
   ASSERT_EQ(du.code, 0) << du.err;
   auto before = nlohmann::json::parse(du.out);
   EXPECT_GT(before["records"].get<int>(), 0);
-  EXPECT_GT(before["images"].get<int64_t>(), 100000);
+  EXPECT_GT(before["images"].get<int64_t>(), 0);  // the layers are deferred: the snapshots hold them
   EXPECT_GT(before["snapshots"].get<int64_t>(), 100000);
   RunResult p = RunImgbuild("prune --filter until=1h --root " + root_);  // everything was used just now
   ASSERT_EQ(p.code, 0) << p.err;
@@ -272,7 +272,7 @@ TEST_F(CacheTest, DuAndPruneKeepImages) {
   auto after = nlohmann::json::parse(RunImgbuild("du --json --root " + root_).out);
   EXPECT_EQ(after["records"].get<int>(), 0);
   EXPECT_EQ(after["snapshots"].get<int64_t>(), 0);
-  EXPECT_EQ(after["images"], before["images"]);
+  EXPECT_GT(after["images"].get<int64_t>(), 100000);  // written when their snapshots went
   // The tagged image is whole: it can still be exported.
   RunResult save = RunImgbuild("save --root " + root_ + " keep:1 -o " + dir_ + "/keep.tar");
   EXPECT_EQ(save.code, 0) << save.err;
