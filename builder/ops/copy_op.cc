@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/ops/copy_reuse.h"
 #include "builder/ops/metadata_op.h"
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
@@ -16,6 +17,9 @@ namespace imgbuild::builder {
 using frontend::PlannedStep;
 
 namespace {
+
+// Thrown out of an incremental COPY that must start again from scratch (EveryLinkedFileCopied).
+struct FromScratch {};
 
 bool IsArchive(const std::string& path) {
   struct stat st;
@@ -89,6 +93,23 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   CopyRequest r = c.from.empty() ? LocalCopyRequest(step, c, env_.req.context_dir, &ignore_)
                                  : LocalCopyRequest(step, c, sources_.Root(c.from, step.stage, keep), sources_.ContextIgnore(c.from));
   std::string detail;
+  // Incremental COPY (copy_reuse.h): a cached step on overlay starts from its previous result.
+  std::optional<std::string> lineage;
+  if (remote.empty() && !img.commit_as.empty() && env_.snaps->kind() == "overlay") lineage = CopyLineage(img.snapshot, step, c);
+  CopyManifests manifests(env_.state.copy_manifests());
+  std::optional<CopyManifest> previous = lineage && img.reuse ? manifests.Load(*lineage) : std::nullopt;
+  if (previous && !env_.snaps->Exists(previous->snapshot)) previous.reset();
+  std::map<std::string, InPlaceFile> in_place;
+  std::vector<CopiedFile> copied;
+  if (lineage) r.copied = &copied;
+  auto prepare = [&](const std::string& upper) {
+    in_place.clear();
+    copied.clear();
+    r.in_place = nullptr;
+    if (!previous) return;
+    in_place = LinkUnchanged(*previous, env_.snaps->Changes(previous->snapshot), upper, r.src_root);
+    if (!in_place.empty()) r.in_place = &in_place;
+  };
   std::optional<SnapshotView> base_view;  // for --chown names under --link
   if (c.link && !r.chown.empty()) {
     base_view.emplace(env_, img.snapshot);
@@ -143,6 +164,10 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
     try {
       CopyStats stats = Copy(r);
       detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
+      if (r.in_place) {
+        if (!EveryLinkedFileCopied(in_place, copied)) throw FromScratch();
+        detail += ", " + std::to_string(stats.files - static_cast<int64_t>(in_place.size())) + " changed";
+      }
     } catch (const CopyError& e) {
       env_.Fail(step, e.what());
     }
@@ -151,7 +176,13 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   if (c.link) {
     LinkedLayerStep(env_, img, created_by, fill);
   } else {
-    LayerStep(env_, img, created_by, fill);
+    try {
+      LayerStep(env_, img, created_by, fill, prepare);
+    } catch (const FromScratch&) {
+      previous.reset();  // a linked file left the selection: the step is copied again, whole
+      LayerStep(env_, img, created_by, fill, prepare);
+    }
+    if (lineage) manifests.Save(*lineage, img.snapshot, copied);
   }
   return detail;
 }

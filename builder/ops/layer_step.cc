@@ -19,8 +19,9 @@ layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool k
 
 }  // namespace
 
-void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill) {
+void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare) {
   ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
+  if (prepare && env.snaps->kind() == "overlay") prepare(active.Dir());
   {
     MountGuard m(active.mounts(), env.ws.NewDir("mnt-"));
     fill(m.path());

@@ -20,7 +20,10 @@ namespace imgbuild::builder {
 
 using Fill = std::function<void(const std::string& root)>;
 
-void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
+// `prepare`, when given, is called with the active snapshot's own directory before it is mounted
+// (overlay snapshotter only: its upper directory).
+void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill,
+               const Fill& prepare = {});
 void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
 
 class SnapshotView {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -31,7 +30,6 @@ bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(
 using layers::RootDir;
 using layers::SysError;
 using layers::UniqueFd;
-
 
 class Copier {
  public:
@@ -394,6 +392,7 @@ class Copier {
       ++stats_.dirs;
       return;
     }
+    if (existed && S_ISREG(st.st_mode) && KeptInPlace(st, existing, src_rel, dst_rel)) return;
     if (existed) {
       if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory " + shown + " with a file");
       if (::unlinkat(ddir, dname.c_str(), 0) != 0) throw SysError("unlink", shown);
@@ -436,25 +435,27 @@ class Copier {
     if (!in) throw SysError("open", Src(src_rel));
     UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!out) throw SysError("create", shown);
-    off_t left = st.st_size;
-    while (left > 0) {
-      ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-        n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw SysError("copy", Src(src_rel));
-      }
-      if (n == 0) break;
-      left -= n;
-    }
+    CopyFileData(in.get(), out.get(), st.st_size, Src(src_rel));
     if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
     if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
     layers::CopyXattrs(in.get(), out.get(), shown);
     ::futimens(out.get(), times);
     ++stats_.files;
     stats_.bytes += st.st_size;
+    if (r_.copied && st.st_nlink == 1) r_.copied->push_back({src_rel, dst_rel, FileStamp::Of(st)});
+  }
+
+  // A file the previous result of this step left in place (linked there before the copy), kept
+  // when its source is the same file, unchanged, that it was copied from.
+  bool KeptInPlace(const struct stat& st, const struct stat& existing, const std::string& src_rel,
+                   const std::string& dst_rel) {
+    if (!r_.in_place || !S_ISREG(existing.st_mode) || st.st_nlink != 1) return false;
+    auto it = r_.in_place->find(dst_rel);
+    if (it == r_.in_place->end() || it->second.src != src_rel || !(it->second.stamp == FileStamp::Of(st))) return false;
+    ++stats_.files;
+    stats_.bytes += st.st_size;
+    if (r_.copied) r_.copied->push_back({src_rel, dst_rel, it->second.stamp});
+    return true;
   }
 
   void WriteHeredoc(const std::string& rel, const std::string& content) {
@@ -494,6 +495,5 @@ CopyStats Copy(const CopyRequest& request) { return Copier(request).Run(); }
 std::vector<cache::InputFile> SelectCopyInputs(const CopyRequest& request) { return Copier(request).Select(); }
 
 std::vector<std::string> MatchSources(const CopyRequest& request) { return Copier(request).Items(); }
-
 
 }  // namespace imgbuild::builder

@@ -7,13 +7,15 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
-
-#include "cache/input_digest.h"
 #include <utility>
 #include <vector>
+
+#include "builder/rootfs/copied_file.h"
+#include "cache/input_digest.h"
 
 #include "frontend/dockerignore.h"
 #include "layers/error.h"
@@ -40,6 +42,10 @@ struct CopyRequest {
   std::string lower_root;                        // the image before this step (read-only view)
   std::string passwd_root;                       // where --chown names are looked up; default lower_root
   std::string upper;                             // where this step's files are written
+  // Incremental COPY (builder/ops/copy_reuse): regular files already at their destination, by
+  // destination; each is left as it is when its source is still that file, unchanged.
+  const std::map<std::string, InPlaceFile>* in_place = nullptr;
+  std::vector<CopiedFile>* copied = nullptr;     // filled with every regular file written or kept
 };
 
 struct CopyStats {

@@ -25,6 +25,8 @@ class ActiveSnapshot {
   ActiveSnapshot& operator=(const ActiveSnapshot&) = delete;
 
   const std::vector<Mount>& mounts() const { return mounts_; }
+  // The directory of this snapshot's own files (overlay: its upper), while it is not mounted.
+  std::string Dir() { return snaps_.Changes(key_); }
   void Apply(const std::string& layer_blob, const layers::Digest& diff_id) { snaps_.Apply(key_, layer_blob, diff_id); }
   // Commits as `name`; false (and the snapshot stays active, to be removed) when `name` exists.
   bool Commit(const std::string& name) {

@@ -158,6 +158,7 @@ class Solver {
               ++steps_run_;
               StageMark before = StageMark::Of(img);
               img.commit_as = CachedSnapshotName(key.key, env_.ws.name(), env_.ws.Next());
+              img.reuse = UseCache(s);
               detail = Step(step, img, n);
               img.commit_as.clear();
               cache_.Record(step, key, before, img);

@@ -16,6 +16,7 @@ namespace imgbuild::builder {
 struct StageImage {
   std::optional<cache::CacheKey> key;  // cache key of the stage so far
   std::string commit_as;  // the name the current step's snapshot is committed under ("": a temporary one)
+  bool reuse = true;      // earlier results may be built on (false under --no-cache / --no-cache-filter)
   layers::ImageConfig config;
   std::vector<layers::Descriptor> layers;
   std::string snapshot;  // committed snapshot holding the stage's files ("" for none)

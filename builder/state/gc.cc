@@ -42,10 +42,12 @@ bool Lock(int fd, int how) {
   return true;
 }
 
-// Bytes a directory tree takes on disk (each inode once).
-int64_t DirBytes(const std::string& path) {
+// Bytes a directory tree takes on disk (each inode once; with `shared`, once across every tree
+// counted with it: incremental COPY's snapshots share the files they did not change).
+int64_t DirBytes(const std::string& path, std::set<std::pair<dev_t, ino_t>>* shared = nullptr) {
   int64_t total = 0;
-  std::set<std::pair<dev_t, ino_t>> seen;
+  std::set<std::pair<dev_t, ino_t>> own;
+  std::set<std::pair<dev_t, ino_t>>& seen = shared ? *shared : own;
   std::error_code ec;
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return 0;
@@ -185,8 +187,9 @@ DiskUsage MeasureDiskUsage(const std::string& root) {
       ++u.records;
       if (r.layer) records.insert(r.layer->digest.str());
     }
+    std::set<std::pair<dev_t, ino_t>> seen;
     for (const Snapshotter::Info& s : Open(k)->List()) {
-      int64_t bytes = DirBytes(k.snapshots + "/" + s.key);
+      int64_t bytes = DirBytes(k.snapshots + "/" + s.key, &seen);
       (IsChainSnapshot(s.key) ? u.base_snapshots : u.snapshots) += bytes;
     }
   }
@@ -234,6 +237,8 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
     std::error_code ec;
     report.bytes += DirBytes(k.index + "/inputs");
     fs::remove_all(k.index + "/inputs", ec);  // digests of unchanged inputs: only a speed-up
+    report.bytes += DirBytes(StateDir(root).copy_manifests(k.name));
+    fs::remove_all(StateDir(root).copy_manifests(k.name), ec);  // incremental COPY's manifests: the same
     std::vector<cache::CacheRecord> records = index.All();
     // Newest use first: --keep-storage keeps from the front.
     std::sort(records.begin(), records.end(),

@@ -32,6 +32,8 @@ class StateDir {
   std::string snapshots(const std::string& kind = "overlay") const;  // per snapshotter kind
   std::string cache_index(const std::string& kind = "overlay") const;  // cache/v1[-kind]
   std::string cache() const { return Below("cache"); }            // every kind's cache index
+  // What incremental COPY remembers of each step's result (builder/ops/copy_reuse).
+  std::string copy_manifests(const std::string& kind = "overlay") const { return cache_index(kind) + "/copies"; }
   std::string compressed() const { return Below("compressed"); }  // compressed forms of layers
   std::string cache_mounts() const { return Below("cache-mounts"); }
   std::string logs() const { return Below("logs"); }              // logs/<build>/step-N.log

@@ -1,0 +1,196 @@
+#include "builder/ops/copy_reuse.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <sstream>
+
+#include "builder/rootfs/rootfs_path.h"
+#include "cache/file_digest_memo.h"
+#include "layers/digest.h"
+#include "layers/root_dir.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+constexpr const char* kHeader = "imgbuild copy manifest v1";
+
+// Names may hold any byte but NUL: tabs, newlines and backslashes are escaped.
+std::string Escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::optional<std::string> Unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+      continue;
+    }
+    if (++i == s.size()) return std::nullopt;
+    if (s[i] == '\\') out += '\\';
+    else if (s[i] == 't') out += '\t';
+    else if (s[i] == 'n') out += '\n';
+    else return std::nullopt;
+  }
+  return out;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The directory `rel` of `upper`, made (with the metadata of the same directory of `previous`)
+// where missing. Every component is opened without following symlinks: both trees are
+// imgbuild's own snapshots, and a component that is not a plain directory stops the link.
+layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::string>& parts, size_t n) {
+  layers::UniqueFd up(::dup(upper)), prev(::dup(previous));
+  for (size_t i = 0; i < n; ++i) {
+    const char* name = parts[i].c_str();
+    layers::UniqueFd p(::openat(prev.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!p) return layers::UniqueFd();
+    int fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      struct stat st;
+      if (::fstat(p.get(), &st) != 0 || ::mkdirat(up.get(), name, 0700) != 0) return layers::UniqueFd();
+      fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return layers::UniqueFd();
+      layers::UniqueFd made(fd);
+      if (::fchown(made.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(made.get(), st.st_mode & 07777) != 0) {
+        return layers::UniqueFd();
+      }
+      layers::CopyXattrs(p.get(), made.get(), parts[i]);
+      char opaque[2] = {};
+      if (::fgetxattr(p.get(), "trusted.overlay.opaque", opaque, sizeof opaque) == 1) {
+        ::fsetxattr(made.get(), "trusted.overlay.opaque", opaque, 1, 0);
+      }
+      fd = made.Release();
+    }
+    up = layers::UniqueFd(fd);
+    prev = std::move(p);
+  }
+  return up;
+}
+
+}  // namespace
+
+std::optional<std::string> CopyLineage(const std::string& parent_snapshot, const frontend::PlannedStep& step,
+                                       const frontend::CopyStep& c) {
+  if (c.add || !c.from.empty() || c.link || parent_snapshot.empty()) return std::nullopt;
+  std::ostringstream text;
+  text << "imgbuild/copy-lineage/v1\nparent " << parent_snapshot << "\nworkdir " << step.workdir << "\nchown "
+       << c.chown << "\nchmod " << c.chmod << "\nparents " << c.parents << "\n";
+  for (const std::string& w : step.words) text << "word " << Escape(w) << "\n";
+  for (const std::string& e : c.excludes) text << "exclude " << Escape(e) << "\n";
+  for (const auto& [name, body] : c.heredocs) text << "heredoc " << Escape(name) << " " << Escape(body) << "\n";
+  return std::string(layers::Digest::OfBytes(text.str()).hex());
+}
+
+std::optional<CopyManifest> CopyManifests::Load(const std::string& lineage) const {
+  std::string text;
+  try {
+    text = layers::ReadFile(dir_ + "/" + lineage);
+  } catch (const layers::SysError&) {
+    return std::nullopt;
+  }
+  std::istringstream in(text);
+  std::string line;
+  CopyManifest m;
+  if (!std::getline(in, line) || line != kHeader) return std::nullopt;
+  if (!std::getline(in, line) || line.rfind("snapshot ", 0) != 0) return std::nullopt;
+  m.snapshot = line.substr(9);
+  while (std::getline(in, line)) {
+    size_t t1 = line.find('\t'), t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos) return std::nullopt;  // torn
+    std::optional<std::string> src = Unescape(std::string_view(line).substr(0, t1));
+    std::optional<std::string> dst = Unescape(std::string_view(line).substr(t1 + 1, t2 - t1 - 1));
+    CopiedFile f;
+    std::istringstream nums(line.substr(t2 + 1));
+    if (!src || !dst || !(nums >> f.stamp.dev >> f.stamp.ino >> f.stamp.size >> f.stamp.mtime_ns >> f.stamp.ctime_ns >>
+                          f.stamp.mode >> f.stamp.uid >> f.stamp.gid)) {
+      return std::nullopt;
+    }
+    f.src = std::move(*src);
+    f.dst = std::move(*dst);
+    m.files.push_back(std::move(f));
+  }
+  return m;
+}
+
+void CopyManifests::Save(const std::string& lineage, const std::string& snapshot,
+                         const std::vector<CopiedFile>& files) const {
+  const int64_t now = NowNs();
+  std::string out = std::string(kHeader) + "\nsnapshot " + snapshot + "\n";
+  for (const CopiedFile& f : files) {
+    cache::FileIdentity id{f.stamp.dev, f.stamp.ino, f.stamp.size, f.stamp.mtime_ns, f.stamp.ctime_ns};
+    if (f.stamp.ctime_ns > now - cache::SettleNs(id, 2'000'000'000)) continue;
+    const FileStamp& s = f.stamp;
+    out += Escape(f.src) + "\t" + Escape(f.dst) + "\t" + std::to_string(s.dev) + " " + std::to_string(s.ino) + " " +
+           std::to_string(s.size) + " " + std::to_string(s.mtime_ns) + " " + std::to_string(s.ctime_ns) + " " +
+           std::to_string(s.mode) + " " + std::to_string(s.uid) + " " + std::to_string(s.gid) + "\n";
+  }
+  layers::MakeDirs(dir_);
+  layers::WriteFileAtomic(dir_ + "/" + lineage, out, 0600, /*durable=*/false);  // a speed-up only
+}
+
+std::map<std::string, InPlaceFile> LinkUnchanged(const CopyManifest& previous, const std::string& previous_dir,
+                                                 const std::string& upper, const std::string& src_root) {
+  std::map<std::string, InPlaceFile> out;
+  layers::RootDir src(src_root);
+  layers::UniqueFd up(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  layers::UniqueFd prev(::open(previous_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!up || !prev) return out;
+  std::string last_parent = "\n";  // files come in copy order: one directory's run shares its fds
+  layers::UniqueFd up_dir, prev_dir;
+  for (const CopiedFile& f : previous.files) {
+    struct stat st;
+    if (!src.Stat(f.src, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1 || !(FileStamp::Of(st) == f.stamp)) continue;
+    std::vector<std::string> parts = SplitPath(f.dst);
+    if (parts.empty() || out.count(f.dst)) continue;
+    std::string parent = f.dst.substr(0, f.dst.size() - parts.back().size());
+    if (parent != last_parent) {
+      last_parent = parent;
+      up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1);
+      prev_dir.Reset();
+      if (up_dir) {
+        layers::UniqueFd p(::dup(prev.get()));
+        for (size_t i = 0; p && i + 1 < parts.size(); ++i) {
+          p = layers::UniqueFd(::openat(p.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        }
+        prev_dir = std::move(p);
+      }
+    }
+    if (!up_dir || !prev_dir) continue;
+    struct stat was;
+    const char* name = parts.back().c_str();
+    if (::fstatat(prev_dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(was.st_mode)) continue;
+    if (::linkat(prev_dir.get(), name, up_dir.get(), name, 0) != 0) continue;
+    out[f.dst] = {f.src, f.stamp};
+  }
+  return out;
+}
+
+bool EveryLinkedFileCopied(const std::map<std::string, InPlaceFile>& in_place, const std::vector<CopiedFile>& copied) {
+  std::set<std::string> reached;
+  for (const CopiedFile& f : copied) reached.insert(f.dst);
+  for (const auto& [dst, file] : in_place) {
+    if (!reached.count(dst)) return false;
+  }
+  return true;
+}
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,62 @@
+// Incremental COPY: when a COPY from the build context misses only because some of its files
+// changed, its new snapshot starts from the previous result of the same step (same parent
+// snapshot, same instruction): the regular files whose source is unchanged (the stat data the
+// file-digest memo trusts) are hardlinked from the previous snapshot's directory into the new
+// one before the copy, which then leaves them in place and copies only the rest. Committed
+// snapshots never change, and the copier replaces a file only by unlinking it first, so the two
+// snapshots never see each other's changes. The new snapshot holds the whole result, so its
+// layer is the same tar a copy from scratch gives.
+//
+// Each such step's result is remembered by lineage (a digest of the parent snapshot and the
+// instruction) in a manifest: the snapshot and, per regular file, source, destination and stamp.
+// Manifests are only a speed-up: one that is missing, torn or names a removed snapshot means a
+// full copy.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/rootfs/copied_file.h"
+#include "builder/snapshot/snapshotter.h"
+#include "frontend/plan.h"
+
+namespace imgbuild::builder {
+
+// The lineage of a COPY from the build context on `parent_snapshot`; std::nullopt for steps that
+// are not reused this way (--from, --link, ADD).
+std::optional<std::string> CopyLineage(const std::string& parent_snapshot, const frontend::PlannedStep& step,
+                                       const frontend::CopyStep& c);
+
+struct CopyManifest {
+  std::string snapshot;
+  std::vector<CopiedFile> files;
+};
+
+// Manifests under `dir` (the cache index's copies/), by lineage.
+class CopyManifests {
+ public:
+  explicit CopyManifests(std::string dir) : dir_(std::move(dir)) {}
+  std::optional<CopyManifest> Load(const std::string& lineage) const;
+  // Records `files` as what `snapshot` holds. Files changed too recently for their stamp to show
+  // the next change (cache::SettleNs) are left out: they are copied again next time.
+  void Save(const std::string& lineage, const std::string& snapshot, const std::vector<CopiedFile>& files) const;
+
+ private:
+  std::string dir_;
+};
+
+// Links into `upper` (a new, unmounted snapshot directory) each file of `previous` (whose
+// directory is `previous_dir`) whose source below `src_root` still has its stamp; directories on
+// the way are made with the previous ones' owner, mode and extended attributes. Returns them by
+// destination for CopyRequest::in_place.
+std::map<std::string, InPlaceFile> LinkUnchanged(const CopyManifest& previous, const std::string& previous_dir,
+                                                 const std::string& upper, const std::string& src_root);
+
+// Whether the copy reached every file linked in place (it kept or replaced each): otherwise a
+// file that left the selection (deleted, newly ignored) would stay, and the step is copied again
+// from scratch.
+bool EveryLinkedFileCopied(const std::map<std::string, InPlaceFile>& in_place, const std::vector<CopiedFile>& copied);
+
+}  // namespace imgbuild::builder

@@ -1,0 +1,42 @@
+// What a COPY records of each regular file it writes, so that the next run of the same step can
+// keep the files whose source has not changed (builder/ops/copy_reuse), and the file-data copy
+// the copier uses.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace imgbuild::builder {
+
+// A source file's stat data as the file-digest memo trusts it (cache/file_digest_memo.h: any
+// change of bytes or extended attributes changes the ctime), plus what the copy takes from it.
+struct FileStamp {
+  uint64_t dev = 0, ino = 0;
+  int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  static FileStamp Of(const struct stat& st);
+  friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+
+// A regular file the copy wrote: its source (relative to the source root, canonical), its
+// destination (relative to the root filesystem) and the source's stamp when it was read.
+struct CopiedFile {
+  std::string src, dst;
+  FileStamp stamp;
+};
+
+// A file already in place at its destination (linked from the previous result of the step):
+// the copy leaves it when its source is still `src` with this stamp.
+struct InPlaceFile {
+  std::string src;
+  FileStamp stamp;
+};
+
+// Copies `size` bytes from `in` to `out` in the kernel (copy_file_range, else sendfile).
+// Throws layers::SysError naming `shown`.
+void CopyFileData(int in, int out, off_t size, const std::string& shown);
+
+}  // namespace imgbuild::builder

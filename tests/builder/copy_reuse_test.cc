@@ -1,0 +1,145 @@
+// Incremental COPY's pieces on plain directories: manifests survive any file name and refuse torn
+// text; LinkUnchanged links exactly the files whose source kept its stamp; a copy over them gives
+// the tree a fresh copy gives and leaves the previous tree as it was.
+#include "builder/ops/copy_reuse.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "../support/temp_dir.h"
+#include "builder/rootfs/copier.h"
+#include "layers/sys_error.h"
+
+namespace imgbuild::builder {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+class CopyReuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("src/a.txt", "a");
+    dir_.Write("src/sub/b.txt", "b");
+    dir_.Write("src/sub/deep/c.txt", "c");
+    ::symlink("a.txt", (dir_ / "src/link").c_str());
+  }
+  CopyRequest Req(const std::string& root) {
+    fs::create_directories(dir_ / root);
+    CopyRequest r;
+    r.src_root = dir_ / "src";
+    r.sources = {"."};
+    r.dest = "/app/";
+    r.lower_root = dir_ / root;
+    r.upper = dir_ / root;
+    return r;
+  }
+  // path -> content (files), "-> target" (symlinks), "/" (directories)
+  std::map<std::string, std::string> Tree(const std::string& root) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / root)) {
+      std::string rel = fs::relative(e.path(), dir_ / root).string();
+      if (e.is_symlink()) out[rel] = "-> " + fs::read_symlink(e.path()).string();
+      else if (e.is_directory()) out[rel] = "/";
+      else out[rel] = layers::ReadFile(e.path());
+    }
+    return out;
+  }
+  ino_t Inode(const std::string& rel) {
+    struct stat st;
+    EXPECT_EQ(::lstat((dir_ / rel).c_str(), &st), 0) << rel;
+    return st.st_ino;
+  }
+  TempDir dir_{"imgbuild-copy-reuse"};
+};
+
+TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne) {
+  std::vector<CopiedFile> first;
+  CopyRequest r1 = Req("prev");
+  r1.copied = &first;
+  Copy(r1);
+  ASSERT_EQ(first.size(), 3u);  // regular files only
+  std::map<std::string, std::string> before = Tree("prev");
+
+  std::ofstream(dir_ / "src/sub/b.txt") << "b, changed";
+  CopyRequest r2 = Req("next");
+  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
+  EXPECT_EQ(in_place.size(), 2u);
+  EXPECT_FALSE(in_place.count("app/sub/b.txt"));
+  EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
+  std::vector<CopiedFile> second;
+  r2.in_place = &in_place;
+  r2.copied = &second;
+  CopyStats stats = Copy(r2);
+  EXPECT_EQ(stats.files, 3);
+  EXPECT_TRUE(EveryLinkedFileCopied(in_place, second));
+
+  CopyRequest fresh = Req("fresh");
+  Copy(fresh);
+  EXPECT_EQ(Tree("next"), Tree("fresh"));
+  EXPECT_EQ(Tree("prev"), before);  // the changed file was replaced, not written through the link
+  EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
+}
+
+TEST_F(CopyReuseTest, AFileThatLeftTheSelectionIsNoticed) {
+  std::vector<CopiedFile> first;
+  CopyRequest r1 = Req("prev");
+  r1.copied = &first;
+  Copy(r1);
+  CopyRequest r2 = Req("next");
+  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
+  ASSERT_EQ(in_place.size(), 3u);
+  fs::remove(dir_ / "src/sub/deep/c.txt");  // after the link, before the copy
+  std::vector<CopiedFile> second;
+  r2.in_place = &in_place;
+  r2.copied = &second;
+  Copy(r2);
+  EXPECT_FALSE(EveryLinkedFileCopied(in_place, second));
+}
+
+TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotLinked) {
+  std::vector<CopiedFile> first;
+  CopyRequest r1 = Req("prev");
+  r1.copied = &first;
+  Copy(r1);
+  fs::remove(dir_ / "src/a.txt");
+  ::symlink("/etc/passwd", (dir_ / "src/a.txt").c_str());
+  ::chmod((dir_ / "src/sub/b.txt").c_str(), 0600);
+  Req("next");
+  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
+  EXPECT_EQ(in_place.size(), 1u);
+  EXPECT_TRUE(in_place.count("app/sub/deep/c.txt"));
+}
+
+TEST_F(CopyReuseTest, ManifestsKeepAnyNameAndRefuseTornText) {
+  CopyManifests m(dir_ / "copies");
+  FileStamp old;
+  old.ctime_ns = 1'000'000'000;  // long settled
+  old.size = 7;
+  old.mode = 0100644;
+  FileStamp now = old;
+  now.ctime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<CopiedFile> files = {{"a\tb\nc\\d", "app/a\tb\nc\\d", old}, {"fresh", "app/fresh", now}};
+  m.Save("lineage", "c-1", files);
+  std::optional<CopyManifest> back = m.Load("lineage");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->snapshot, "c-1");
+  ASSERT_EQ(back->files.size(), 1u);  // one changed a moment ago is copied again next time
+  EXPECT_EQ(back->files[0].src, files[0].src);
+  EXPECT_EQ(back->files[0].dst, files[0].dst);
+  EXPECT_EQ(back->files[0].stamp, old);
+  EXPECT_FALSE(m.Load("other"));
+  std::string text = layers::ReadFile(dir_ / "copies/lineage");
+  std::ofstream(dir_ / "copies/lineage") << text.substr(0, text.size() - 5);
+  EXPECT_FALSE(m.Load("lineage"));
+  std::ofstream(dir_ / "copies/lineage") << "something else\n";
+  EXPECT_FALSE(m.Load("lineage"));
+}
+
+}  // namespace
+}  // namespace imgbuild::builder

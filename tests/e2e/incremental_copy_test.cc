@@ -1,0 +1,117 @@
+// Incremental COPY from the user's side: a rebuild after a few files changed copies only those
+// (the rest is linked from the previous result of the step), and its image is the one a build
+// from scratch gives, byte for byte; the previous image is untouched; deletions and newly ignored
+// files are handled; --no-cache copies everything.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "busybox_fixture.h"
+
+namespace imgbuild::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class IncrementalCopyTest : public BusyboxTest {
+ protected:
+  void SetUp() override {
+    BusyboxTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    ctx_ = dir_ + "/ctx";
+    for (int d = 0; d < 5; ++d) {
+      fs::create_directories(ctx_ + "/d" + std::to_string(d));
+      for (int f = 0; f < 40; ++f) {
+        std::ofstream(ctx_ + "/d" + std::to_string(d) + "/f" + std::to_string(f)) << "file " << d << " " << f;
+      }
+    }
+    std::ofstream(ctx_ + "/Buildfile") << "FROM busybox:local\nCOPY . /app/\nRUN find /app -type f | wc -l > /count\n";
+    // Old enough for their stat data to be trusted (as a checkout a moment ago would be).
+    Sh("touch -d '2026-01-01 00:00:00' $(find " + ctx_ + " -type f) && sleep 0.05");
+  }
+  RunResult BuildIn(const std::string& root, const std::string& args = "") {
+    return RunImgbuild("build --progress=plain --network=none --root " + root + " " + args + " " + ctx_, "",
+                       "SOURCE_DATE_EPOCH=1700000000");
+  }
+  // The image's diff_ids, from the store of `root` (the image named `name`).
+  std::vector<std::string> DiffIds(const std::string& root, const std::string& name) {
+    RunResult r = RunImgbuild("inspect --format '{{json .RootFS.Layers}}' --root " + root + " " + name);
+    EXPECT_EQ(r.code, 0) << r.err;
+    try {
+      return nlohmann::json::parse(r.out).get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      ADD_FAILURE() << r.out;
+      return {};
+    }
+  }
+  // Builds the context as it is now in a fresh state dir: what the image must be.
+  std::vector<std::string> FromScratch() {
+    std::string fresh = dir_ + "/fresh-" + std::to_string(++fresh_n_);
+    RunResult bb = RunImgbuild("build --root " + fresh + " -t busybox:local " + dir_ + "/busybox");  // as the fixture
+    EXPECT_EQ(bb.code, 0) << bb.err;
+    RunResult r = BuildIn(fresh, "-t scratch:1");
+    EXPECT_EQ(r.code, 0) << r.err;
+    return DiffIds(fresh, "scratch:1");
+  }
+  std::string ctx_;
+  int fresh_n_ = 0;
+};
+
+TEST_F(IncrementalCopyTest, OneChangedFileIsCopiedAloneAndTheImageIsTheSameAsFromScratch) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  std::vector<std::string> first = DiffIds(root_, "app:1");
+  std::ofstream(ctx_ + "/d3/f7") << "changed, and longer than before";
+  Sh("touch -d '2026-01-02 00:00:00' " + ctx_ + "/d3/f7 && sleep 0.05");
+  RunResult r = BuildIn(root_, "-t app:2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("201 files, "), std::string::npos) << r.err;  // 200 + the Buildfile
+  EXPECT_NE(r.err.find(", 1 changed"), std::string::npos) << r.err;
+  std::vector<std::string> second = DiffIds(root_, "app:2");
+  ASSERT_EQ(second.size(), first.size());
+  EXPECT_NE(second[second.size() - 2], first[first.size() - 2]);
+  EXPECT_EQ(second, FromScratch());
+  // The first image's snapshot shares the unchanged files: it still gives exactly its layers.
+  RunResult save = RunImgbuild("save --compression uncompressed --root " + root_ + " app:1 -o " + dir_ + "/app1.tar");
+  EXPECT_EQ(save.code, 0) << save.err;
+  RunResult run = Build("check", "FROM app:2\nRUN grep -q longer /app/d3/f7 && test \"$(cat /app/d3/f6)\" = 'file 3 6'\n");
+  EXPECT_EQ(run.code, 0) << run.err;
+}
+
+TEST_F(IncrementalCopyTest, AddedDeletedAndNewlyIgnoredFilesGiveTheImageFromScratch) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  std::ofstream(ctx_ + "/d0/new") << "new";
+  Sh("touch -d '2026-01-02 00:00:00' " + ctx_ + "/d0/new " + ctx_ + "/d0 && sleep 0.05");
+  RunResult added = BuildIn(root_, "-t app:2");
+  ASSERT_EQ(added.code, 0) << added.err;
+  EXPECT_NE(added.err.find(", 1 changed"), std::string::npos) << added.err;
+  EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
+
+  fs::remove(ctx_ + "/d1/f0");
+  Sh("touch -d '2026-01-03 00:00:00' " + ctx_ + "/d1 && sleep 0.05");
+  RunResult deleted = BuildIn(root_, "-t app:3");
+  ASSERT_EQ(deleted.code, 0) << deleted.err;
+  EXPECT_EQ(DiffIds(root_, "app:3"), FromScratch());
+
+  std::ofstream(ctx_ + "/.dockerignore") << "d2/f1\n";
+  Sh("touch -d '2026-01-04 00:00:00' " + ctx_ + "/.dockerignore " + ctx_ + " && sleep 0.05");
+  RunResult ignored = BuildIn(root_, "-t app:4");
+  ASSERT_EQ(ignored.code, 0) << ignored.err;
+  EXPECT_EQ(DiffIds(root_, "app:4"), FromScratch());
+  RunResult run = Build("check", "FROM app:4\nRUN test ! -e /app/d2/f1 && test ! -e /app/d1/f0 && test -e /app/d0/new\n");
+  EXPECT_EQ(run.code, 0) << run.err;
+}
+
+TEST_F(IncrementalCopyTest, NoCacheCopiesEverything) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  std::ofstream(ctx_ + "/d3/f7") << "changed";
+  Sh("touch -d '2026-01-02 00:00:00' " + ctx_ + "/d3/f7 && sleep 0.05");
+  RunResult r = BuildIn(root_, "--no-cache -t app:2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find(" changed"), std::string::npos) << r.err;
+  EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
+}
+
+}  // namespace
+}  // namespace imgbuild::testing
