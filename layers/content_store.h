@@ -41,6 +41,8 @@ class ContentStore {
   // The snapshot directory a deferred blob would be made from; std::nullopt when it is stored,
   // absent, or its recipe is unusable.
   std::optional<std::string> DeferredSource(const Digest& d) const;
+  // The snapshot directory a layer was hashed from, stored since or not (std::nullopt: none).
+  std::optional<std::string> SourceDir(const Digest& d) const;
   std::string ReadBlob(const Digest& d) const;  // for small blobs (JSON)
   Descriptor Put(const std::string& media_type, std::string_view bytes);
 

@@ -76,6 +76,10 @@ std::optional<ContentStore::Recipe> ContentStore::ReadRecipe(const Digest& d) co
 
 std::optional<std::string> ContentStore::DeferredSource(const Digest& d) const {
   if (!deferring() || Stored(d)) return std::nullopt;
+  return SourceDir(d);
+}
+
+std::optional<std::string> ContentStore::SourceDir(const Digest& d) const {
   std::optional<Recipe> r = ReadRecipe(d);
   if (!r) return std::nullopt;
   return r->dir;

@@ -121,6 +121,7 @@ bool Diff(const std::string& lower, const std::string& upper, const std::string&
 class CopySnapshotter : public DirSnapshotter {
  public:
   std::string kind() const override { return "copy"; }
+  std::optional<std::string> KeyOfChanges(const std::string&) const override { return std::nullopt; }
   using DirSnapshotter::DirSnapshotter;
 
   std::vector<Mount> Prepare(const std::string& key, const std::string& parent) override {

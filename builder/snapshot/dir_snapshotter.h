@@ -75,6 +75,16 @@ class DirSnapshotter : public Snapshotter {
     return out;
   }
 
+  std::optional<Info> Stat(const std::string& key) const override {
+    if (!Exists(key)) return std::nullopt;
+    try {
+      Meta m = ReadMeta(key);
+      return Info{key, m.parent, m.kind};
+    } catch (const SnapshotError&) {
+      return std::nullopt;
+    }
+  }
+
   void Remove(const std::string& key) override {
     if (!Exists(key)) throw SnapshotError("no snapshot " + key);
     for (const auto& e : fs::directory_iterator(dir_)) {

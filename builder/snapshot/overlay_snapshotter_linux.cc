@@ -81,6 +81,16 @@ class OverlaySnapshotter : public DirSnapshotter {
  public:
   using DirSnapshotter::DirSnapshotter;
   std::string kind() const override { return "overlay"; }
+  std::optional<std::string> KeyOfChanges(const std::string& dir) const override {
+    const std::string prefix = dir_ + "/", suffix = "/fs";
+    if (dir.size() <= prefix.size() + suffix.size() || dir.rfind(prefix, 0) != 0 ||
+        dir.compare(dir.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return std::nullopt;
+    }
+    std::string key = dir.substr(prefix.size(), dir.size() - prefix.size() - suffix.size());
+    if (key.find('/') != std::string::npos || key.rfind(".removing-", 0) == 0 || !Exists(key)) return std::nullopt;
+    return key;
+  }
 
   bool Commit(const std::string& name, const std::string& key) override {
     Meta m = ReadMeta(key);

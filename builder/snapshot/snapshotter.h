@@ -48,6 +48,10 @@ class Snapshotter {
     std::string key, parent, kind;
   };
   virtual std::vector<Info> List() const = 0;
+  virtual std::optional<Info> Stat(const std::string& key) const = 0;  // std::nullopt: no such snapshot
+  // The snapshot whose Changes() is `dir` (overlay: its upper directory), if there is one; the
+  // copy snapshotter's changes are made on demand, so never one of its snapshots.
+  virtual std::optional<std::string> KeyOfChanges(const std::string& dir) const = 0;
 
   // Unpacks a layer into an active snapshot (which must not be mounted), checking its
   // uncompressed stream against `diff_id` (layers::HostileLayerError when it differs).

@@ -132,6 +132,11 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
     std::string key = ChainSnapshotName(std::string(chain->hex()));
     std::lock_guard<std::mutex> lock(apply_mu_);
     if (!env_.snaps->Exists(key)) {
+      if (std::optional<std::string> built = BuiltSnapshot(d.digest, parent)) {
+        img.layers.push_back(d);
+        parent = *built;
+        continue;
+      }
       env_.Report([&](Status& st) { st.Info("unpacking layer " + d.digest.str() + " of " + ref); });
       ActiveSnapshot active(*env_.snaps, env_.NewKey("extract"), parent);
       // Checked against the config's diff_id before it gets the chain ID's name: a layer that
@@ -148,6 +153,14 @@ StageImage BaseImages::FromStore(const std::string& ref, int s) {
   }
   img.snapshot = parent;
   return img;
+}
+
+std::optional<std::string> BaseImages::BuiltSnapshot(const layers::Digest& blob, const std::string& parent) const {
+  std::optional<std::string> dir = env_.store.store().SourceDir(blob);
+  std::optional<std::string> key = dir ? env_.snaps->KeyOfChanges(*dir) : std::nullopt;
+  std::optional<Snapshotter::Info> info = key ? env_.snaps->Stat(*key) : std::nullopt;
+  if (!info || info->kind != "committed" || info->parent != parent) return std::nullopt;
+  return key;
 }
 
 // A base made for another platform would run its binaries under the wrong label: refused, as

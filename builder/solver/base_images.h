@@ -38,6 +38,9 @@ class BaseImages {
  private:
   // Refuses a base whose config names another platform than stage `stage` is built for.
   void CheckPlatform(const std::string& ref, int stage, const layers::Platform& has) const;
+  // The committed snapshot on `parent` a build of this store hashed the layer `blob` from, if it
+  // is still there: an image built here is used as its steps left it, never unpacked again.
+  std::optional<std::string> BuiltSnapshot(const layers::Digest& blob, const std::string& parent) const;
   static constexpr const char* kOciLayoutScheme = "oci-layout://";
   static constexpr const char* kImageScheme = "docker-image://";
 

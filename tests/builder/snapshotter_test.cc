@@ -183,6 +183,28 @@ TEST_P(SnapshotterConformance, DeepChains) {
   EXPECT_TRUE(std::filesystem::exists(snaps_->Changes("deep-active") + "/top"));
 }
 
+TEST_P(SnapshotterConformance, StatAndTheSnapshotOfAChangesDirectory) {
+  WithMount(snaps_->Prepare("a-active", ""), [](const std::string& root) { Write(root + "/f", "f"); });
+  snaps_->Commit("a", "a-active");
+  snaps_->Prepare("b-active", "a");
+  std::optional<Snapshotter::Info> a = snaps_->Stat("a"), b = snaps_->Stat("b-active");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->kind, "committed");
+  EXPECT_EQ(a->parent, "");
+  EXPECT_EQ(b->kind, "active");
+  EXPECT_EQ(b->parent, "a");
+  EXPECT_FALSE(snaps_->Stat("none"));
+  std::optional<std::string> key = snaps_->KeyOfChanges(snaps_->Changes("a"));
+  if (snaps_->kind() == "overlay") {
+    EXPECT_EQ(key, "a");
+  } else {
+    EXPECT_FALSE(key);  // its changes are made on demand, not a snapshot's own directory
+  }
+  EXPECT_FALSE(snaps_->KeyOfChanges(dir_ + "/snapshots/../snapshots/a/fs"));
+  EXPECT_FALSE(snaps_->KeyOfChanges("/etc"));
+  EXPECT_FALSE(snaps_->KeyOfChanges(dir_ + "/snapshots/none/fs"));
+}
+
 INSTANTIATE_TEST_SUITE_P(All, SnapshotterConformance,
                          ::testing::Values(Impl{"overlay", NewOverlaySnapshotter}, Impl{"copy", NewCopySnapshotter}),
                          [](const ::testing::TestParamInfo<Impl>& p) { return std::string(p.param.name); });

@@ -101,6 +101,15 @@ TEST_F(DeferredLayersTest, APruneThatRemovesTheSnapshotsWritesTheLayersImagesKee
   EXPECT_FALSE(fs::exists(root_ + "/deferred/" + layers.back().substr(7)));
 }
 
+TEST_F(DeferredLayersTest, AFromOfAnImageBuiltHereStartsFromItsSnapshotsWithoutUnpacking) {
+  ASSERT_EQ(BuildApp().code, 0);
+  RunResult r = Build("next", "FROM app:1\nRUN cat /ran.txt && test $(wc -c < /data.txt) = 200000\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("unpacking layer"), std::string::npos) << r.err;
+  for (const std::string& d : Layers("app:1")) EXPECT_FALSE(fs::exists(BlobFile(d))) << d << " was written";
+  EXPECT_TRUE(Sh("ls " + root_ + "/snapshots").find("chain-") == std::string::npos);
+}
+
 TEST_F(DeferredLayersTest, ASnapshotChangedUnderTheStoreGivesAnErrorNotAWrongLayer) {
   ASSERT_EQ(BuildApp().code, 0);
   std::vector<std::string> layers = Layers("app:1");
