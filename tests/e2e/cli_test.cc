@@ -242,5 +242,21 @@ TEST(Cli, DockerAliasesAndAGlobalRoot) {
   RemoveTestDir(std::string(t));
 }
 
+// libcurl and libarchive (and their thirty-odd libraries) are loaded only by what uses them: a
+// store command starts without either, and a registry command's error still comes from libcurl.
+TEST(StartupTest, LibcurlAndLibarchiveAreLoadedOnlyWhenUsed) {
+  char t[] = "/tmp/imgbuild-startup-XXXXXX";
+  std::string root = mkdtemp(t);
+  RunResult images = RunImgbuild("images --root " + root, "", "LD_DEBUG=files");
+  EXPECT_EQ(images.code, 0) << images.err;
+  EXPECT_EQ(images.err.find("libcurl"), std::string::npos) << "libcurl loaded at start-up";
+  EXPECT_EQ(images.err.find("libarchive"), std::string::npos) << "libarchive loaded at start-up";
+  RunResult pull = RunImgbuild("pull --root " + root + " 127.0.0.1:1/none:1", "", "LD_DEBUG=files");
+  EXPECT_NE(pull.code, 0);
+  EXPECT_NE(pull.err.find("libcurl"), std::string::npos) << "a pull did not load libcurl";
+  EXPECT_NE(pull.err.find("127.0.0.1:1"), std::string::npos) << pull.err;
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace imgbuild::testing
