@@ -1,5 +1,6 @@
 #include "builder/rootfs/copied_file.h"
 
+#include <fcntl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -21,6 +22,12 @@ FileStamp FileStamp::Of(const struct stat& st) {
   s.gid = st.st_gid;
   return s;
 }
+
+bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid) {
+  return ::geteuid() != 0 || ::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
 
 void CopyFileData(int in, int out, off_t size, const std::string& shown) {
   off_t left = size;

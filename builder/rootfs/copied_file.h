@@ -1,6 +1,6 @@
 // What a COPY records of each regular file it writes, so that the next run of the same step can
-// keep the files whose source has not changed (builder/ops/copy_reuse), and the file-data copy
-// the copier uses.
+// keep the files whose source has not changed (builder/ops/copy_reuse), and the file operations
+// the copier uses (data copy, ownership).
 #pragma once
 
 #include <sys/stat.h>
@@ -34,6 +34,11 @@ struct InPlaceFile {
   std::string src;
   FileStamp stamp;
 };
+
+// Ownership is set as root only (as the applier does): without root, files keep the caller's.
+// False when the call failed.
+bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid);
+bool FChown(int fd, uid_t uid, gid_t gid);
 
 // Copies `size` bytes from `in` to `out` in the kernel (copy_file_range, else sendfile).
 // Throws layers::SysError naming `shown`.

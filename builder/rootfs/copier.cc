@@ -21,12 +21,6 @@
 namespace imgbuild::builder {
 namespace {
 
-// Ownership is set as root only (as the applier does): without root, files keep the caller's.
-bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid) {
-  return ::geteuid() != 0 || ::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
-}
-bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
-
 using layers::RootDir;
 using layers::SysError;
 using layers::UniqueFd;
@@ -283,11 +277,11 @@ class Copier {
     f.path = name;
     f.source = Src(src_rel);
     if (!src_.Stat(src_rel, &f.st)) throw SysError("lstat", f.source, ENOENT);
+    out.push_back(f);  // before its children: the list stays in path order (no sort later)
     if (S_ISDIR(f.st.st_mode)) {
       UniqueFd fd = src_.Open(src_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       SelectChildren(fd.get(), f.source, src_rel, name, item_rel, out);
     }
-    out.push_back(std::move(f));
   }
 
   // A directory's entries, each one stat relative to the open directory (the hot path of a
@@ -298,7 +292,10 @@ class Copier {
     const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
     std::vector<std::pair<std::string, cache::InputFile>> entries;  // (name, entry)
     std::vector<size_t> subdirs;                                     // indexes into `entries`
-    for (const std::string& n : layers::ListDirAt(fd, dir)) {
+    const std::vector<std::string> names = layers::ListDirAt(fd, dir);
+    entries.reserve(names.size());
+    out.reserve(out.size() + names.size());
+    for (const std::string& n : names) {
       cache::InputFile c;
       c.path = name + "/" + n;
       c.source = dir + "/" + n;
