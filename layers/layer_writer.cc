@@ -105,16 +105,32 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
-// Relative paths below `root`, sorted so that parents come first and the order never depends on
-// the filesystem.
-void Walk(const std::string& root, const std::string& rel, std::vector<std::string>& out) {
-  for (const std::string& n : ListDir(rel.empty() ? root : root + "/" + rel)) {
+// Every entry below a directory with its lstat, relative paths sorted so that parents come first
+// and the order never depends on the filesystem. Each stat is one lookup in an open directory.
+struct WalkEntry {
+  std::string rel;
+  struct stat st;
+};
+
+void WalkAt(int dir, const std::string& root, const std::string& rel, std::vector<WalkEntry>& out) {
+  for (const std::string& n : ListDirAt(dir, rel.empty() ? root : root + "/" + rel)) {
     std::string child = rel.empty() ? n : rel + "/" + n;
-    out.push_back(child);
     struct stat st;
-    if (::lstat((root + "/" + child).c_str(), &st) != 0) throw SysError("lstat", root + "/" + child);
-    if (S_ISDIR(st.st_mode)) Walk(root, child, out);
+    if (::fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", root + "/" + child);
+    out.push_back({child, st});
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) throw SysError("open", root + "/" + child);
+    WalkAt(sub.get(), root, child, out);
   }
+}
+
+std::vector<WalkEntry> Walk(const std::string& root) {
+  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw SysError("open", root);
+  std::vector<WalkEntry> out;
+  WalkAt(fd.get(), root, "", out);
+  return out;
 }
 
 bool KeepXattr(const std::string& name) {
@@ -161,10 +177,10 @@ class TarBuilder {
     if (archive_write_open(a_.get(), &sink, nullptr, ArchiveWrite, nullptr) != ARCHIVE_OK) Fail("open");
   }
 
-  void Add(const std::string& root, const std::string& rel) {
+  void Add(const std::string& root, const WalkEntry& entry) {
+    const std::string& rel = entry.rel;
+    const struct stat& st = entry.st;
     std::string path = root + "/" + rel;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) throw SysError("lstat", path);
     size_t slash = rel.find_last_of('/');
     std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash + 1);
     std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
@@ -275,14 +291,13 @@ class TarBuilder {
 
 LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
                        const std::optional<Digest>& expected) {
-  std::vector<std::string> paths;
-  Walk(snapshot_dir, "", paths);
+  std::vector<WalkEntry> paths = Walk(snapshot_dir);
   ContentStore::Writer writer = store.Ingest();
   const bool plain = options.compression == Compression::kUncompressed;
   if (plain) writer.HashedByCaller();  // the blob is the tar: its digest is the diff_id, hashed once
   LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
   TarBuilder tar(sink, options, true);
-  for (const std::string& p : paths) tar.Add(snapshot_dir, p);
+  for (const WalkEntry& p : paths) tar.Add(snapshot_dir, p);
   tar.Close();
   LayerResult result;
   result.diff_id = sink.Finish();
@@ -299,14 +314,13 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
 }
 
 LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options) {
-  std::vector<std::string> paths;
-  Walk(snapshot_dir, "", paths);
+  std::vector<WalkEntry> paths = Walk(snapshot_dir);
   LayerOptions plain = options;
   plain.compression = Compression::kUncompressed;
   int64_t size = 0;
   LayerSink sink(plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
   TarBuilder tar(sink, plain, true);
-  for (const std::string& p : paths) tar.Add(snapshot_dir, p);
+  for (const WalkEntry& p : paths) tar.Add(snapshot_dir, p);
   tar.Close();
   LayerResult result;
   result.diff_id = sink.Finish();
@@ -404,14 +418,13 @@ Descriptor CompressLayer(ContentStore& store, const Descriptor& uncompressed, co
 
 Digest WriteTreeTar(const std::string& dir, const std::string& dest, const LayerOptions& options,
                     const std::string& tmp_path) {
-  std::vector<std::string> paths;
-  Walk(dir, "", paths);
+  std::vector<WalkEntry> paths = Walk(dir);
   std::string tmp = tmp_path.empty() ? dest + ".tmp" : tmp_path;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) throw SysError("create", tmp);
   LayerSink sink(options, [&](std::string_view b) { WriteAll(fd.get(), b.data(), b.size(), tmp); });
   TarBuilder tar(sink, options, false);
-  for (const std::string& p : paths) tar.Add(dir, p);
+  for (const WalkEntry& p : paths) tar.Add(dir, p);
   tar.Close();
   Digest d = sink.Finish();
   if (::fsync(fd.get()) != 0) throw SysError("fsync", tmp);

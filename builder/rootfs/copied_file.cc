@@ -29,6 +29,23 @@ bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid) {
 
 bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
 
+void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
+                   const std::string& src_shown, const std::string& shown, off_t size) {
+  layers::UniqueFd in;
+  if (sdir >= 0) {
+    in = layers::UniqueFd(::openat(sdir, sname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!in) throw layers::SysError("open", src_shown);
+  }
+  layers::UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!out) throw layers::SysError("create", shown);
+  if (in) CopyFileData(in.get(), out.get(), size, src_shown);
+  if (!FChown(out.get(), meta.uid, meta.gid)) throw layers::SysError("chown", shown);
+  if (::fchmod(out.get(), meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);
+  if (in) layers::CopyXattrs(in.get(), out.get(), shown);
+  struct timespec times[2] = {meta.atime, meta.mtime};
+  ::futimens(out.get(), times);
+}
+
 void CopyFileData(int in, int out, off_t size, const std::string& shown) {
   off_t left = size;
   while (left > 0) {

@@ -40,6 +40,20 @@ struct InPlaceFile {
 bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid);
 bool FChown(int fd, uid_t uid, gid_t gid);
 
+// What a copied file gets besides its bytes.
+struct FileMeta {
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;
+  struct timespec atime, mtime;
+};
+
+// Creates `dname` in `ddir` (which must not hold it) with the bytes and extended attributes of
+// `sname` in `sdir` (sdir < 0: an empty file), then `meta`. Throws layers::SysError naming
+// `src_shown` (reads) or `shown` (writes).
+void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
+                   const std::string& src_shown, const std::string& shown, off_t size = 0);
+
 // Copies `size` bytes from `in` to `out` in the kernel (copy_file_range, else sendfile).
 // Throws layers::SysError naming `shown`.
 void CopyFileData(int in, int out, off_t size, const std::string& shown);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -151,7 +152,7 @@ class Copier {
       EnsureParents(Parent(target));
       WriteHeredoc(target, content);
     }
-    return stats_;
+    return {stats_.files, stats_.dirs, stats_.symlinks, stats_.bytes};
   }
 
  private:
@@ -338,9 +339,9 @@ class Copier {
 
   // Copies the entry `sname` of the source directory `sdir` to the entry `dname` of the
   // destination directory `ddir`: every call is relative to those two, and no symlink on
-  // either side is ever followed.
+  // either side is ever followed. In a `fresh` directory (one this copy made) nothing exists yet.
   void CopyAt(int sdir, const std::string& sname, const std::string& src_rel, int ddir, const std::string& dname,
-              const std::string& dst_rel, bool top, const std::string& item_rel) {
+              const std::string& dst_rel, bool top, const std::string& item_rel, bool fresh = false) {
     const std::string shown = "/" + dst_rel;
     struct stat st;
     if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", Src(src_rel));
@@ -355,7 +356,7 @@ class Copier {
       }
     }
     struct stat existing;
-    const bool existed = ::fstatat(ddir, dname.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
+    const bool existed = !fresh && ::fstatat(ddir, dname.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
     if (S_ISDIR(st.st_mode)) {
       // BuildKit's rule: a directory is never merged into a symlink (or any non-directory).
       if (existed && !S_ISDIR(existing.st_mode)) throw CopyError("cannot copy to non-directory: " + shown);
@@ -365,16 +366,23 @@ class Copier {
       UniqueFd out(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!out) throw SysError("open", shown);
       const bool filtering = (r_.ignore && !r_.ignore->empty()) || excludes_;
+      auto child = [&](const std::string& n, std::optional<bool> is_dir) {
+        std::string child_src = JoinRel(src_rel, n), child_item = JoinRel(item_rel, n);
+        struct stat cst;
+        if (filtering && !is_dir) is_dir = ::fstatat(in.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cst.st_mode);
+        if (filtering && Skipped(child_src, child_item, *is_dir)) return;
+        CopyAt(in.get(), n, child_src, out.get(), n, JoinRel(dst_rel, n), false, child_item, !existed);
+      };
+      // The top directory's subdirectories are copied on every core: creating files in
+      // different directories runs in parallel in the kernel.
+      std::vector<std::string> subdirs;
       for (const std::string& n : layers::ListDirAt(in.get(), Src(src_rel))) {
-        std::string child_src = JoinRel(src_rel, n);
-        std::string child_item = JoinRel(item_rel, n);
-        if (filtering) {
-          struct stat cst;
-          bool child_dir = ::fstatat(in.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cst.st_mode);
-          if (Skipped(child_src, child_item, child_dir)) continue;
-        }
-        CopyAt(in.get(), n, child_src, out.get(), n, JoinRel(dst_rel, n), false, child_item);
+        struct stat cst;
+        const bool dir = top && ::fstatat(in.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cst.st_mode);
+        dir ? subdirs.push_back(n) : child(n, top ? std::optional<bool>(false) : std::nullopt);
       }
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      layers::ForEach(subdirs.size(), cores, [&](size_t i) { child(subdirs[i], true); });
       // A directory whose contents were copied into an existing destination keeps the
       // destination's metadata; a directory copied as itself takes the source's.
       const bool is_root_of_contents = top && dst_rel.empty();
@@ -405,11 +413,7 @@ class Copier {
     }
     if (S_ISSOCK(st.st_mode)) {
       // A unix socket (a dev server's, left in the context) becomes an empty file, as in BuildKit.
-      UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-      if (!out) throw SysError("create", shown);
-      if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
-      if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
-      ::futimens(out.get(), times);
+      WriteFileCopy(-1, "", ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown);
       ++stats_.files;
       return;
     }
@@ -418,8 +422,10 @@ class Copier {
       if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);
       return;
     }
+    std::unique_lock<std::mutex> linking;  // held while the first copy of a linked file is made
     if (st.st_nlink > 1) {
       // Files hardlinked together in the source stay linked in the copy.
+      linking = std::unique_lock<std::mutex>(links_mu_);
       auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), dst_rel);
       if (!first) {
         RootDir::Entry old = dst_.Parent(it->second);
@@ -428,18 +434,14 @@ class Copier {
         return;
       }
     }
-    UniqueFd in(::openat(sdir, sname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!in) throw SysError("open", Src(src_rel));
-    UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out) throw SysError("create", shown);
-    CopyFileData(in.get(), out.get(), st.st_size, Src(src_rel));
-    if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
-    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
-    layers::CopyXattrs(in.get(), out.get(), shown);
-    ::futimens(out.get(), times);
+    WriteFileCopy(sdir, sname, ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown, st.st_size);
     ++stats_.files;
     stats_.bytes += st.st_size;
-    if (r_.copied && st.st_nlink == 1) r_.copied->push_back({src_rel, dst_rel, FileStamp::Of(st)});
+    if (st.st_nlink == 1) Copied({src_rel, dst_rel, FileStamp::Of(st)});
+  }
+
+  void Copied(CopiedFile f) {
+    if (std::lock_guard<std::mutex> lock(copied_mu_); r_.copied) r_.copied->push_back(std::move(f));
   }
 
   // A file the previous result of this step left in place (linked there before the copy), kept
@@ -451,7 +453,7 @@ class Copier {
     if (it == r_.in_place->end() || it->second.src != src_rel || !(it->second.stamp == FileStamp::Of(st))) return false;
     ++stats_.files;
     stats_.bytes += st.st_size;
-    if (r_.copied) r_.copied->push_back({src_rel, dst_rel, it->second.stamp});
+    Copied({src_rel, dst_rel, it->second.stamp});
     return true;
   }
 
@@ -478,7 +480,8 @@ class Copier {
   RootDir src_, dst_, lower_;
   std::optional<Owner> owner_;
   std::optional<frontend::IgnoreMatcher> excludes_;
-  CopyStats stats_;
+  struct { std::atomic<int64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}; } stats_;  // several threads count
+  std::mutex links_mu_, copied_mu_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
   std::map<std::string, std::string> kept_;
   std::mutex includes_mu_;

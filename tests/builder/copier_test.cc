@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "../support/temp_dir.h"
@@ -126,6 +127,45 @@ TEST_F(CopierTest, SymlinksAreCopiedAsLinksAndNeverFollowedOut) {
               std::string::npos);
   }
   EXPECT_FALSE(fs::exists(dir_ / "root/m/passwd"));
+}
+
+// The top directory's subdirectories are copied on several threads: the tree is the same, files
+// hardlinked across those subdirectories stay one inode, and every file is counted once.
+TEST_F(CopierTest, SubdirectoriesCopiedInParallelGiveTheSameTree) {
+  for (int d = 0; d < 6; ++d) {
+    for (int f = 0; f < 50; ++f) dir_.Write("tree/d" + std::to_string(d) + "/f" + std::to_string(f), std::to_string(d * f));
+  }
+  for (int d = 1; d < 6; ++d) {
+    ASSERT_EQ(::link((dir_ / "tree/d0/f7").c_str(), (dir_ / ("tree/d" + std::to_string(d) + "/linked")).c_str()), 0);
+  }
+  CopyRequest r = Req({"."}, "/out/");
+  r.src_root = dir_ / "tree";
+  std::vector<CopiedFile> copied;
+  r.copied = &copied;
+  CopyStats stats = Copy(r);
+  EXPECT_EQ(stats.files, 6 * 50 + 5);
+  EXPECT_EQ(stats.dirs, 7);
+  EXPECT_EQ(copied.size(), 6u * 50 - 1);  // linked files are not recorded for reuse
+  struct stat first, other;
+  ASSERT_EQ(::stat((dir_ / "root/out/d0/f7").c_str(), &first), 0);
+  for (int d = 1; d < 6; ++d) {
+    ASSERT_EQ(::stat((dir_ / ("root/out/d" + std::to_string(d) + "/linked")).c_str(), &other), 0);
+    EXPECT_EQ(other.st_ino, first.st_ino) << d;
+  }
+  EXPECT_EQ(first.st_nlink, 6u);
+  std::ifstream in(dir_ / "root/out/d5/f9");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "45");
+  // A failure in one subdirectory fails the whole copy, with that subdirectory's error.
+  dir_.Write("root/again/d3", "a file where a directory goes");
+  CopyRequest again = Req({"."}, "/again/");
+  again.src_root = dir_ / "tree";
+  try {
+    Copy(again);
+    FAIL() << "copied onto a file";
+  } catch (const CopyError& e) {
+    EXPECT_NE(std::string(e.what()).find("/again/d3"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
