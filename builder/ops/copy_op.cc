@@ -107,7 +107,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
     copied.clear();
     r.in_place = nullptr;
     if (!previous) return;
-    in_place = LinkUnchanged(*previous, env_.snaps->Changes(previous->snapshot), upper, r.src_root);
+    in_place = LinkPrevious(*previous, env_.snaps->Changes(previous->snapshot), upper);
     if (!in_place.empty()) r.in_place = &in_place;
   };
   std::optional<SnapshotView> base_view;  // for --chown names under --link
@@ -166,7 +166,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
       detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
       if (r.in_place) {
         if (!EveryLinkedFileCopied(in_place, copied)) throw FromScratch();
-        detail += ", " + std::to_string(stats.files - static_cast<int64_t>(in_place.size())) + " changed";
+        detail += ", " + std::to_string(stats.files - stats.kept) + " changed";
       }
     } catch (const CopyError& e) {
       env_.Fail(step, e.what());

@@ -5,13 +5,17 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <set>
+#include <thread>
 #include <sstream>
 
 #include "builder/rootfs/rootfs_path.h"
 #include "cache/file_digest_memo.h"
 #include "layers/digest.h"
+#include "layers/parallel.h"
 #include "layers/root_dir.h"
 #include "layers/sys_error.h"
 
@@ -64,9 +68,12 @@ layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::str
     layers::UniqueFd p(::openat(prev.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!p) return layers::UniqueFd();
     int fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      struct stat st;
-      if (::fstat(p.get(), &st) != 0 || ::mkdirat(up.get(), name, 0700) != 0) return layers::UniqueFd();
+    struct stat st;
+    if (fd < 0 && ::mkdirat(up.get(), name, 0700) != 0 && errno == EEXIST) {
+      fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);  // made by another thread
+      if (fd < 0) return layers::UniqueFd();
+    } else if (fd < 0) {
+      if (::fstat(p.get(), &st) != 0) return layers::UniqueFd();
       fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return layers::UniqueFd();
       layers::UniqueFd made(fd);
@@ -147,39 +154,47 @@ void CopyManifests::Save(const std::string& lineage, const std::string& snapshot
   layers::WriteFileAtomic(dir_ + "/" + lineage, out, 0600, /*durable=*/false);  // a speed-up only
 }
 
-std::map<std::string, InPlaceFile> LinkUnchanged(const CopyManifest& previous, const std::string& previous_dir,
-                                                 const std::string& upper, const std::string& src_root) {
-  std::map<std::string, InPlaceFile> out;
-  layers::RootDir src(src_root);
+std::map<std::string, InPlaceFile> LinkPrevious(const CopyManifest& previous, const std::string& previous_dir,
+                                                const std::string& upper) {
   layers::UniqueFd up(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   layers::UniqueFd prev(::open(previous_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!up || !prev) return out;
-  std::string last_parent = "\n";  // files come in copy order: one directory's run shares its fds
-  layers::UniqueFd up_dir, prev_dir;
-  for (const CopiedFile& f : previous.files) {
-    struct stat st;
-    if (!src.Stat(f.src, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1 || !(FileStamp::Of(st) == f.stamp)) continue;
-    std::vector<std::string> parts = SplitPath(f.dst);
-    if (parts.empty() || out.count(f.dst)) continue;
-    std::string parent = f.dst.substr(0, f.dst.size() - parts.back().size());
-    if (parent != last_parent) {
-      last_parent = parent;
-      up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1);
-      prev_dir.Reset();
-      if (up_dir) {
-        layers::UniqueFd p(::dup(prev.get()));
-        for (size_t i = 0; p && i + 1 < parts.size(); ++i) {
-          p = layers::UniqueFd(::openat(p.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        }
-        prev_dir = std::move(p);
-      }
+  if (!up || !prev) return {};
+  // Runs of files in one directory (the manifest is in copy order) are linked on every core.
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t i = 0; i < previous.files.size();) {
+    const std::string& dst = previous.files[i].dst;
+    const std::string parent = dst.substr(0, dst.rfind('/') + 1);
+    size_t j = i + 1;
+    while (j < previous.files.size() && previous.files[j].dst.compare(0, parent.size(), parent) == 0 &&
+           previous.files[j].dst.find('/', parent.size()) == std::string::npos) {
+      ++j;
     }
-    if (!up_dir || !prev_dir) continue;
-    struct stat was;
-    const char* name = parts.back().c_str();
-    if (::fstatat(prev_dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(was.st_mode)) continue;
-    if (::linkat(prev_dir.get(), name, up_dir.get(), name, 0) != 0) continue;
-    out[f.dst] = {f.src, f.stamp};
+    runs.emplace_back(i, j);
+    i = j;
+  }
+  std::vector<char> linked(previous.files.size(), 0);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  layers::ForEach(runs.size(), cores, [&](size_t k) {
+    auto [from, to] = runs[k];
+    std::vector<std::string> parts = SplitPath(previous.files[from].dst);
+    if (parts.empty()) return;
+    layers::UniqueFd up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1);
+    layers::UniqueFd prev_dir(::dup(prev.get()));
+    for (size_t i = 0; prev_dir && i + 1 < parts.size(); ++i) {
+      prev_dir = layers::UniqueFd(::openat(prev_dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    if (!up_dir || !prev_dir) return;
+    for (size_t i = from; i < to; ++i) {
+      const std::string& dst = previous.files[i].dst;
+      const char* name = dst.c_str() + dst.rfind('/') + 1;
+      struct stat was;
+      if (::fstatat(prev_dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(was.st_mode)) continue;
+      if (::linkat(prev_dir.get(), name, up_dir.get(), name, 0) == 0) linked[i] = 1;
+    }
+  });
+  std::map<std::string, InPlaceFile> out;
+  for (size_t i = 0; i < previous.files.size(); ++i) {
+    if (linked[i]) out.emplace(previous.files[i].dst, InPlaceFile{previous.files[i].src, previous.files[i].stamp});
   }
   return out;
 }

@@ -1,8 +1,8 @@
 // Incremental COPY: when a COPY from the build context misses only because some of its files
 // changed, its new snapshot starts from the previous result of the same step (same parent
-// snapshot, same instruction): the regular files whose source is unchanged (the stat data the
-// file-digest memo trusts) are hardlinked from the previous snapshot's directory into the new
-// one before the copy, which then leaves them in place and copies only the rest. Committed
+// snapshot, same instruction): its regular files are hardlinked from the previous snapshot's
+// directory into the new one before the copy, which leaves in place those whose source is
+// unchanged (the stat data the file-digest memo trusts) and copies only the rest. Committed
 // snapshots never change, and the copier replaces a file only by unlinking it first, so the two
 // snapshots never see each other's changes. The new snapshot holds the whole result, so its
 // layer is the same tar a copy from scratch gives.
@@ -47,12 +47,13 @@ class CopyManifests {
   std::string dir_;
 };
 
-// Links into `upper` (a new, unmounted snapshot directory) each file of `previous` (whose
-// directory is `previous_dir`) whose source below `src_root` still has its stamp; directories on
-// the way are made with the previous ones' owner, mode and extended attributes. Returns them by
-// destination for CopyRequest::in_place.
-std::map<std::string, InPlaceFile> LinkUnchanged(const CopyManifest& previous, const std::string& previous_dir,
-                                                 const std::string& upper, const std::string& src_root);
+// Links into `upper` (a new, unmounted snapshot directory) every file of `previous` (whose
+// directory is `previous_dir`), on every core; directories on the way are made with the previous
+// ones' owner, mode and extended attributes. Returns them by destination for
+// CopyRequest::in_place: the copy keeps each whose source still has the recorded stamp and
+// replaces the others (unlinking the link first, so the previous snapshot is never written).
+std::map<std::string, InPlaceFile> LinkPrevious(const CopyManifest& previous, const std::string& previous_dir,
+                                                const std::string& upper);
 
 // Whether the copy reached every file linked in place (it kept or replaced each): otherwise a
 // file that left the selection (deleted, newly ignored) would stay, and the step is copied again

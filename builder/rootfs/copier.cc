@@ -152,7 +152,7 @@ class Copier {
       EnsureParents(Parent(target));
       WriteHeredoc(target, content);
     }
-    return {stats_.files, stats_.dirs, stats_.symlinks, stats_.bytes};
+    return {stats_.files, stats_.dirs, stats_.symlinks, stats_.bytes, stats_.kept};
   }
 
  private:
@@ -451,7 +451,7 @@ class Copier {
     if (!r_.in_place || !S_ISREG(existing.st_mode) || st.st_nlink != 1) return false;
     auto it = r_.in_place->find(dst_rel);
     if (it == r_.in_place->end() || it->second.src != src_rel || !(it->second.stamp == FileStamp::Of(st))) return false;
-    ++stats_.files;
+    ++stats_.files, ++stats_.kept;
     stats_.bytes += st.st_size;
     Copied({src_rel, dst_rel, it->second.stamp});
     return true;
@@ -480,7 +480,7 @@ class Copier {
   RootDir src_, dst_, lower_;
   std::optional<Owner> owner_;
   std::optional<frontend::IgnoreMatcher> excludes_;
-  struct { std::atomic<int64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}; } stats_;  // several threads count
+  struct { std::atomic<int64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}, kept{0}; } stats_;  // counted on several threads
   std::mutex links_mu_, copied_mu_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
   std::map<std::string, std::string> kept_;

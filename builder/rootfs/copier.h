@@ -50,6 +50,7 @@ struct CopyRequest {
 
 struct CopyStats {
   int64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
+  int64_t kept = 0;  // of `files`: left in place (CopyRequest::in_place)
 };
 
 CopyStats Copy(const CopyRequest& request);

@@ -1,6 +1,6 @@
 // Incremental COPY's pieces on plain directories: manifests survive any file name and refuse torn
-// text; LinkUnchanged links exactly the files whose source kept its stamp; a copy over them gives
-// the tree a fresh copy gives and leaves the previous tree as it was.
+// text; LinkPrevious links the previous files; a copy over them keeps exactly those whose source
+// kept its stamp, gives the tree a fresh copy gives and leaves the previous tree as it was.
 #include "builder/ops/copy_reuse.h"
 
 #include <gtest/gtest.h>
@@ -42,7 +42,7 @@ class CopyReuseTest : public ::testing::Test {
   std::map<std::string, std::string> Tree(const std::string& root) {
     std::map<std::string, std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir_ / root)) {
-      std::string rel = fs::relative(e.path(), dir_ / root).string();
+      std::string rel = e.path().lexically_relative(dir_ / root).string();
       if (e.is_symlink()) out[rel] = "-> " + fs::read_symlink(e.path()).string();
       else if (e.is_directory()) out[rel] = "/";
       else out[rel] = layers::ReadFile(e.path());
@@ -67,15 +67,16 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
 
   std::ofstream(dir_ / "src/sub/b.txt") << "b, changed";
   CopyRequest r2 = Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
-  EXPECT_EQ(in_place.size(), 2u);
-  EXPECT_FALSE(in_place.count("app/sub/b.txt"));
+  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  EXPECT_EQ(in_place.size(), 3u);
   EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
   std::vector<CopiedFile> second;
   r2.in_place = &in_place;
   r2.copied = &second;
   CopyStats stats = Copy(r2);
   EXPECT_EQ(stats.files, 3);
+  EXPECT_EQ(stats.kept, 2);
+  EXPECT_NE(Inode("next/app/sub/b.txt"), Inode("prev/app/sub/b.txt"));
   EXPECT_TRUE(EveryLinkedFileCopied(in_place, second));
 
   CopyRequest fresh = Req("fresh");
@@ -91,7 +92,7 @@ TEST_F(CopyReuseTest, AFileThatLeftTheSelectionIsNoticed) {
   r1.copied = &first;
   Copy(r1);
   CopyRequest r2 = Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
+  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
   ASSERT_EQ(in_place.size(), 3u);
   fs::remove(dir_ / "src/sub/deep/c.txt");  // after the link, before the copy
   std::vector<CopiedFile> second;
@@ -101,18 +102,28 @@ TEST_F(CopyReuseTest, AFileThatLeftTheSelectionIsNoticed) {
   EXPECT_FALSE(EveryLinkedFileCopied(in_place, second));
 }
 
-TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotLinked) {
+TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotKept) {
   std::vector<CopiedFile> first;
   CopyRequest r1 = Req("prev");
   r1.copied = &first;
   Copy(r1);
+  std::map<std::string, std::string> before = Tree("prev");
   fs::remove(dir_ / "src/a.txt");
   ::symlink("/etc/passwd", (dir_ / "src/a.txt").c_str());
   ::chmod((dir_ / "src/sub/b.txt").c_str(), 0600);
-  Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkUnchanged({"prev", first}, dir_ / "prev", dir_ / "next", dir_ / "src");
-  EXPECT_EQ(in_place.size(), 1u);
-  EXPECT_TRUE(in_place.count("app/sub/deep/c.txt"));
+  CopyRequest r2 = Req("next");
+  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  r2.in_place = &in_place;
+  CopyStats stats = Copy(r2);
+  EXPECT_EQ(stats.kept, 1);  // sub/deep/c.txt
+  Copy(Req("fresh"));
+  EXPECT_EQ(Tree("next"), Tree("fresh"));
+  std::map<std::string, std::string> next = Tree("next");
+  EXPECT_EQ(next["app/a.txt"], "-> /etc/passwd") << ::testing::PrintToString(next);
+  EXPECT_EQ(Tree("prev"), before);
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "next/app/sub/b.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(CopyReuseTest, ManifestsKeepAnyNameAndRefuseTornText) {
