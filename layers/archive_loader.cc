@@ -5,40 +5,22 @@
 // (The list is the functions layers/ calls; a new one is added here, or the link fails.)
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 
 #include <cstdarg>
 #include <cstdio>
-#include <mutex>
 #include <string>
 
-#include "layers/error.h"
+#include "layers/lazy_library.h"
 
 namespace {
 
-void* Library() {
-  static void* handle = nullptr;
-  static std::string error;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    handle = ::dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char* why = ::dlerror();
-      error = why ? why : "not found";
-    }
-  });
-  if (!handle) throw imgbuild::layers::Error("libarchive could not be loaded (install libarchive13): " + error);
-  return handle;
+imgbuild::layers::LazyLibrary& Archive() {
+  static imgbuild::layers::LazyLibrary library("libarchive.so.13", "libarchive13");
+  return library;
 }
 
-template <typename F>
-F Symbol(const char* name) {
-  void* p = ::dlsym(Library(), name);
-  if (!p) throw imgbuild::layers::Error(std::string("libarchive.so.13 has no ") + name + " (too old a libarchive)");
-  return reinterpret_cast<F>(p);
-}
-
-#define IMGBUILD_ARCHIVE(name) static const auto real = Symbol<decltype(&::name)>(#name)
+// Each forwarder looks its function up once.
+#define IMGBUILD_ARCHIVE(name) static const auto real = Archive().Symbol<decltype(&::name)>(#name)
 
 }  // namespace
 

@@ -287,21 +287,28 @@ class TarBuilder {
   int64_t entries_ = 0;
 };
 
-}  // namespace
-
-LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
-                       const std::optional<Digest>& expected) {
+// The layer tar of `snapshot_dir` into `out` (compressed as `options` says): its diff_id and
+// entry count.
+LayerResult MakeLayerTar(const std::string& snapshot_dir, const LayerOptions& options, const LayerSink::Output& out) {
   std::vector<WalkEntry> paths = Walk(snapshot_dir);
-  ContentStore::Writer writer = store.Ingest();
-  const bool plain = options.compression == Compression::kUncompressed;
-  if (plain) writer.HashedByCaller();  // the blob is the tar: its digest is the diff_id, hashed once
-  LayerSink sink(options, [&writer](std::string_view b) { writer.Write(b); });
+  LayerSink sink(options, out);
   TarBuilder tar(sink, options, true);
   for (const WalkEntry& p : paths) tar.Add(snapshot_dir, p);
   tar.Close();
   LayerResult result;
   result.diff_id = sink.Finish();
   result.entries = tar.entries();
+  return result;
+}
+
+}  // namespace
+
+LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
+                       const std::optional<Digest>& expected) {
+  ContentStore::Writer writer = store.Ingest();
+  const bool plain = options.compression == Compression::kUncompressed;
+  if (plain) writer.HashedByCaller();  // the blob is the tar: its digest is the diff_id, hashed once
+  LayerResult result = MakeLayerTar(snapshot_dir, options, [&writer](std::string_view b) { writer.Write(b); });
   if (expected && result.diff_id != *expected) {  // the uncommitted writer removes its bytes
     throw std::runtime_error("layer of " + snapshot_dir + " is " + result.diff_id.str() + ", not the expected " +
                              expected->str());
@@ -314,17 +321,11 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
 }
 
 LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options) {
-  std::vector<WalkEntry> paths = Walk(snapshot_dir);
   LayerOptions plain = options;
   plain.compression = Compression::kUncompressed;
   int64_t size = 0;
-  LayerSink sink(plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
-  TarBuilder tar(sink, plain, true);
-  for (const WalkEntry& p : paths) tar.Add(snapshot_dir, p);
-  tar.Close();
-  LayerResult result;
-  result.diff_id = sink.Finish();
-  result.entries = tar.entries();
+  LayerResult result =
+      MakeLayerTar(snapshot_dir, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
   result.blob.media_type = media_type::kLayer;
   result.blob.digest = result.diff_id;
   result.blob.size = size;

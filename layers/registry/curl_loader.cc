@@ -5,40 +5,21 @@
 // nothing to pull, images, inspect, ...) never make a request.
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <cstdarg>
-#include <mutex>
 #include <string>
 
-#include "layers/error.h"
+#include "layers/lazy_library.h"
 
 namespace {
 
-void* Library() {
-  static void* handle = nullptr;
-  static std::string error;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char* why = ::dlerror();
-      error = why ? why : "not found";
-    }
-  });
-  if (!handle) throw imgbuild::layers::Error("libcurl could not be loaded (install libcurl4): " + error);
-  return handle;
-}
-
-template <typename F>
-F Symbol(const char* name) {
-  void* p = ::dlsym(Library(), name);
-  if (!p) throw imgbuild::layers::Error(std::string("libcurl.so.4 has no ") + name + " (too old a libcurl)");
-  return reinterpret_cast<F>(p);
+imgbuild::layers::LazyLibrary& Curl() {
+  static imgbuild::layers::LazyLibrary library("libcurl.so.4", "libcurl4");
+  return library;
 }
 
 // Each forwarder looks its function up once.
-#define IMGBUILD_CURL(name) static const auto real = Symbol<decltype(&::name)>(#name)
+#define IMGBUILD_CURL(name) static const auto real = Curl().Symbol<decltype(&::name)>(#name)
 
 }  // namespace
 
