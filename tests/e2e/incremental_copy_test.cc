@@ -60,8 +60,13 @@ class IncrementalCopyTest : public BusyboxTest {
 };
 
 TEST_F(IncrementalCopyTest, OneChangedFileIsCopiedAloneAndTheImageIsTheSameAsFromScratch) {
+  auto snapshot_bytes = [&] {
+    return nlohmann::json::parse(RunImgbuild("du --json --root " + root_).out)["snapshots"].get<int64_t>();
+  };
+  const int64_t base = snapshot_bytes();
   ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
   std::vector<std::string> first = DiffIds(root_, "app:1");
+  const int64_t one = snapshot_bytes();
   std::ofstream(ctx_ + "/d3/f7") << "changed, and longer than before";
   Sh("touch -d '2026-01-02 00:00:00' " + ctx_ + "/d3/f7 && sleep 0.05");
   RunResult r = BuildIn(root_, "-t app:2");
@@ -72,6 +77,8 @@ TEST_F(IncrementalCopyTest, OneChangedFileIsCopiedAloneAndTheImageIsTheSameAsFro
   ASSERT_EQ(second.size(), first.size());
   EXPECT_NE(second[second.size() - 2], first[first.size() - 2]);
   EXPECT_EQ(second, FromScratch());
+  // The two COPY snapshots share the 199 unchanged files, and du counts them once.
+  EXPECT_LT(snapshot_bytes() - one, (one - base) / 4) << base << " " << one;
   // The first image's snapshot shares the unchanged files: it still gives exactly its layers.
   RunResult save = RunImgbuild("save --compression uncompressed --root " + root_ + " app:1 -o " + dir_ + "/app1.tar");
   EXPECT_EQ(save.code, 0) << save.err;
