@@ -483,9 +483,9 @@ class Copier {
   struct { std::atomic<int64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}, kept{0}; } stats_;  // counted on several threads
   std::mutex links_mu_, copied_mu_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
-  std::map<std::string, std::string> kept_;
+  std::map<std::string, std::string> kept_;  // --parents: what of each item's path the copy keeps
   std::mutex includes_mu_;
-  std::map<std::string, bool> includes_below_;  // memo of IncludesBelow  // --parents: what of each item's path the copy keeps
+  std::map<std::string, bool> includes_below_;  // memo of IncludesBelow
 };
 
 }  // namespace
