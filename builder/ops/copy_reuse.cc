@@ -131,6 +131,8 @@ std::optional<CopyManifest> CopyManifests::Load(const std::string& lineage) cons
                           f.stamp.mode >> f.stamp.uid >> f.stamp.gid)) {
       return std::nullopt;
     }
+    // Destinations are canonical paths below the snapshot's root: anything else is not ours.
+    if (dst->empty() || (*dst)[0] == '/' || CleanRelative(*dst) != *dst) return std::nullopt;
     f.src = std::move(*src);
     f.dst = std::move(*dst);
     m.files.push_back(std::move(f));

@@ -150,6 +150,10 @@ TEST_F(CopyReuseTest, ManifestsKeepAnyNameAndRefuseTornText) {
   EXPECT_FALSE(m.Load("lineage"));
   std::ofstream(dir_ / "copies/lineage") << "something else\n";
   EXPECT_FALSE(m.Load("lineage"));
+  for (const std::string dst : {"../../etc/passwd", "/etc/passwd", "app/./x", "app//x", ""}) {
+    std::ofstream(dir_ / "copies/lineage") << "imgbuild copy manifest v1\nsnapshot c-1\nsrc\t" << dst << "\t1 2 3 4 5 6 7 8\n";
+    EXPECT_FALSE(m.Load("lineage")) << dst;
+  }
 }
 
 }  // namespace
