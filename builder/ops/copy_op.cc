@@ -18,9 +18,6 @@ using frontend::PlannedStep;
 
 namespace {
 
-// Thrown out of an incremental COPY that must start again from scratch (EveryLinkedFileCopied).
-struct FromScratch {};
-
 bool IsArchive(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -99,16 +96,16 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   CopyManifests manifests(env_.state.copy_manifests());
   std::optional<CopyManifest> previous = lineage && img.reuse ? manifests.Load(*lineage) : std::nullopt;
   if (previous && !env_.snaps->Exists(previous->snapshot)) previous.reset();
-  std::map<std::string, InPlaceFile> in_place;
+  LinkedPrevious linked;
   std::vector<CopiedFile> copied;
   if (lineage) r.copied = &copied;
   auto prepare = [&](const std::string& upper) {
-    in_place.clear();
-    copied.clear();
-    r.in_place = nullptr;
     if (!previous) return;
-    in_place = LinkPrevious(*previous, env_.snaps->Changes(previous->snapshot), upper);
-    if (!in_place.empty()) r.in_place = &in_place;
+    linked = LinkPrevious(*previous, env_.snaps->Changes(previous->snapshot), upper);
+    if (!linked.files.empty()) r.in_place = &linked.files;
+  };
+  auto finish = [&](const std::string& upper) {
+    if (r.in_place) RemoveUnreached(linked, copied, upper);
   };
   std::optional<SnapshotView> base_view;  // for --chown names under --link
   if (c.link && !r.chown.empty()) {
@@ -164,10 +161,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
     try {
       CopyStats stats = Copy(r);
       detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
-      if (r.in_place) {
-        if (!EveryLinkedFileCopied(in_place, copied)) throw FromScratch();
-        detail += ", " + std::to_string(stats.files - stats.kept) + " changed";
-      }
+      if (r.in_place) detail += ", " + std::to_string(stats.files - stats.kept) + " changed";
     } catch (const CopyError& e) {
       env_.Fail(step, e.what());
     }
@@ -176,12 +170,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   if (c.link) {
     LinkedLayerStep(env_, img, created_by, fill);
   } else {
-    try {
-      LayerStep(env_, img, created_by, fill, prepare);
-    } catch (const FromScratch&) {
-      previous.reset();  // a linked file left the selection: the step is copied again, whole
-      LayerStep(env_, img, created_by, fill, prepare);
-    }
+    LayerStep(env_, img, created_by, fill, prepare, finish);
     if (lineage) manifests.Save(*lineage, img.snapshot, copied);
   }
   return detail;

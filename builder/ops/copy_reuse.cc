@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <sstream>
@@ -61,7 +62,8 @@ int64_t NowNs() {
 // The directory `rel` of `upper`, made (with the metadata of the same directory of `previous`)
 // where missing. Every component is opened without following symlinks: both trees are
 // imgbuild's own snapshots, and a component that is not a plain directory stops the link.
-layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::string>& parts, size_t n) {
+layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::string>& parts, size_t n,
+                             std::vector<std::string>& made, std::mutex& made_mu) {
   layers::UniqueFd up(::dup(upper)), prev(::dup(previous));
   for (size_t i = 0; i < n; ++i) {
     const char* name = parts[i].c_str();
@@ -76,16 +78,20 @@ layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::str
       if (::fstat(p.get(), &st) != 0) return layers::UniqueFd();
       fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return layers::UniqueFd();
-      layers::UniqueFd made(fd);
-      if (::fchown(made.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(made.get(), st.st_mode & 07777) != 0) {
+      layers::UniqueFd dir(fd);
+      if (::fchown(dir.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(dir.get(), st.st_mode & 07777) != 0) {
         return layers::UniqueFd();
       }
-      layers::CopyXattrs(p.get(), made.get(), parts[i]);
+      layers::CopyXattrs(p.get(), dir.get(), parts[i]);
       char opaque[2] = {};
       if (::fgetxattr(p.get(), "trusted.overlay.opaque", opaque, sizeof opaque) == 1) {
-        ::fsetxattr(made.get(), "trusted.overlay.opaque", opaque, 1, 0);
+        ::fsetxattr(dir.get(), "trusted.overlay.opaque", opaque, 1, 0);
       }
-      fd = made.Release();
+      std::string rel;
+      for (size_t k = 0; k <= i; ++k) rel += (k ? "/" : "") + parts[k];
+      std::lock_guard<std::mutex> lock(made_mu);
+      made.push_back(std::move(rel));
+      fd = dir.Release();
     }
     up = layers::UniqueFd(fd);
     prev = std::move(p);
@@ -145,6 +151,7 @@ void CopyManifests::Save(const std::string& lineage, const std::string& snapshot
   const int64_t now = NowNs();
   std::string out = std::string(kHeader) + "\nsnapshot " + snapshot + "\n";
   for (const CopiedFile& f : files) {
+    if (!S_ISREG(f.stamp.mode)) continue;
     cache::FileIdentity id{f.stamp.dev, f.stamp.ino, f.stamp.size, f.stamp.mtime_ns, f.stamp.ctime_ns};
     if (f.stamp.ctime_ns > now - cache::SettleNs(id, 2'000'000'000)) continue;
     const FileStamp& s = f.stamp;
@@ -156,58 +163,74 @@ void CopyManifests::Save(const std::string& lineage, const std::string& snapshot
   layers::WriteFileAtomic(dir_ + "/" + lineage, out, 0600, /*durable=*/false);  // a speed-up only
 }
 
-std::map<std::string, InPlaceFile> LinkPrevious(const CopyManifest& previous, const std::string& previous_dir,
-                                                const std::string& upper) {
+LinkedPrevious LinkPrevious(const CopyManifest& previous, const std::string& previous_dir, const std::string& upper) {
   layers::UniqueFd up(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   layers::UniqueFd prev(::open(previous_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!up || !prev) return {};
+  std::vector<const CopiedFile*> files;  // regular files (a manifest holds nothing else)
+  for (const CopiedFile& f : previous.files) {
+    if (S_ISREG(f.stamp.mode)) files.push_back(&f);
+  }
   // Runs of files in one directory (the manifest is in copy order) are linked on every core.
   std::vector<std::pair<size_t, size_t>> runs;
-  for (size_t i = 0; i < previous.files.size();) {
-    const std::string& dst = previous.files[i].dst;
-    const std::string parent = dst.substr(0, dst.rfind('/') + 1);
+  for (size_t i = 0; i < files.size();) {
+    const std::string parent = files[i]->dst.substr(0, files[i]->dst.rfind('/') + 1);
     size_t j = i + 1;
-    while (j < previous.files.size() && previous.files[j].dst.compare(0, parent.size(), parent) == 0 &&
-           previous.files[j].dst.find('/', parent.size()) == std::string::npos) {
+    while (j < files.size() && files[j]->dst.compare(0, parent.size(), parent) == 0 &&
+           files[j]->dst.find('/', parent.size()) == std::string::npos) {
       ++j;
     }
     runs.emplace_back(i, j);
     i = j;
   }
-  std::vector<char> linked(previous.files.size(), 0);
+  std::vector<char> linked(files.size(), 0);
+  LinkedPrevious out;
+  std::mutex made_mu;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   layers::ForEach(runs.size(), cores, [&](size_t k) {
     auto [from, to] = runs[k];
-    std::vector<std::string> parts = SplitPath(previous.files[from].dst);
+    std::vector<std::string> parts = SplitPath(files[from]->dst);
     if (parts.empty()) return;
-    layers::UniqueFd up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1);
+    layers::UniqueFd up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1, out.made_dirs, made_mu);
     layers::UniqueFd prev_dir(::dup(prev.get()));
     for (size_t i = 0; prev_dir && i + 1 < parts.size(); ++i) {
       prev_dir = layers::UniqueFd(::openat(prev_dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
     if (!up_dir || !prev_dir) return;
     for (size_t i = from; i < to; ++i) {
-      const std::string& dst = previous.files[i].dst;
+      const std::string& dst = files[i]->dst;
       const char* name = dst.c_str() + dst.rfind('/') + 1;
       struct stat was;
       if (::fstatat(prev_dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(was.st_mode)) continue;
       if (::linkat(prev_dir.get(), name, up_dir.get(), name, 0) == 0) linked[i] = 1;
     }
   });
-  std::map<std::string, InPlaceFile> out;
-  for (size_t i = 0; i < previous.files.size(); ++i) {
-    if (linked[i]) out.emplace(previous.files[i].dst, InPlaceFile{previous.files[i].src, previous.files[i].stamp});
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (linked[i]) out.files.emplace(files[i]->dst, InPlaceFile{files[i]->src, files[i]->stamp});
   }
   return out;
 }
 
-bool EveryLinkedFileCopied(const std::map<std::string, InPlaceFile>& in_place, const std::vector<CopiedFile>& copied) {
+void RemoveUnreached(const LinkedPrevious& linked, const std::vector<CopiedFile>& copied, const std::string& upper) {
   std::set<std::string> reached;
   for (const CopiedFile& f : copied) reached.insert(f.dst);
-  for (const auto& [dst, file] : in_place) {
-    if (!reached.count(dst)) return false;
+  layers::RootDir root(upper);
+  for (const auto& [dst, file] : linked.files) {
+    if (reached.count(dst)) continue;
+    layers::RootDir::Entry e = root.Parent(dst);
+    if (::unlinkat(e.dir.get(), e.name.c_str(), 0) != 0 && errno != ENOENT) throw layers::SysError("unlink", upper + "/" + dst);
   }
-  return true;
+  std::vector<std::string> dirs = linked.made_dirs;  // deepest first
+  auto depth = [](const std::string& d) { return std::count(d.begin(), d.end(), '/'); };
+  std::sort(dirs.begin(), dirs.end(), [&](const std::string& a, const std::string& b) { return depth(a) > depth(b); });
+  for (const std::string& d : dirs) {
+    if (reached.count(d)) continue;
+    layers::RootDir::Entry e = root.Parent(d);
+    if (::unlinkat(e.dir.get(), e.name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOTEMPTY && errno != EEXIST &&
+        errno != ENOENT) {
+      throw layers::SysError("rmdir", upper + "/" + d);
+    }
+  }
 }
 
 }  // namespace imgbuild::builder

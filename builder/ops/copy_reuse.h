@@ -47,17 +47,22 @@ class CopyManifests {
   std::string dir_;
 };
 
+struct LinkedPrevious {
+  std::map<std::string, InPlaceFile> files;  // by destination, for CopyRequest::in_place
+  std::vector<std::string> made_dirs;        // the directories made for them
+};
+
 // Links into `upper` (a new, unmounted snapshot directory) every file of `previous` (whose
 // directory is `previous_dir`), on every core; directories on the way are made with the previous
-// ones' owner, mode and extended attributes. Returns them by destination for
-// CopyRequest::in_place: the copy keeps each whose source still has the recorded stamp and
-// replaces the others (unlinking the link first, so the previous snapshot is never written).
-std::map<std::string, InPlaceFile> LinkPrevious(const CopyManifest& previous, const std::string& previous_dir,
-                                                const std::string& upper);
+// ones' owner, mode and extended attributes. The copy then keeps each file whose source still
+// has the recorded stamp and replaces the others (unlinking the link first, so the previous
+// snapshot is never written).
+LinkedPrevious LinkPrevious(const CopyManifest& previous, const std::string& previous_dir, const std::string& upper);
 
-// Whether the copy reached every file linked in place (it kept or replaced each): otherwise a
-// file that left the selection (deleted, newly ignored) would stay, and the step is copied again
-// from scratch.
-bool EveryLinkedFileCopied(const std::map<std::string, InPlaceFile>& in_place, const std::vector<CopiedFile>& copied);
+// After the copy, with `upper` unmounted: removes the linked files and the directories made for
+// them that the copy did not reach (their sources were deleted or newly ignored), which a copy
+// from scratch would not have made. A directory that still holds something stays (it is a
+// parent of what the copy wrote). Throws layers::SysError.
+void RemoveUnreached(const LinkedPrevious& linked, const std::vector<CopiedFile>& copied, const std::string& upper);
 
 }  // namespace imgbuild::builder

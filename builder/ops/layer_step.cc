@@ -19,13 +19,16 @@ layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool k
 
 }  // namespace
 
-void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare) {
+void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare,
+               const Fill& finish) {
   ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
-  if (prepare && env.snaps->kind() == "overlay") prepare(active.Dir());
+  const bool overlay = env.snaps->kind() == "overlay";
+  if (prepare && overlay) prepare(active.Dir());
   {
     MountGuard m(active.mounts(), env.ws.NewDir("mnt-"));
     fill(m.path());
   }
+  if (finish && overlay) finish(active.Dir());
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build

@@ -20,10 +20,11 @@ namespace imgbuild::builder {
 
 using Fill = std::function<void(const std::string& root)>;
 
-// `prepare`, when given, is called with the active snapshot's own directory before it is mounted
-// (overlay snapshotter only: its upper directory).
+// `prepare` and `finish`, when given, are called with the active snapshot's own directory before
+// it is mounted and after it is unmounted, before the commit (overlay snapshotter only: its upper
+// directory).
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill,
-               const Fill& prepare = {});
+               const Fill& prepare = {}, const Fill& finish = {});
 void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
 
 class SnapshotView {

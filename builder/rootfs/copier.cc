@@ -395,6 +395,7 @@ class Copier {
         ::futimens(out.get(), times);
       }
       ++stats_.dirs;
+      Copied({src_rel, dst_rel, FileStamp::Of(st)});  // reached (a manifest keeps regular files only)
       return;
     }
     if (existed && S_ISREG(st.st_mode) && KeptInPlace(st, existing, src_rel, dst_rel)) return;

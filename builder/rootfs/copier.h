@@ -45,7 +45,8 @@ struct CopyRequest {
   // Incremental COPY (builder/ops/copy_reuse): regular files already at their destination, by
   // destination; each is left as it is when its source is still that file, unchanged.
   const std::map<std::string, InPlaceFile>* in_place = nullptr;
-  std::vector<CopiedFile>* copied = nullptr;     // filled with every regular file written or kept
+  // Filled with every regular file written or kept, and every directory copied.
+  std::vector<CopiedFile>* copied = nullptr;
 };
 
 struct CopyStats {

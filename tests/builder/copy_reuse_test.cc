@@ -62,12 +62,13 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   CopyRequest r1 = Req("prev");
   r1.copied = &first;
   Copy(r1);
-  ASSERT_EQ(first.size(), 3u);  // regular files only
+  ASSERT_EQ(first.size(), 6u);  // 3 files, 3 directories
   std::map<std::string, std::string> before = Tree("prev");
 
   std::ofstream(dir_ / "src/sub/b.txt") << "b, changed";
   CopyRequest r2 = Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  std::map<std::string, InPlaceFile>& in_place = linked.files;
   EXPECT_EQ(in_place.size(), 3u);
   EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
   std::vector<CopiedFile> second;
@@ -77,7 +78,7 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   EXPECT_EQ(stats.files, 3);
   EXPECT_EQ(stats.kept, 2);
   EXPECT_NE(Inode("next/app/sub/b.txt"), Inode("prev/app/sub/b.txt"));
-  EXPECT_TRUE(EveryLinkedFileCopied(in_place, second));
+  RemoveUnreached(linked, second, dir_ / "next");  // every linked file was reached: nothing goes
 
   CopyRequest fresh = Req("fresh");
   Copy(fresh);
@@ -86,20 +87,27 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
 }
 
-TEST_F(CopyReuseTest, AFileThatLeftTheSelectionIsNoticed) {
+TEST_F(CopyReuseTest, FilesAndDirectoriesThatLeftTheSelectionAreRemoved) {
+  dir_.Write("src/gone/deeper/x.txt", "x");
+  dir_.Write("src/sub/y.txt", "y");
   std::vector<CopiedFile> first;
   CopyRequest r1 = Req("prev");
   r1.copied = &first;
   Copy(r1);
   CopyRequest r2 = Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
-  ASSERT_EQ(in_place.size(), 3u);
-  fs::remove(dir_ / "src/sub/deep/c.txt");  // after the link, before the copy
+  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  ASSERT_EQ(linked.files.size(), 5u);
+  fs::remove_all(dir_ / "src/gone");  // a directory deleted, and a file of one that stays
+  fs::remove(dir_ / "src/sub/y.txt");
   std::vector<CopiedFile> second;
-  r2.in_place = &in_place;
+  r2.in_place = &linked.files;
   r2.copied = &second;
   Copy(r2);
-  EXPECT_FALSE(EveryLinkedFileCopied(in_place, second));
+  RemoveUnreached(linked, second, dir_ / "next");
+  Copy(Req("fresh"));
+  EXPECT_EQ(Tree("next"), Tree("fresh"));
+  EXPECT_FALSE(fs::exists(dir_ / "next/app/gone"));
+  EXPECT_TRUE(fs::exists(dir_ / "prev/app/gone/deeper/x.txt"));  // the previous result keeps its files
 }
 
 TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotKept) {
@@ -112,8 +120,8 @@ TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotKept) {
   ::symlink("/etc/passwd", (dir_ / "src/a.txt").c_str());
   ::chmod((dir_ / "src/sub/b.txt").c_str(), 0600);
   CopyRequest r2 = Req("next");
-  std::map<std::string, InPlaceFile> in_place = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
-  r2.in_place = &in_place;
+  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  r2.in_place = &linked.files;
   CopyStats stats = Copy(r2);
   EXPECT_EQ(stats.kept, 1);  // sub/deep/c.txt
   Copy(Req("fresh"));

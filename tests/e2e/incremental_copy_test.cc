@@ -1,7 +1,7 @@
 // Incremental COPY from the user's side: a rebuild after a few files changed copies only those
 // (the rest is linked from the previous result of the step), and its image is the one a build
-// from scratch gives, byte for byte; the previous image is untouched; deletions and newly ignored
-// files are handled; --no-cache copies everything.
+// from scratch gives, byte for byte; the previous image is untouched; deleted and newly ignored
+// files are removed from the new result; --no-cache copies everything.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -96,17 +96,20 @@ TEST_F(IncrementalCopyTest, AddedDeletedAndNewlyIgnoredFilesGiveTheImageFromScra
   EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
 
   fs::remove(ctx_ + "/d1/f0");
+  fs::remove_all(ctx_ + "/d4");  // and a whole directory
   Sh("touch -d '2026-01-03 00:00:00' " + ctx_ + "/d1 && sleep 0.05");
   RunResult deleted = BuildIn(root_, "-t app:3");
   ASSERT_EQ(deleted.code, 0) << deleted.err;
+  EXPECT_NE(deleted.err.find(", 0 changed"), std::string::npos) << deleted.err;  // incremental, not from scratch
   EXPECT_EQ(DiffIds(root_, "app:3"), FromScratch());
 
   std::ofstream(ctx_ + "/.dockerignore") << "d2/f1\n";
   Sh("touch -d '2026-01-04 00:00:00' " + ctx_ + "/.dockerignore " + ctx_ + " && sleep 0.05");
   RunResult ignored = BuildIn(root_, "-t app:4");
   ASSERT_EQ(ignored.code, 0) << ignored.err;
+  EXPECT_NE(ignored.err.find(" changed"), std::string::npos) << ignored.err;
   EXPECT_EQ(DiffIds(root_, "app:4"), FromScratch());
-  RunResult run = Build("check", "FROM app:4\nRUN test ! -e /app/d2/f1 && test ! -e /app/d1/f0 && test -e /app/d0/new\n");
+  RunResult run = Build("check", "FROM app:4\nRUN test ! -e /app/d2/f1 && test ! -e /app/d1/f0 && test ! -e /app/d4 && test -e /app/d0/new\n");
   EXPECT_EQ(run.code, 0) << run.err;
 }
 
