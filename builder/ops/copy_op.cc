@@ -18,6 +18,11 @@ using frontend::PlannedStep;
 
 namespace {
 
+// Thrown out of an incremental COPY whose copy failed: a source that became a file or a symlink
+// where the previous result has a directory cannot be copied over it, so the step starts again
+// from scratch (where a real error is then reported as usual).
+struct FromScratch {};
+
 bool IsArchive(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -163,6 +168,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
       detail = std::to_string(stats.files) + " files, " + std::to_string(stats.bytes) + " bytes";
       if (r.in_place) detail += ", " + std::to_string(stats.files - stats.kept) + " changed";
     } catch (const CopyError& e) {
+      if (r.in_place) throw FromScratch();
       env_.Fail(step, e.what());
     }
   };
@@ -170,7 +176,14 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   if (c.link) {
     LinkedLayerStep(env_, img, created_by, fill);
   } else {
-    LayerStep(env_, img, created_by, fill, prepare, finish);
+    try {
+      LayerStep(env_, img, created_by, fill, prepare, finish);
+    } catch (const FromScratch&) {
+      previous.reset();
+      r.in_place = nullptr;
+      copied.clear();
+      LayerStep(env_, img, created_by, fill, prepare, finish);
+    }
     if (lineage) manifests.Save(*lineage, img.snapshot, copied);
   }
   return detail;

@@ -113,6 +113,18 @@ TEST_F(IncrementalCopyTest, AddedDeletedAndNewlyIgnoredFilesGiveTheImageFromScra
   EXPECT_EQ(run.code, 0) << run.err;
 }
 
+TEST_F(IncrementalCopyTest, ADirectoryThatBecameAFileOrASymlinkIsCopiedFromScratch) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  fs::remove_all(ctx_ + "/d2");
+  std::ofstream(ctx_ + "/d2") << "now a file";
+  fs::remove_all(ctx_ + "/d3");
+  fs::create_symlink("d0", ctx_ + "/d3");
+  Sh("touch -h -d '2026-01-02 00:00:00' " + ctx_ + "/d2 " + ctx_ + "/d3 " + ctx_ + " && sleep 0.05");
+  RunResult r = BuildIn(root_, "-t app:2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
+}
+
 TEST_F(IncrementalCopyTest, NoCacheCopiesEverything) {
   ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
   std::ofstream(ctx_ + "/d3/f7") << "changed";
