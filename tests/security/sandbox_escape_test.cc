@@ -125,7 +125,11 @@ TEST_F(SandboxEscapeTest, AKilledBuildsNetworkIsStoppedByTheNext) {
   }
   // Until the step runs (its output "#N [stage-0 2/2] RUN sleep 60" and pasta): up to 20 s.
   const std::string count = "ps -eo args | grep -c '^pasta.*" + root_ + "' || true";
-  for (int i = 0; i < 800 && !(Sh(count) == "1\n" && Slurp(log).find("RUN sleep 60") != std::string::npos); ++i) {
+  // pasta starts by forking its daemon: the state must hold for a few polls in a row (under load
+  // one poll could see the first process just before the daemon shows).
+  for (int i = 0, steady = 0; i < 800 && steady < 3; ++i) {
+    const bool running = Sh(count) == "1\n" && Slurp(log).find("RUN sleep 60") != std::string::npos;
+    steady = running ? steady + 1 : 0;
     ::usleep(25000);
   }
   EXPECT_EQ(Sh(count), "1\n") << Slurp(log);
