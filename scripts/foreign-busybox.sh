@@ -17,16 +17,22 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "foreign-busybox: not root; cannot add dpkg architectures ${need[*]}" >&2
   exit 1
 fi
-updated=no
+# Every architecture is added before the one index update (one added after it has no index).
 for arch in "${need[@]}"; do
   if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
     dpkg --add-architecture "$arch"
   fi
-  if [ "$(apt-cache policy "busybox-static:$arch" 2>/dev/null | sed -n 's/ *Candidate: //p')" = "" ] && [ $updated = no ]; then
+done
+updated=no
+for arch in "${need[@]}"; do
+  if [ "$(apt-cache policy "busybox-static:$arch" 2>/dev/null | sed -n 's/ *Candidate: //p')" = "" ]; then
     # A mirror mid-sync can fail one index; what arrived is enough when the package's did.
     apt-get update -qq || echo "foreign-busybox: apt-get update reported errors; trying with what arrived" >&2
     updated=yes
+    break
   fi
+done
+for arch in "${need[@]}"; do
   work=$(mktemp -d)
   chown _apt "$work" 2>/dev/null || true
   for attempt in 1 2 3; do  # a mirror can fail one request

@@ -62,4 +62,13 @@ void CopyFileData(int in, int out, off_t size, const std::string& shown) {
   }
 }
 
+void WriteNewFile(int dir, const std::string& name, const std::string& content, const FileMeta& meta,
+                  const std::string& shown) {
+  layers::UniqueFd out(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!out) throw layers::SysError("create", shown);
+  layers::WriteAll(out.get(), content.data(), content.size(), shown);
+  if (!FChown(out.get(), meta.uid, meta.gid)) throw layers::SysError("chown", shown);
+  if (::fchmod(out.get(), meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);
+}
+
 }  // namespace imgbuild::builder

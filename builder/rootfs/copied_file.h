@@ -54,6 +54,11 @@ struct FileMeta {
 void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
                    const std::string& src_shown, const std::string& shown, off_t size = 0);
 
+// Creates `name` in `dir` (which must not hold it) holding `content`, owned and with the mode of
+// `meta` (its times are not set). Throws layers::SysError naming `shown`.
+void WriteNewFile(int dir, const std::string& name, const std::string& content, const FileMeta& meta,
+                  const std::string& shown);
+
 // Copies `size` bytes from `in` to `out` in the kernel (copy_file_range, else sendfile).
 // Throws layers::SysError naming `shown`.
 void CopyFileData(int in, int out, off_t size, const std::string& shown);

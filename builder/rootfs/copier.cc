@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -410,17 +409,20 @@ class Copier {
       if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);
       ::utimensat(ddir, dname.c_str(), times, AT_SYMLINK_NOFOLLOW);
       ++stats_.symlinks;
+      Reached(src_rel, dst_rel);
       return;
     }
     if (S_ISSOCK(st.st_mode)) {
       // A unix socket (a dev server's, left in the context) becomes an empty file, as in BuildKit.
       WriteFileCopy(-1, "", ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown);
       ++stats_.files;
+      Reached(src_rel, dst_rel);
       return;
     }
     if (!S_ISREG(st.st_mode)) {
       if (::mknodat(ddir, dname.c_str(), mode, st.st_rdev) != 0) throw SysError("mknod", shown);
       if (!ChownAt(ddir, dname, uid, gid)) throw SysError("chown", shown);
+      Reached(src_rel, dst_rel);
       return;
     }
     std::unique_lock<std::mutex> linking;  // held while the first copy of a linked file is made
@@ -432,18 +434,20 @@ class Copier {
         RootDir::Entry old = dst_.Parent(it->second);
         if (::linkat(old.dir.get(), old.name.c_str(), ddir, dname.c_str(), 0) != 0) throw SysError("link", shown);
         ++stats_.files;
+        Reached(src_rel, dst_rel);
         return;
       }
     }
     WriteFileCopy(sdir, sname, ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown, st.st_size);
     ++stats_.files;
     stats_.bytes += st.st_size;
-    if (st.st_nlink == 1) Copied({src_rel, dst_rel, FileStamp::Of(st)});
+    st.st_nlink == 1 ? Copied({src_rel, dst_rel, FileStamp::Of(st)}) : Reached(src_rel, dst_rel);
   }
 
-  void Copied(CopiedFile f) {
-    if (std::lock_guard<std::mutex> lock(copied_mu_); r_.copied) r_.copied->push_back(std::move(f));
-  }
+  // Any other entry written at `dst_rel`: reached (a linked previous file there stays), no stamp.
+  void Reached(const std::string& src_rel, const std::string& dst_rel) { Copied({src_rel, dst_rel, FileStamp{}}); }
+
+  void Copied(CopiedFile f) { std::lock_guard<std::mutex> lock(copied_mu_); if (r_.copied) r_.copied->push_back(std::move(f)); }
 
   // A file the previous result of this step left in place (linked there before the copy), kept
   // when its source is the same file, unchanged, that it was copied from.
@@ -466,15 +470,11 @@ class Copier {
       if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory " + shown + " with a file");
       ::unlinkat(at.dir.get(), at.name.c_str(), 0);
     }
-    UniqueFd out(::openat(at.dir.get(), at.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out) throw SysError("create", shown);
-    layers::WriteAll(out.get(), content.data(), content.size(), shown);
+    const mode_t mode = r_.chmod.empty() ? S_IFREG | 0644 : ApplyChmod(r_.chmod, S_IFREG | 0644);
+    WriteNewFile(at.dir.get(), at.name, content, {owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0, mode, {}, {}}, shown);
     stats_.bytes += static_cast<int64_t>(content.size());
-    mode_t mode = S_IFREG | 0644;
-    if (!r_.chmod.empty()) mode = ApplyChmod(r_.chmod, mode);
-    if (!FChown(out.get(), owner_ ? owner_->uid : 0, owner_ ? owner_->gid : 0)) throw SysError("chown", shown);
-    if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
     ++stats_.files;
+    Reached("", rel);
   }
 
   const CopyRequest& r_;

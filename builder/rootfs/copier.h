@@ -45,7 +45,8 @@ struct CopyRequest {
   // Incremental COPY (builder/ops/copy_reuse): regular files already at their destination, by
   // destination; each is left as it is when its source is still that file, unchanged.
   const std::map<std::string, InPlaceFile>* in_place = nullptr;
-  // Filled with every regular file written or kept, and every directory copied.
+  // Filled with every entry written or kept and every directory copied; unlinked regular files
+  // carry their source's stamp.
   std::vector<CopiedFile>* copied = nullptr;
 };
 

@@ -62,7 +62,7 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   CopyRequest r1 = Req("prev");
   r1.copied = &first;
   Copy(r1);
-  ASSERT_EQ(first.size(), 6u);  // 3 files, 3 directories
+  ASSERT_EQ(first.size(), 7u);  // 3 files, a symlink, 3 directories
   std::map<std::string, std::string> before = Tree("prev");
 
   std::ofstream(dir_ / "src/sub/b.txt") << "b, changed";
@@ -85,6 +85,32 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   EXPECT_EQ(Tree("next"), Tree("fresh"));
   EXPECT_EQ(Tree("prev"), before);  // the changed file was replaced, not written through the link
   EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
+}
+
+// Files the previous result held that are now written as something else (hard links, a
+// symlink) are reached: removing what the copy did not reach leaves them.
+TEST_F(CopyReuseTest, FilesThatBecameLinksOrSymlinksAreNotRemovedAfter) {
+  std::vector<CopiedFile> first;
+  CopyRequest r1 = Req("prev");
+  r1.copied = &first;
+  Copy(r1);
+  fs::remove(dir_ / "src/sub/b.txt");
+  ASSERT_EQ(::link((dir_ / "src/a.txt").c_str(), (dir_ / "src/sub/b.txt").c_str()), 0);
+  fs::remove(dir_ / "src/sub/deep/c.txt");
+  fs::create_symlink("../b.txt", dir_ / "src/sub/deep/c.txt");
+  CopyRequest r2 = Req("next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  ASSERT_EQ(linked.files.size(), 3u);
+  std::vector<CopiedFile> second;
+  r2.in_place = &linked.files;
+  r2.copied = &second;
+  Copy(r2);
+  RemoveUnreached(linked, second, dir_ / "next");
+  CopyRequest fresh = Req("fresh");
+  Copy(fresh);
+  EXPECT_EQ(Tree("next"), Tree("fresh"));
+  EXPECT_EQ(Inode("next/app/a.txt"), Inode("next/app/sub/b.txt"));
+  EXPECT_TRUE(fs::is_symlink(dir_ / "next/app/sub/deep/c.txt"));
 }
 
 TEST_F(CopyReuseTest, FilesAndDirectoriesThatLeftTheSelectionAreRemoved) {

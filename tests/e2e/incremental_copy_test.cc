@@ -125,6 +125,27 @@ TEST_F(IncrementalCopyTest, ADirectoryThatBecameAFileOrASymlinkIsCopiedFromScrat
   EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
 }
 
+// Files the previous result held as plain files that are now hard links, a symlink or a FIFO:
+// the copier writes them anew, and they stay (CI once lost a pair that had become hard links).
+TEST_F(IncrementalCopyTest, FilesThatBecameLinksSymlinksOrFifosAreWrittenAndKept) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  fs::remove(ctx_ + "/d0/f1");
+  fs::create_hard_link(ctx_ + "/d0/f0", ctx_ + "/d0/f1");
+  fs::remove(ctx_ + "/d1/f2");
+  fs::create_symlink("f3", ctx_ + "/d1/f2");
+  fs::remove(ctx_ + "/d2/f4");
+  Sh("mkfifo " + ctx_ + "/d2/f4 && touch -h -d '2026-01-02 00:00:00' " + ctx_ + "/d0 " + ctx_ + "/d1 " + ctx_ +
+     "/d2 " + ctx_ + "/d1/f2 && sleep 0.05");
+  RunResult r = BuildIn(root_, "-t app:2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find(" changed"), std::string::npos) << r.err;  // incremental
+  EXPECT_EQ(DiffIds(root_, "app:2"), FromScratch());
+  RunResult run = Build("check",
+                        "FROM app:2\nRUN test \"$(stat -c %i /app/d0/f0)\" = \"$(stat -c %i /app/d0/f1)\" && "
+                        "test -L /app/d1/f2 && test -p /app/d2/f4\n");
+  EXPECT_EQ(run.code, 0) << run.err;
+}
+
 TEST_F(IncrementalCopyTest, NoCacheCopiesEverything) {
   ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
   std::ofstream(ctx_ + "/d3/f7") << "changed";
