@@ -1,6 +1,9 @@
 #include "builder/ops/layer_step.h"
 
+#include <optional>
+
 #include "builder/snapshot/active_snapshot.h"
+#include "layers/background_sync.h"
 #include "layers/layer_writer.h"
 
 namespace imgbuild::builder {
@@ -29,12 +32,17 @@ void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, co
     fill(m.path());
   }
   if (finish && overlay) finish(active.Dir());
+  // The overlay was volatile: its upper is flushed here, while the layer is hashed, and is
+  // durable before the step returns (and a cache record names it).
+  std::optional<layers::BackgroundSync> durable;
+  if (overlay) durable.emplace(active.Dir());
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
   layers::LayerOptions o;
   o.source_date_epoch = env.req.source_date_epoch;
   layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o);
+  if (durable) durable->Wait();
   img.layers.push_back(layer.blob);
   img.config.diff_ids.push_back(layer.diff_id);
   img.snapshot = committed;

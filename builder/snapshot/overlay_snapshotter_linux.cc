@@ -112,9 +112,11 @@ class OverlaySnapshotter : public DirSnapshotter {
     if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
     layers::MakeDirs(Path(key) + "/work");
     // index/redirect_dir/metacopy off: the upper directory alone must describe the change.
+    // volatile: the unmount does not flush the whole host filesystem; the step makes the upper
+    // durable itself, while it hashes the layer, before anything records it (LayerStep).
     return {{"overlay", "overlay",
              {"lowerdir=" + JoinColon(chain), "upperdir=" + Fs(key), "workdir=" + Path(key) + "/work", "index=off",
-              "redirect_dir=off", "metacopy=off"}}};
+              "redirect_dir=off", "metacopy=off", "volatile"}}};
   }
 
   std::vector<Mount> View(const std::string& key, const std::string& parent) override {

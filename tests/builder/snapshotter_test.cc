@@ -205,6 +205,34 @@ TEST_P(SnapshotterConformance, StatAndTheSnapshotOfAChangesDirectory) {
   EXPECT_FALSE(snaps_->KeyOfChanges(dir_ + "/snapshots/none/fs"));
 }
 
+// An active overlay is volatile (its unmount does not flush the host's filesystem; the step
+// flushes its upper while it hashes the layer), and its commit leaves no work directory, so a
+// snapshot stacked on it mounts again.
+using OverlayVolatileTest = SnapshotterConformance;
+TEST_P(OverlayVolatileTest, ActiveMountsAreVolatileAndCommitsMountAgain) {
+  WithMount(snaps_->Prepare("base-active", ""), [](const std::string& root) { Write(root + "/a", "a"); });
+  snaps_->Commit("base", "base-active");
+  for (const char* key : {"one", "two"}) {
+    std::string parent = std::string(key) == "one" ? "base" : "one";
+    WithMount(snaps_->Prepare(std::string(key) + "-active", parent), [&](const std::string& root) {
+      std::string mounts = Read("/proc/self/mountinfo");
+      size_t at = mounts.find(" " + root + " ");
+      ASSERT_NE(at, std::string::npos) << root;
+      std::string line = mounts.substr(at, mounts.find('\n', at) - at);
+      EXPECT_NE(line.find("volatile"), std::string::npos) << line;
+      Write(root + "/" + key, key);
+    });
+    ASSERT_TRUE(snaps_->Commit(key, std::string(key) + "-active"));
+    EXPECT_FALSE(fs::exists(dir_ + "/snapshots/" + key + "/work"));
+  }
+  WithMount(snaps_->View("v", "two"), [](const std::string& root) {
+    EXPECT_EQ(Read(root + "/a") + Read(root + "/one") + Read(root + "/two"), "aonetwo");
+  });
+  snaps_->Remove("v");
+}
+INSTANTIATE_TEST_SUITE_P(Overlay, OverlayVolatileTest, ::testing::Values(Impl{"overlay", NewOverlaySnapshotter}),
+                         [](const ::testing::TestParamInfo<Impl>& p) { return std::string(p.param.name); });
+
 INSTANTIATE_TEST_SUITE_P(All, SnapshotterConformance,
                          ::testing::Values(Impl{"overlay", NewOverlaySnapshotter}, Impl{"copy", NewCopySnapshotter}),
                          [](const ::testing::TestParamInfo<Impl>& p) { return std::string(p.param.name); });
