@@ -35,11 +35,13 @@ class ContentStore {
   // `base_dir`. Off by default, so a layout read from elsewhere never follows a recipe.
   void DeferLayersTo(std::string recipes_dir, std::string base_dir);
   bool deferring() const { return !recipes_dir_.empty(); }
-  // Records `layer` (uncompressed, hashed by HashLayer) as the tar of `snapshot_dir` (below the
-  // base dir) made with `source_date_epoch`; the snapshot must stay unchanged while it is used.
-  void Defer(const Descriptor& layer, const std::string& snapshot_dir, std::optional<int64_t> source_date_epoch) const;
-  // The snapshot directory a deferred blob would be made from; std::nullopt when it is stored,
-  // absent, or its recipe is unusable.
+  // Records `layer` (uncompressed, hashed by HashLayer) as the tar of `snapshot_dirs` (below the
+  // base dir; several: changes stacked, top first) made with `source_date_epoch`; the snapshots
+  // must stay unchanged while it is used.
+  void Defer(const Descriptor& layer, const std::vector<std::string>& snapshot_dirs,
+             std::optional<int64_t> source_date_epoch) const;
+  // The (top) snapshot directory a deferred blob would be made from; std::nullopt when it is
+  // stored, absent, or its recipe is unusable.
   std::optional<std::string> DeferredSource(const Digest& d) const;
   // The snapshot directory a layer was hashed from, stored since or not (std::nullopt: none).
   std::optional<std::string> SourceDir(const Digest& d) const;
@@ -85,7 +87,7 @@ class ContentStore {
 
  private:
   struct Recipe {
-    std::string dir;  // absolute
+    std::vector<std::string> dirs;  // absolute, top first
     int64_t size = 0;
     std::optional<int64_t> source_date_epoch;
   };

@@ -35,14 +35,21 @@ void ContentStore::DeferLayersTo(std::string recipes_dir, std::string base_dir) 
   base_dir_ = std::move(base_dir);
 }
 
-void ContentStore::Defer(const Descriptor& layer, const std::string& snapshot_dir,
+void ContentStore::Defer(const Descriptor& layer, const std::vector<std::string>& snapshot_dirs,
                          std::optional<int64_t> source_date_epoch) const {
   if (!deferring()) throw std::logic_error("content store: deferred layers are off");
   if (layer.media_type != media_type::kLayer) throw std::logic_error("content store: only uncompressed layers are deferred");
+  if (snapshot_dirs.empty()) throw std::logic_error("content store: a deferred layer needs a directory");
   const std::string prefix = base_dir_ + "/";
-  std::string rel = snapshot_dir.rfind(prefix, 0) == 0 ? snapshot_dir.substr(prefix.size()) : "";
-  if (!PlainRelative(rel)) throw std::logic_error("content store: " + snapshot_dir + " is not below " + base_dir_);
-  nlohmann::json j = {{"version", kRecipeVersion}, {"size", layer.size}, {"dir", rel}};
+  std::vector<std::string> rels;
+  for (const std::string& dir : snapshot_dirs) {
+    std::string rel = dir.rfind(prefix, 0) == 0 ? dir.substr(prefix.size()) : "";
+    if (!PlainRelative(rel)) throw std::logic_error("content store: " + dir + " is not below " + base_dir_);
+    rels.push_back(rel);
+  }
+  nlohmann::json j = {{"version", kRecipeVersion}, {"size", layer.size}, {"dir", rels[0]}};
+  // The changes stacked under the first (a COPY that started from its previous result).
+  if (rels.size() > 1) j["under"] = std::vector<std::string>(rels.begin() + 1, rels.end());
   if (source_date_epoch) j["source_date_epoch"] = *source_date_epoch;
   MakeDirs(recipes_dir_);
   // Not fsynced: a recipe lost in a crash only means its snapshot's record is dropped as broken.
@@ -60,14 +67,19 @@ std::optional<ContentStore::Recipe> ContentStore::ReadRecipe(const Digest& d) co
   try {
     nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("version").get<int>() != kRecipeVersion) return std::nullopt;
-    std::string rel = j.at("dir").get<std::string>();
-    if (!PlainRelative(rel)) return std::nullopt;
+    std::vector<std::string> rels{j.at("dir").get<std::string>()};
+    if (j.contains("under")) {
+      for (const auto& u : j.at("under")) rels.push_back(u.get<std::string>());
+    }
     Recipe r;
-    r.dir = base_dir_ + "/" + rel;
+    for (const std::string& rel : rels) {
+      if (!PlainRelative(rel)) return std::nullopt;
+      r.dirs.push_back(base_dir_ + "/" + rel);
+      struct stat st;
+      if (::lstat(r.dirs.back().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;  // a snapshot is gone
+    }
     r.size = j.at("size").get<int64_t>();
     if (j.contains("source_date_epoch")) r.source_date_epoch = j["source_date_epoch"].get<int64_t>();
-    struct stat st;
-    if (::lstat(r.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;  // its snapshot is gone
     return r;
   } catch (const std::exception&) {
     return std::nullopt;  // torn or foreign: not trusted
@@ -82,7 +94,7 @@ std::optional<std::string> ContentStore::DeferredSource(const Digest& d) const {
 std::optional<std::string> ContentStore::SourceDir(const Digest& d) const {
   std::optional<Recipe> r = ReadRecipe(d);
   if (!r) return std::nullopt;
-  return r->dir;
+  return r->dirs.front();
 }
 
 void ContentStore::Make(const Digest& d, const Recipe& r) const {
@@ -90,7 +102,7 @@ void ContentStore::Make(const Digest& d, const Recipe& r) const {
   o.source_date_epoch = r.source_date_epoch;
   try {
     // WriteLayer only writes through the store's writer, which never reads recipes.
-    WriteLayer(r.dir, o, *this, d);
+    WriteLayer(r.dirs, o, *this, d);
   } catch (const std::exception& e) {
     throw std::runtime_error("layer " + d.str() + " could not be made from its snapshot: " + e.what());
   }

@@ -20,6 +20,7 @@
 
 #include "layers/error.h"
 #include "layers/parallel_gzip.h"
+#include "layers/layer_walk.h"
 #include "layers/tar_names.h"
 
 namespace imgbuild::layers {
@@ -104,34 +105,6 @@ struct ArchiveDeleter {
 struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
-
-// Every entry below a directory with its lstat, relative paths sorted so that parents come first
-// and the order never depends on the filesystem. Each stat is one lookup in an open directory.
-struct WalkEntry {
-  std::string rel;
-  struct stat st;
-};
-
-void WalkAt(int dir, const std::string& root, const std::string& rel, std::vector<WalkEntry>& out) {
-  for (const std::string& n : ListDirAt(dir, rel.empty() ? root : root + "/" + rel)) {
-    std::string child = rel.empty() ? n : rel + "/" + n;
-    struct stat st;
-    if (::fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw SysError("lstat", root + "/" + child);
-    out.push_back({child, st});
-    if (!S_ISDIR(st.st_mode)) continue;
-    UniqueFd sub(::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) throw SysError("open", root + "/" + child);
-    WalkAt(sub.get(), root, child, out);
-  }
-}
-
-std::vector<WalkEntry> Walk(const std::string& root) {
-  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) throw SysError("open", root);
-  std::vector<WalkEntry> out;
-  WalkAt(fd.get(), root, "", out);
-  return out;
-}
 
 bool KeepXattr(const std::string& name) {
   return name == "security.capability" || name.rfind("user.", 0) == 0;
@@ -287,13 +260,13 @@ class TarBuilder {
   int64_t entries_ = 0;
 };
 
-// The layer tar of `snapshot_dir` into `out` (compressed as `options` says): its diff_id and
-// entry count.
-LayerResult MakeLayerTar(const std::string& snapshot_dir, const LayerOptions& options, const LayerSink::Output& out) {
-  std::vector<WalkEntry> paths = Walk(snapshot_dir);
+// The layer tar of `dirs` (one change, or several stacked) into `out` (compressed as `options`
+// says): its diff_id and entry count.
+LayerResult MakeLayerTar(const std::vector<std::string>& dirs, const LayerOptions& options, const LayerSink::Output& out) {
+  std::vector<WalkEntry> paths = WalkMerged(dirs);
   LayerSink sink(options, out);
   TarBuilder tar(sink, options, true);
-  for (const WalkEntry& p : paths) tar.Add(snapshot_dir, p);
+  for (const WalkEntry& p : paths) tar.Add(dirs[p.dir], p);
   tar.Close();
   LayerResult result;
   result.diff_id = sink.Finish();
@@ -305,10 +278,16 @@ LayerResult MakeLayerTar(const std::string& snapshot_dir, const LayerOptions& op
 
 LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& options, const ContentStore& store,
                        const std::optional<Digest>& expected) {
+  return WriteLayer(std::vector<std::string>{snapshot_dir}, options, store, expected);
+}
+
+LayerResult WriteLayer(const std::vector<std::string>& dirs, const LayerOptions& options, const ContentStore& store,
+                       const std::optional<Digest>& expected) {
+  const std::string& snapshot_dir = dirs.front();
   ContentStore::Writer writer = store.Ingest();
   const bool plain = options.compression == Compression::kUncompressed;
   if (plain) writer.HashedByCaller();  // the blob is the tar: its digest is the diff_id, hashed once
-  LayerResult result = MakeLayerTar(snapshot_dir, options, [&writer](std::string_view b) { writer.Write(b); });
+  LayerResult result = MakeLayerTar(dirs, options, [&writer](std::string_view b) { writer.Write(b); });
   if (expected && result.diff_id != *expected) {  // the uncommitted writer removes its bytes
     throw std::runtime_error("layer of " + snapshot_dir + " is " + result.diff_id.str() + ", not the expected " +
                              expected->str());
@@ -321,11 +300,15 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
 }
 
 LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options) {
+  return HashLayer(std::vector<std::string>{snapshot_dir}, options);
+}
+
+LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options) {
   LayerOptions plain = options;
   plain.compression = Compression::kUncompressed;
   int64_t size = 0;
   LayerResult result =
-      MakeLayerTar(snapshot_dir, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
+      MakeLayerTar(dirs, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
   result.blob.media_type = media_type::kLayer;
   result.blob.digest = result.diff_id;
   result.blob.size = size;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "layers/content_store.h"
 #include "layers/descriptor.h"
@@ -36,6 +37,10 @@ LayerResult WriteLayer(const std::string& snapshot_dir, const LayerOptions& opti
 // The uncompressed tar WriteLayer would write, hashed and counted, with nothing written: its
 // diff_id, and `blob` its descriptor (media type uncompressed, digest = diff_id, size).
 LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& options);
+// The same of several changes stacked (top first) and seen as one (layer_walk.h, WalkMerged).
+LayerResult WriteLayer(const std::vector<std::string>& dirs, const LayerOptions& options, const ContentStore& store,
+                       const std::optional<Digest>& expected = std::nullopt);
+LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options);
 
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
 // `tmp` (default DEST.tmp) is where the tar is written before it is renamed to DEST.

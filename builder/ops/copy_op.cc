@@ -22,6 +22,12 @@ namespace {
 // where the previous result has a directory cannot be copied over it, so the step starts again
 // from scratch (where a real error is then reported as usual).
 struct FromScratch {};
+// A copy stacked on its previous result left some of it unreached (deleted sources): made again
+// with the previous files linked, where the unreached ones are removed.
+struct Relink {};
+// At most this many changes stacked in one COPY snapshot (each rebuild adds one; deeper stacks
+// slow every later step's lookups): past it, the previous result is linked into a flat one.
+constexpr size_t kMaxCopyStack = 4;
 
 bool IsArchive(const std::string& path) {
   struct stat st;
@@ -101,16 +107,28 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   CopyManifests manifests(env_.state.copy_manifests());
   std::optional<CopyManifest> previous = lineage && img.reuse ? manifests.Load(*lineage) : std::nullopt;
   if (previous && !env_.snaps->Exists(previous->snapshot)) previous.reset();
+  // Stacked on the previous result while that stack is shallow (only the change is written);
+  // else, or when the stacked copy did not reach all of it, the previous files are linked.
+  std::vector<std::string> previous_dirs;
+  if (previous) previous_dirs = env_.snaps->LayerDirs(previous->snapshot);
+  bool stacked = previous && previous_dirs.size() < kMaxCopyStack;
   LinkedPrevious linked;
+  std::map<std::string, InPlaceFile> in_place;
   std::vector<CopiedFile> copied;
   if (lineage) r.copied = &copied;
   auto prepare = [&](const std::string& upper) {
+    r.in_place = nullptr;
     if (!previous) return;
-    linked = LinkPrevious(*previous, env_.snaps->Changes(previous->snapshot), upper);
+    if (stacked) {
+      in_place = InPlace(*previous);
+      r.in_place = &in_place;
+      return;
+    }
+    linked = LinkPrevious(*previous, previous_dirs, upper);
     if (!linked.files.empty()) r.in_place = &linked.files;
   };
   auto finish = [&](const std::string& upper) {
-    if (r.in_place) RemoveUnreached(linked, copied, upper);
+    if (r.in_place && !stacked) RemoveUnreached(linked, copied, upper);
   };
   std::optional<SnapshotView> base_view;  // for --chown names under --link
   if (c.link && !r.chown.empty()) {
@@ -171,18 +189,23 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
       if (r.in_place) throw FromScratch();
       env_.Fail(step, e.what());
     }
+    if (stacked && !ReachedAll(previous_dirs, copied)) throw Relink();
   };
   std::string created_by = step.keyword + (c.link ? " --link " : " ") + Join(step.words) + " # buildkit";
   if (c.link) {
     LinkedLayerStep(env_, img, created_by, fill);
   } else {
-    try {
-      LayerStep(env_, img, created_by, fill, prepare, finish);
-    } catch (const FromScratch&) {
-      previous.reset();
-      r.in_place = nullptr;
+    for (;;) {
+      try {
+        LayerStep(env_, img, created_by, fill, prepare, finish, stacked ? previous->snapshot : "");
+        break;
+      } catch (const Relink&) {
+        stacked = false;
+      } catch (const FromScratch&) {
+        stacked = false;
+        previous.reset();
+      }
       copied.clear();
-      LayerStep(env_, img, created_by, fill, prepare, finish);
     }
     if (lineage) manifests.Save(*lineage, img.snapshot, copied);
   }

@@ -16,6 +16,7 @@
 #include "builder/rootfs/rootfs_path.h"
 #include "cache/file_digest_memo.h"
 #include "layers/digest.h"
+#include "layers/layer_walk.h"
 #include "layers/parallel.h"
 #include "layers/root_dir.h"
 #include "layers/sys_error.h"
@@ -62,29 +63,39 @@ int64_t NowNs() {
 // The directory `rel` of `upper`, made (with the metadata of the same directory of `previous`)
 // where missing. Every component is opened without following symlinks: both trees are
 // imgbuild's own snapshots, and a component that is not a plain directory stops the link.
-layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::string>& parts, size_t n,
-                             std::vector<std::string>& made, std::mutex& made_mu) {
-  layers::UniqueFd up(::dup(upper)), prev(::dup(previous));
+// Opens (making it where missing) the directory parts[0..n) below `upper`, made like the same
+// directory of the previous result (the first of `previous` that has it: stacked changes, top
+// first); the directories made are added to `made`.
+layers::UniqueFd MakeDirLike(int upper, const std::vector<int>& previous, const std::vector<std::string>& parts,
+                             size_t n, std::vector<std::string>& made, std::mutex& made_mu) {
+  layers::UniqueFd up(::dup(upper));
+  std::vector<layers::UniqueFd> prev;
+  for (int fd : previous) prev.emplace_back(::dup(fd));
   for (size_t i = 0; i < n; ++i) {
     const char* name = parts[i].c_str();
-    layers::UniqueFd p(::openat(prev.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!p) return layers::UniqueFd();
+    std::vector<layers::UniqueFd> next;
+    int like = -1;  // the top-most previous directory of this name
+    for (layers::UniqueFd& p : prev) {
+      next.emplace_back(p ? ::openat(p.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1);
+      if (like < 0 && next.back()) like = next.back().get();
+    }
+    if (like < 0) return layers::UniqueFd();
     int fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 && ::mkdirat(up.get(), name, 0700) != 0 && errno == EEXIST) {
       fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);  // made by another thread
       if (fd < 0) return layers::UniqueFd();
     } else if (fd < 0) {
-      if (::fstat(p.get(), &st) != 0) return layers::UniqueFd();
+      if (::fstat(like, &st) != 0) return layers::UniqueFd();
       fd = ::openat(up.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return layers::UniqueFd();
       layers::UniqueFd dir(fd);
       if (::fchown(dir.get(), st.st_uid, st.st_gid) != 0 || ::fchmod(dir.get(), st.st_mode & 07777) != 0) {
         return layers::UniqueFd();
       }
-      layers::CopyXattrs(p.get(), dir.get(), parts[i]);
+      layers::CopyXattrs(like, dir.get(), parts[i]);
       char opaque[2] = {};
-      if (::fgetxattr(p.get(), "trusted.overlay.opaque", opaque, sizeof opaque) == 1) {
+      if (::fgetxattr(like, "trusted.overlay.opaque", opaque, sizeof opaque) == 1) {
         ::fsetxattr(dir.get(), "trusted.overlay.opaque", opaque, 1, 0);
       }
       std::string rel;
@@ -94,7 +105,7 @@ layers::UniqueFd MakeDirLike(int upper, int previous, const std::vector<std::str
       fd = dir.Release();
     }
     up = layers::UniqueFd(fd);
-    prev = std::move(p);
+    prev = std::move(next);
   }
   return up;
 }
@@ -163,10 +174,17 @@ void CopyManifests::Save(const std::string& lineage, const std::string& snapshot
   layers::WriteFileAtomic(dir_ + "/" + lineage, out, 0600, /*durable=*/false);  // a speed-up only
 }
 
-LinkedPrevious LinkPrevious(const CopyManifest& previous, const std::string& previous_dir, const std::string& upper) {
+LinkedPrevious LinkPrevious(const CopyManifest& previous, const std::vector<std::string>& previous_dirs,
+                            const std::string& upper) {
   layers::UniqueFd up(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  layers::UniqueFd prev(::open(previous_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!up || !prev) return {};
+  std::vector<layers::UniqueFd> prev_roots;
+  std::vector<int> prev_fds;
+  for (const std::string& d : previous_dirs) {
+    prev_roots.emplace_back(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!prev_roots.back()) return {};
+    prev_fds.push_back(prev_roots.back().get());
+  }
+  if (!up || prev_fds.empty()) return {};
   std::vector<const CopiedFile*> files;  // regular files (a manifest holds nothing else)
   for (const CopiedFile& f : previous.files) {
     if (S_ISREG(f.stamp.mode)) files.push_back(&f);
@@ -191,18 +209,26 @@ LinkedPrevious LinkPrevious(const CopyManifest& previous, const std::string& pre
     auto [from, to] = runs[k];
     std::vector<std::string> parts = SplitPath(files[from]->dst);
     if (parts.empty()) return;
-    layers::UniqueFd up_dir = MakeDirLike(up.get(), prev.get(), parts, parts.size() - 1, out.made_dirs, made_mu);
-    layers::UniqueFd prev_dir(::dup(prev.get()));
-    for (size_t i = 0; prev_dir && i + 1 < parts.size(); ++i) {
-      prev_dir = layers::UniqueFd(::openat(prev_dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    layers::UniqueFd up_dir = MakeDirLike(up.get(), prev_fds, parts, parts.size() - 1, out.made_dirs, made_mu);
+    if (!up_dir) return;
+    // The directory in each previous change (stacked, top first); -1 where it is not.
+    std::vector<layers::UniqueFd> prev_dirs;
+    for (int root : prev_fds) {
+      layers::UniqueFd d(::dup(root));
+      for (size_t i = 0; d && i + 1 < parts.size(); ++i) {
+        d = layers::UniqueFd(::openat(d.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      }
+      prev_dirs.push_back(std::move(d));
     }
-    if (!up_dir || !prev_dir) return;
     for (size_t i = from; i < to; ++i) {
       const std::string& dst = files[i]->dst;
       const char* name = dst.c_str() + dst.rfind('/') + 1;
-      struct stat was;
-      if (::fstatat(prev_dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(was.st_mode)) continue;
-      if (::linkat(prev_dir.get(), name, up_dir.get(), name, 0) == 0) linked[i] = 1;
+      for (const layers::UniqueFd& dir : prev_dirs) {  // the top-most entry of the name is the file
+        struct stat was;
+        if (!dir || ::fstatat(dir.get(), name, &was, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISREG(was.st_mode) && ::linkat(dir.get(), name, up_dir.get(), name, 0) == 0) linked[i] = 1;
+        break;
+      }
     }
   });
   for (size_t i = 0; i < files.size(); ++i) {
@@ -231,6 +257,23 @@ void RemoveUnreached(const LinkedPrevious& linked, const std::vector<CopiedFile>
       throw layers::SysError("rmdir", upper + "/" + d);
     }
   }
+}
+
+std::map<std::string, InPlaceFile> InPlace(const CopyManifest& previous) {
+  std::map<std::string, InPlaceFile> out;
+  for (const CopiedFile& f : previous.files) {
+    if (S_ISREG(f.stamp.mode)) out.emplace(f.dst, InPlaceFile{f.src, f.stamp});
+  }
+  return out;
+}
+
+bool ReachedAll(const std::vector<std::string>& previous_dirs, const std::vector<CopiedFile>& copied) {
+  std::set<std::string> reached;
+  for (const CopiedFile& f : copied) reached.insert(f.dst);
+  for (const layers::WalkEntry& e : layers::WalkMerged(previous_dirs)) {
+    if (!reached.count(e.rel)) return false;
+  }
+  return true;
 }
 
 }  // namespace imgbuild::builder

@@ -13,18 +13,18 @@ namespace {
 // and written when something reads it (a deferred layer). Anything else is written now.
 layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o) {
   layers::ContentStore& store = env.store.store();
-  std::string changes = env.snaps->Changes(snapshot);
-  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) return layers::WriteLayer(changes, o, store);
-  layers::LayerResult layer = layers::HashLayer(changes, o);
-  store.Defer(layer.blob, changes, o.source_date_epoch);
+  std::vector<std::string> dirs = env.snaps->LayerDirs(snapshot);
+  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) return layers::WriteLayer(dirs, o, store);
+  layers::LayerResult layer = layers::HashLayer(dirs, o);
+  store.Defer(layer.blob, dirs, o.source_date_epoch);
   return layer;
 }
 
 }  // namespace
 
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare,
-               const Fill& finish) {
-  ActiveSnapshot active(*env.snaps, env.NewKey("active"), img.snapshot);
+               const Fill& finish, const std::string& stack_on) {
+  ActiveSnapshot active(*env.snaps, env.NewKey("active"), stack_on.empty() ? img.snapshot : stack_on, !stack_on.empty());
   const bool overlay = env.snaps->kind() == "overlay";
   if (prepare && overlay) prepare(active.Dir());
   {

@@ -22,9 +22,12 @@ using Fill = std::function<void(const std::string& root)>;
 
 // `prepare` and `finish`, when given, are called with the active snapshot's own directory before
 // it is mounted and after it is unmounted, before the commit (overlay snapshotter only: its upper
-// directory).
+// directory). `stack_on`, when given, is a committed snapshot of the same step on the stage's
+// snapshot (its previous result): the step's snapshot is stacked on it (Snapshotter::
+// PrepareStacked), `fill` sees that result and writes only what differs, and the layer is still
+// the whole change against the stage's snapshot.
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill,
-               const Fill& prepare = {}, const Fill& finish = {});
+               const Fill& prepare = {}, const Fill& finish = {}, const std::string& stack_on = "");
 void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
 
 class SnapshotView {

@@ -1,6 +1,7 @@
 #include "builder/rootfs/copied_file.h"
 
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -69,6 +70,21 @@ void WriteNewFile(int dir, const std::string& name, const std::string& content, 
   layers::WriteAll(out.get(), content.data(), content.size(), shown);
   if (!FChown(out.get(), meta.uid, meta.gid)) throw layers::SysError("chown", shown);
   if (::fchmod(out.get(), meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);
+}
+
+void SetDirMeta(int src, int dst, const FileMeta& meta, const std::string& shown) {
+  struct stat cur;
+  if (::fstat(dst, &cur) == 0 && cur.st_uid == meta.uid && cur.st_gid == meta.gid &&
+      (cur.st_mode & 07777) == (meta.mode & 07777) && cur.st_mtim.tv_sec == meta.mtime.tv_sec &&
+      cur.st_mtim.tv_nsec == meta.mtime.tv_nsec && ::flistxattr(src, nullptr, 0) <= 0 &&
+      ::flistxattr(dst, nullptr, 0) <= 0) {
+    return;
+  }
+  if (!FChown(dst, meta.uid, meta.gid)) throw layers::SysError("chown", shown);
+  if (::fchmod(dst, meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);
+  layers::CopyXattrs(src, dst, shown);
+  struct timespec times[2] = {meta.atime, meta.mtime};
+  ::futimens(dst, times);
 }
 
 }  // namespace imgbuild::builder

@@ -54,6 +54,12 @@ struct FileMeta {
 void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
                    const std::string& src_shown, const std::string& shown, off_t size = 0);
 
+// Gives the directory `dst` the owner, mode and times of `meta` and the extended attributes of
+// the directory `src`; writes nothing when it has them already and neither has extended
+// attributes (a directory seen through an overlay is then not copied up). Throws
+// layers::SysError naming `shown`.
+void SetDirMeta(int src, int dst, const FileMeta& meta, const std::string& shown);
+
 // Creates `name` in `dir` (which must not hold it) holding `content`, owned and with the mode of
 // `meta` (its times are not set). Throws layers::SysError naming `shown`.
 void WriteNewFile(int dir, const std::string& name, const std::string& content, const FileMeta& meta,

@@ -209,6 +209,7 @@ class Copier {
     for (size_t i = 0; i < parts.size(); ++i) {
       const std::string& part = parts[i];
       cur = JoinRel(cur, part);
+      Reached("", cur);
       struct stat st;
       if (dst_.Stat(cur, &st)) {
         if (!S_ISDIR(st.st_mode)) throw CopyError("cannot copy into /" + cur + ": it is not a directory");
@@ -386,13 +387,7 @@ class Copier {
       // destination's metadata; a directory copied as itself takes the source's.
       const bool is_root_of_contents = top && dst_rel.empty();
       const bool keep_existing = top && existed && !r_.parents;
-      if (!is_root_of_contents && !keep_existing) {
-        if (!FChown(out.get(), uid, gid)) throw SysError("chown", shown);
-        if (::fchmod(out.get(), mode & 07777) != 0) throw SysError("chmod", shown);
-        layers::CopyXattrs(in.get(), out.get(), shown);
-        struct timespec times[2] = {st.st_atim, st.st_mtim};
-        ::futimens(out.get(), times);
-      }
+      if (!is_root_of_contents && !keep_existing) SetDirMeta(in.get(), out.get(), {uid, gid, mode, st.st_atim, st.st_mtim}, shown);
       ++stats_.dirs;
       Copied({src_rel, dst_rel, FileStamp::Of(st)});  // reached (a manifest keeps regular files only)
       return;

@@ -11,8 +11,10 @@ namespace imgbuild::builder {
 
 class ActiveSnapshot {
  public:
-  ActiveSnapshot(Snapshotter& snaps, std::string key, const std::string& parent)
-      : snaps_(snaps), key_(std::move(key)), mounts_(snaps_.Prepare(key_, parent)) {}
+  // `stacked`: its change counts with the parent's (Snapshotter::PrepareStacked).
+  ActiveSnapshot(Snapshotter& snaps, std::string key, const std::string& parent, bool stacked = false)
+      : snaps_(snaps), key_(std::move(key)),
+        mounts_(stacked ? snaps_.PrepareStacked(key_, parent) : snaps_.Prepare(key_, parent)) {}
   ~ActiveSnapshot() {
     if (committed_) return;
     try {

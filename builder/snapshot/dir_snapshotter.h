@@ -68,7 +68,7 @@ class DirSnapshotter : public Snapshotter {
       if (name == "l" || name.rfind(".removing-", 0) == 0 || !Exists(name)) continue;
       try {
         Meta m = ReadMeta(name);
-        out.push_back({name, m.parent, m.kind});
+        out.push_back({name, m.parent, m.kind, m.stacked});
       } catch (const SnapshotError&) {
       }
     }
@@ -79,7 +79,7 @@ class DirSnapshotter : public Snapshotter {
     if (!Exists(key)) return std::nullopt;
     try {
       Meta m = ReadMeta(key);
-      return Info{key, m.parent, m.kind};
+      return Info{key, m.parent, m.kind, m.stacked};
     } catch (const SnapshotError&) {
       return std::nullopt;
     }
@@ -104,6 +104,7 @@ class DirSnapshotter : public Snapshotter {
   struct Meta {
     std::string kind;  // active, view, committed
     std::string parent;
+    bool stacked = false;  // its change counts with its parent's (Snapshotter::PrepareStacked)
   };
 
   std::string Path(const std::string& key) const { return dir_ + "/" + key; }
@@ -113,7 +114,7 @@ class DirSnapshotter : public Snapshotter {
     CheckKey(key);
     try {
       auto j = nlohmann::json::parse(layers::ReadFile(Path(key) + "/meta.json"));
-      return {j.at("kind").get<std::string>(), j.value("parent", "")};
+      return {j.at("kind").get<std::string>(), j.value("parent", ""), j.value("stacked", false)};
     } catch (const SysError&) {
       throw SnapshotError("no snapshot " + key);
     } catch (const nlohmann::json::exception& e) {
@@ -121,11 +122,14 @@ class DirSnapshotter : public Snapshotter {
     }
   }
   void WriteMeta(const std::string& key, const Meta& m) {
-    layers::WriteFileAtomic(Path(key) + "/meta.json", nlohmann::json{{"version", 1}, {"kind", m.kind}, {"parent", m.parent}}.dump());
+    nlohmann::json j{{"version", 1}, {"kind", m.kind}, {"parent", m.parent}};
+    if (m.stacked) j["stacked"] = true;
+    layers::WriteFileAtomic(Path(key) + "/meta.json", j.dump());
   }
 
   // Creates KEY on PARENT (which must be committed); returns the parent's chain of fs dirs, top first.
-  std::vector<std::string> Create(const std::string& key, const std::string& parent, const std::string& kind) {
+  std::vector<std::string> Create(const std::string& key, const std::string& parent, const std::string& kind,
+                                  bool stacked = false) {
     CheckKey(key);
     if (Exists(key)) throw SnapshotError("snapshot " + key + " already exists");
     std::vector<std::string> chain;
@@ -138,7 +142,7 @@ class DirSnapshotter : public Snapshotter {
     std::error_code ec;
     fs::remove_all(Path(key), ec);  // leftovers of a crash before the metadata was written
     layers::MakeDirs(Fs(key));
-    WriteMeta(key, {kind, parent});
+    WriteMeta(key, {kind, parent, stacked});
     return chain;
   }
 

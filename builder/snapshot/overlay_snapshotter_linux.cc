@@ -135,7 +135,22 @@ class OverlaySnapshotter : public DirSnapshotter {
   }
 
   std::vector<Mount> Prepare(const std::string& key, const std::string& parent) override {
-    std::vector<std::string> chain = Short(Create(key, parent, "active"));
+    return PrepareOn(key, parent, false);
+  }
+
+  std::vector<Mount> PrepareStacked(const std::string& key, const std::string& parent) override {
+    if (parent.empty()) throw SnapshotError("snapshot " + key + ": a stacked snapshot needs a parent");
+    return PrepareOn(key, parent, true);
+  }
+
+  std::vector<std::string> LayerDirs(const std::string& key) override {
+    std::vector<std::string> dirs{Changes(key)};
+    for (Meta m = ReadMeta(key); m.stacked; m = ReadMeta(m.parent)) dirs.push_back(Fs(m.parent));
+    return dirs;
+  }
+
+  std::vector<Mount> PrepareOn(const std::string& key, const std::string& parent, bool stacked) {
+    std::vector<std::string> chain = Short(Create(key, parent, "active", stacked));
     if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
     layers::MakeDirs(Path(key) + "/work");
     // index/redirect_dir/metacopy off: the upper directory alone must describe the change.

@@ -46,6 +46,7 @@ class Snapshotter {
   // Every snapshot with its parent ("" for none) and kind (active, view, committed).
   struct Info {
     std::string key, parent, kind;
+    bool stacked = false;  // its change counts with its parent's (PrepareStacked)
   };
   virtual std::vector<Info> List() const = 0;
   virtual std::optional<Info> Stat(const std::string& key) const = 0;  // std::nullopt: no such snapshot
@@ -60,6 +61,18 @@ class Snapshotter {
   // character devices, opaque directories carry trusted.overlay.opaque=y). Valid until the
   // snapshot is removed; the snapshot must not be mounted.
   virtual std::string Changes(const std::string& key) = 0;
+
+  // An active snapshot on `parent` whose change counts together with the parent's: a stacked
+  // snapshot's layer is the change of both (and of the parent's stacked parents) against the
+  // first parent that is not stacked (a COPY that starts from its previous result holds only
+  // what changed). Overlay only: others throw SnapshotError.
+  virtual std::vector<Mount> PrepareStacked(const std::string& key, const std::string& parent) {
+    (void)parent;
+    throw SnapshotError("snapshot " + key + ": this snapshotter cannot stack changes");
+  }
+  // The directories whose merged content (layers::WalkMerged) is the snapshot's layer, top
+  // first: Changes(key), then those of the parents it is stacked on. Same validity.
+  virtual std::vector<std::string> LayerDirs(const std::string& key) { return {Changes(key)}; }
 };
 
 // `dir` holds the snapshots (created if missing). Keys are directory names: [A-Za-z0-9._-]+.

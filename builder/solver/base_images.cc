@@ -159,6 +159,8 @@ std::optional<std::string> BaseImages::BuiltSnapshot(const layers::Digest& blob,
   std::optional<std::string> dir = env_.store.store().SourceDir(blob);
   std::optional<std::string> key = dir ? env_.snaps->KeyOfChanges(*dir) : std::nullopt;
   std::optional<Snapshotter::Info> info = key ? env_.snaps->Stat(*key) : std::nullopt;
+  // A stacked snapshot's layer is its change with its parents' down to the first not stacked.
+  while (info && info->stacked) info = env_.snaps->Stat(info->parent);
   if (!info || info->kind != "committed" || info->parent != parent) return std::nullopt;
   return key;
 }

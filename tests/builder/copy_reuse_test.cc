@@ -62,12 +62,12 @@ TEST_F(CopyReuseTest, ACopyOverLinkedFilesGivesAFreshCopyAndLeavesThePreviousOne
   CopyRequest r1 = Req("prev");
   r1.copied = &first;
   Copy(r1);
-  ASSERT_EQ(first.size(), 7u);  // 3 files, a symlink, 3 directories
+  ASSERT_EQ(first.size(), 8u);  // 3 files, a symlink, 3 directories, /app as an ensured parent
   std::map<std::string, std::string> before = Tree("prev");
 
   std::ofstream(dir_ / "src/sub/b.txt") << "b, changed";
   CopyRequest r2 = Req("next");
-  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, {dir_ / "prev"}, dir_ / "next");
   std::map<std::string, InPlaceFile>& in_place = linked.files;
   EXPECT_EQ(in_place.size(), 3u);
   EXPECT_EQ(Inode("next/app/a.txt"), Inode("prev/app/a.txt"));
@@ -99,7 +99,7 @@ TEST_F(CopyReuseTest, FilesThatBecameLinksOrSymlinksAreNotRemovedAfter) {
   fs::remove(dir_ / "src/sub/deep/c.txt");
   fs::create_symlink("../b.txt", dir_ / "src/sub/deep/c.txt");
   CopyRequest r2 = Req("next");
-  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, {dir_ / "prev"}, dir_ / "next");
   ASSERT_EQ(linked.files.size(), 3u);
   std::vector<CopiedFile> second;
   r2.in_place = &linked.files;
@@ -121,7 +121,7 @@ TEST_F(CopyReuseTest, FilesAndDirectoriesThatLeftTheSelectionAreRemoved) {
   r1.copied = &first;
   Copy(r1);
   CopyRequest r2 = Req("next");
-  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, {dir_ / "prev"}, dir_ / "next");
   ASSERT_EQ(linked.files.size(), 5u);
   fs::remove_all(dir_ / "src/gone");  // a directory deleted, and a file of one that stays
   fs::remove(dir_ / "src/sub/y.txt");
@@ -146,7 +146,7 @@ TEST_F(CopyReuseTest, ASourceReplacedBySymlinkOrWithAnotherStampIsNotKept) {
   ::symlink("/etc/passwd", (dir_ / "src/a.txt").c_str());
   ::chmod((dir_ / "src/sub/b.txt").c_str(), 0600);
   CopyRequest r2 = Req("next");
-  LinkedPrevious linked = LinkPrevious({"prev", first}, dir_ / "prev", dir_ / "next");
+  LinkedPrevious linked = LinkPrevious({"prev", first}, {dir_ / "prev"}, dir_ / "next");
   r2.in_place = &linked.files;
   CopyStats stats = Copy(r2);
   EXPECT_EQ(stats.kept, 1);  // sub/deep/c.txt

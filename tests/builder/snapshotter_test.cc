@@ -257,6 +257,26 @@ TEST_P(OverlayOnlyTest, CommitRemovesDirectoriesCopiedUpForNothing) {
   EXPECT_TRUE(fs::is_directory(upper + "/m/n"));
   EXPECT_EQ(Read(upper + "/k/file"), "kept");
 }
+// A stacked snapshot's layer is its change with its parent's, down to the first parent that is
+// not stacked; the copy snapshotter cannot stack.
+TEST_P(OverlayOnlyTest, StackedSnapshotsCountTheirParentsChange) {
+  WithMount(snaps_->Prepare("base-active", ""), [](const std::string& root) { Write(root + "/a", "a"); });
+  snaps_->Commit("base", "base-active");
+  WithMount(snaps_->Prepare("one-active", "base"), [](const std::string& root) { Write(root + "/b", "b"); });
+  snaps_->Commit("one", "one-active");
+  WithMount(snaps_->PrepareStacked("two-active", "one"), [](const std::string& root) {
+    EXPECT_EQ(Read(root + "/a") + Read(root + "/b"), "ab");
+    Write(root + "/b", "B");
+  });
+  snaps_->Commit("two", "two-active");
+  EXPECT_TRUE(snaps_->Stat("two")->stacked);
+  EXPECT_FALSE(snaps_->Stat("one")->stacked);
+  EXPECT_EQ(snaps_->LayerDirs("two"), (std::vector<std::string>{snaps_->Changes("two"), snaps_->Changes("one")}));
+  EXPECT_EQ(snaps_->LayerDirs("one"), (std::vector<std::string>{snaps_->Changes("one")}));
+  EXPECT_THROW(snaps_->Remove("one"), SnapshotError);  // "two" is based on it
+  auto copy = NewCopySnapshotter(dir_ + "/copy");
+  EXPECT_THROW(copy->PrepareStacked("x", "y"), SnapshotError);
+}
 INSTANTIATE_TEST_SUITE_P(Overlay, OverlayOnlyTest, ::testing::Values(Impl{"overlay", NewOverlaySnapshotter}),
                          [](const ::testing::TestParamInfo<Impl>& p) { return std::string(p.param.name); });
 

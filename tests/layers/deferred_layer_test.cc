@@ -54,7 +54,7 @@ TEST_F(DeferredLayerTest, ADeferredBlobIsPresentAndWrittenOnFirstRead) {
   o.source_date_epoch = 1000;
   LayerResult layer = HashLayer(snap_, o);
   ContentStore cs = Store();
-  cs.Defer(layer.blob, snap_, o.source_date_epoch);
+  cs.Defer(layer.blob, {snap_}, o.source_date_epoch);
   EXPECT_TRUE(cs.Has(layer.diff_id));
   EXPECT_FALSE(BlobFile(layer.diff_id));
   EXPECT_EQ(cs.Size(layer.diff_id), layer.blob.size);
@@ -77,7 +77,7 @@ TEST_F(DeferredLayerTest, ADeferredBlobIsPresentAndWrittenOnFirstRead) {
 TEST_F(DeferredLayerTest, ASnapshotThatChangedGivesAnErrorAndNoBlob) {
   LayerResult layer = HashLayer(snap_, {});
   ContentStore cs = Store();
-  cs.Defer(layer.blob, snap_, std::nullopt);
+  cs.Defer(layer.blob, {snap_}, std::nullopt);
   fs::resize_file(snap_ + "/app/sub/b.txt", 10);  // as a crash might have left it
   try {
     cs.BlobPath(layer.diff_id);
@@ -92,7 +92,7 @@ TEST_F(DeferredLayerTest, ASnapshotThatChangedGivesAnErrorAndNoBlob) {
 TEST_F(DeferredLayerTest, ARecipeWhoseSnapshotIsGoneIsNotABlob) {
   LayerResult layer = HashLayer(snap_, {});
   ContentStore cs = Store();
-  cs.Defer(layer.blob, snap_, std::nullopt);
+  cs.Defer(layer.blob, {snap_}, std::nullopt);
   fs::remove_all(snap_);
   EXPECT_FALSE(cs.Has(layer.diff_id));
   EXPECT_EQ(cs.Size(layer.diff_id), std::nullopt);
@@ -101,8 +101,8 @@ TEST_F(DeferredLayerTest, ARecipeWhoseSnapshotIsGoneIsNotABlob) {
 TEST_F(DeferredLayerTest, RecipesAreFollowedOnlyBelowTheBaseAndOnlyWhenTurnedOn) {
   LayerResult layer = HashLayer(snap_, {});
   ContentStore cs = Store();
-  EXPECT_THROW(cs.Defer(layer.blob, "/etc", std::nullopt), std::logic_error);
-  EXPECT_THROW(cs.Defer(layer.blob, root_ + "/../x", std::nullopt), std::logic_error);
+  EXPECT_THROW(cs.Defer(layer.blob, {"/etc"}, std::nullopt), std::logic_error);
+  EXPECT_THROW(cs.Defer(layer.blob, {root_ + "/../x"}, std::nullopt), std::logic_error);
   // A hand-made recipe naming a host directory, or climbing out of the base, is not followed.
   fs::create_directories(root_ + "/deferred");
   for (const std::string dir : {"/etc", "../../etc", "snapshots/../../etc", ""}) {
@@ -114,12 +114,32 @@ TEST_F(DeferredLayerTest, RecipesAreFollowedOnlyBelowTheBaseAndOnlyWhenTurnedOn)
   std::ofstream(root_ + "/deferred/" + std::string(layer.diff_id.hex())) << "{torn";
   EXPECT_FALSE(cs.Has(layer.diff_id));
   // A layout opened without deferred layers (an archive, an export) never reads recipes.
-  cs.Defer(layer.blob, snap_, std::nullopt);
+  cs.Defer(layer.blob, {snap_}, std::nullopt);
   EXPECT_TRUE(cs.Has(layer.diff_id));
   ContentStore foreign = Store(false);
   EXPECT_FALSE(foreign.Has(layer.diff_id));
   foreign.BlobPath(layer.diff_id);
   EXPECT_FALSE(BlobFile(layer.diff_id));
+}
+
+// A stacked recipe (a COPY snapshot on its previous result): the blob is the merged tar of its
+// directories, as HashLayer hashed it; an "under" entry climbing out of the base is not followed.
+TEST_F(DeferredLayerTest, AStackedRecipeMakesTheMergedTar) {
+  const std::string top = root_ + "/snapshots/c-2/fs";
+  fs::create_directories(top + "/app");
+  std::ofstream(top + "/app/a.txt") << "changed";
+  LayerResult layer = HashLayer(std::vector<std::string>{top, snap_}, {});
+  ContentStore cs = Store();
+  cs.Defer(layer.blob, {top, snap_}, std::nullopt);
+  EXPECT_EQ(cs.DeferredSource(layer.diff_id), top);
+  std::string blob = cs.BlobPath(layer.diff_id);
+  ContentStore plain(root_ + "/plain", root_ + "/tmp");
+  EXPECT_EQ(WriteLayer(std::vector<std::string>{top, snap_}, {}, plain).blob.digest, layer.diff_id);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(blob)), layer.blob.size);
+  std::ofstream(root_ + "/deferred/" + std::string(layer.diff_id.hex()))
+      << R"({"version":1,"size":5,"dir":"snapshots/c-2/fs","under":["../../etc"]})";
+  fs::remove(blob);
+  EXPECT_EQ(cs.DeferredSource(layer.diff_id), std::nullopt);
 }
 
 }  // namespace
