@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
 
+#include <memory>
 #include <thread>
 
 #include "builder/snapshot/dir_snapshotter.h"
@@ -62,7 +63,8 @@ void PruneCopiedUpDirs(const std::string& upper, const std::string& rel, const s
   std::vector<std::string> subdirs;
   size_t left = 0;
   {
-    DIR* d = ::opendir(path.c_str());
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), ::closedir);
+    DIR* d = dir.get();
     if (!d) throw SysError("opendir", path);
     while (dirent* e = ::readdir(d)) {
       std::string n = e->d_name;
@@ -74,7 +76,6 @@ void PruneCopiedUpDirs(const std::string& upper, const std::string& rel, const s
         subdirs.push_back(std::move(n));
       }
     }
-    ::closedir(d);
   }
   struct stat self;
   if (::lstat(path.c_str(), &self) != 0) throw SysError("lstat", path);
@@ -149,18 +150,6 @@ class OverlaySnapshotter : public DirSnapshotter {
     return dirs;
   }
 
-  std::vector<Mount> PrepareOn(const std::string& key, const std::string& parent, bool stacked) {
-    std::vector<std::string> chain = Short(Create(key, parent, "active", stacked));
-    if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
-    layers::MakeDirs(Path(key) + "/work");
-    // index/redirect_dir/metacopy off: the upper directory alone must describe the change.
-    // volatile: the unmount does not flush the whole host filesystem; the step makes the upper
-    // durable itself, while it hashes the layer, before anything records it (LayerStep).
-    return {{"overlay", "overlay",
-             {"lowerdir=" + JoinColon(chain), "upperdir=" + Fs(key), "workdir=" + Path(key) + "/work", "index=off",
-              "redirect_dir=off", "metacopy=off", "volatile"}}};
-  }
-
   std::vector<Mount> View(const std::string& key, const std::string& parent) override {
     std::vector<std::string> chain = Short(Create(key, parent, "view"));
     if (chain.empty()) return {{"bind", Fs(key), {"rbind", "ro"}}};
@@ -181,6 +170,19 @@ class OverlaySnapshotter : public DirSnapshotter {
   }
 
  private:
+  // An active snapshot on `parent` (stacked on it when `stacked`), mounted as an overlay.
+  std::vector<Mount> PrepareOn(const std::string& key, const std::string& parent, bool stacked) {
+    std::vector<std::string> chain = Short(Create(key, parent, "active", stacked));
+    if (chain.empty()) return {{"bind", Fs(key), {"rbind", "rw"}}};
+    layers::MakeDirs(Path(key) + "/work");
+    // index/redirect_dir/metacopy off: the upper directory alone must describe the change.
+    // volatile: the unmount does not flush the whole host filesystem; the step makes the upper
+    // durable itself, while it hashes the layer, before anything records it (LayerStep).
+    return {{"overlay", "overlay",
+             {"lowerdir=" + JoinColon(chain), "upperdir=" + Fs(key), "workdir=" + Path(key) + "/work", "index=off",
+              "redirect_dir=off", "metacopy=off", "volatile"}}};
+  }
+
   // DIR/l/<16 hex of the key's hash>: a short name for a snapshot's fs directory, as docker's
   // overlay2 keeps, so that deep stacks fit in one page of mount options (see MountGuard).
   std::string LinkPath(const std::string& key) const {
