@@ -142,7 +142,9 @@ bool IsOpaque(const std::string& path) {
 class TarBuilder {
  public:
   // `layer`: the tar is an image layer, where `.wh.` names mean deletions (a rootfs tar is not).
-  TarBuilder(LayerSink& sink, const LayerOptions& options, bool layer) : options_(options), layer_(layer) {
+  // `fills`: files of the top directory (WalkEntry::dir 0) whose bytes are still to be written.
+  TarBuilder(LayerSink& sink, const LayerOptions& options, bool layer, PendingFills* fills = nullptr)
+      : options_(options), layer_(layer), fills_(fills) {
     a_.reset(archive_write_new());
     archive_write_set_format_pax_restricted(a_.get());
     archive_write_add_filter_none(a_.get());
@@ -197,7 +199,13 @@ class TarBuilder {
       archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
     }
     WriteHeader(e.get(), rel);
-    if (S_ISREG(st.st_mode) && st.st_size > 0) CopyData(path, st.st_size);
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+      // A big file the step left empty is filled now, its bytes hashed on their way in.
+      auto data = [&](const char* d, size_t n) {
+        if (archive_write_data(a_.get(), d, n) < 0) Fail("data of " + path);
+      };
+      if (!(fills_ && entry.dir == 0 && fills_->Take(root, rel, st, data))) CopyData(path, st.st_size);
+    }
     if (S_ISDIR(st.st_mode) && IsOpaque(path)) {
       Header(rel + "/.wh..wh..opq", S_IFREG | 0644, st, 0, nullptr);
     }
@@ -255,6 +263,7 @@ class TarBuilder {
   TarNames names_{TarNames::Mode::kWrite};
   const LayerOptions& options_;
   bool layer_;
+  PendingFills* fills_;
   std::unique_ptr<struct archive, ArchiveDeleter> a_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   int64_t entries_ = 0;
@@ -262,10 +271,11 @@ class TarBuilder {
 
 // The layer tar of `dirs` (one change, or several stacked) into `out` (compressed as `options`
 // says): its diff_id and entry count.
-LayerResult MakeLayerTar(const std::vector<std::string>& dirs, const LayerOptions& options, const LayerSink::Output& out) {
+LayerResult MakeLayerTar(const std::vector<std::string>& dirs, const LayerOptions& options, const LayerSink::Output& out,
+                         PendingFills* fills = nullptr) {
   std::vector<WalkEntry> paths = WalkMerged(dirs);
   LayerSink sink(options, out);
-  TarBuilder tar(sink, options, true);
+  TarBuilder tar(sink, options, true, fills);
   for (const WalkEntry& p : paths) tar.Add(dirs[p.dir], p);
   tar.Close();
   LayerResult result;
@@ -303,12 +313,14 @@ LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& optio
   return HashLayer(std::vector<std::string>{snapshot_dir}, options);
 }
 
-LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options) {
+LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options, PendingFills* fills) {
   LayerOptions plain = options;
   plain.compression = Compression::kUncompressed;
   int64_t size = 0;
   LayerResult result =
-      MakeLayerTar(dirs, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); });
+      MakeLayerTar(dirs, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); }, fills);
+  // A pending file the walk did not take was hashed as it stood (empty): written now, hashed again.
+  if (fills && fills->FillRest(dirs.front()) > 0) return HashLayer(dirs, options);
   result.blob.media_type = media_type::kLayer;
   result.blob.digest = result.diff_id;
   result.blob.size = size;

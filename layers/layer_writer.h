@@ -13,6 +13,7 @@
 
 #include "layers/content_store.h"
 #include "layers/descriptor.h"
+#include "layers/pending_fills.h"
 
 namespace imgbuild::layers {
 
@@ -40,7 +41,10 @@ LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& optio
 // The same of several changes stacked (top first) and seen as one (layer_walk.h, WalkMerged).
 LayerResult WriteLayer(const std::vector<std::string>& dirs, const LayerOptions& options, const ContentStore& store,
                        const std::optional<Digest>& expected = std::nullopt);
-LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options);
+// With `fills`, the pending files of the top directory are written as the walk reaches them
+// (pending_fills.h); any it did not reach are written after, and the whole is hashed again.
+LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options,
+                      PendingFills* fills = nullptr);
 
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
 // `tmp` (default DEST.tmp) is where the tar is written before it is renamed to DEST.

@@ -135,9 +135,13 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
     base_view.emplace(env_, img.snapshot);
     r.passwd_root = base_view->path();
   }
+  // Big files of the build context get their bytes as the layer is hashed (pending_fills.h).
+  layers::PendingFills fills;
   auto fill = [&](const std::string& root) {
     r.lower_root = root;
     r.upper = root;
+    fills.Clear();
+    r.fills = c.from.empty() && !c.link && env_.snaps->kind() == "overlay" ? &fills : nullptr;
     for (const std::string& src : remote) AddRemote(step, c, src, r);
     if (!remote.empty() && r.sources.empty() && r.heredocs.empty()) {
       detail = std::to_string(remote.size()) + " remote source" + (remote.size() > 1 ? "s" : "");
@@ -197,7 +201,7 @@ std::string CopyOp::Exec(const PlannedStep& step, const frontend::CopyStep& c, S
   } else {
     for (;;) {
       try {
-        LayerStep(env_, img, created_by, fill, prepare, finish, stacked ? previous->snapshot : "");
+        LayerStep(env_, img, created_by, fill, prepare, finish, stacked ? previous->snapshot : "", &fills);
         break;
       } catch (const Relink&) {
         stacked = false;
@@ -267,6 +271,7 @@ void CopyOp::AddRemote(const PlannedStep& step, const frontend::CopyStep& c, con
     res = remote_.at(src + "\n" + c.checksum);
   }
   CopyRequest r = base;
+  r.fills = nullptr;  // the scratch copy is gone before the layer is hashed
   r.ignore = nullptr;
   r.keep_owner = false;
   r.heredocs.clear();
@@ -308,6 +313,7 @@ void CopyOp::AddArchive(const PlannedStep& step, const std::string& archive, con
   if (dest.empty() || dest[0] != '/') dest = r.workdir + "/" + dest;
   dest = frontend::CleanSlashPath(dest);  // `/link/..` is `/` before any link is followed
   CopyRequest mk = r;
+  mk.fills = nullptr;
   mk.sources.clear();
   mk.heredocs.clear();
   mk.dest = dest + "/";

@@ -11,11 +11,15 @@ namespace {
 
 // A cached step's overlay snapshot outlives the build, unchanged: its layer is only hashed here
 // and written when something reads it (a deferred layer). Anything else is written now.
-layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o) {
+// `hashed`: the layer as hashed before the commit (with pending fills).
+layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o,
+                              const std::optional<layers::LayerResult>& hashed) {
   layers::ContentStore& store = env.store.store();
   std::vector<std::string> dirs = env.snaps->LayerDirs(snapshot);
-  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) return layers::WriteLayer(dirs, o, store);
-  layers::LayerResult layer = layers::HashLayer(dirs, o);
+  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) {
+    return layers::WriteLayer(dirs, o, store, hashed ? std::optional<layers::Digest>(hashed->diff_id) : std::nullopt);
+  }
+  layers::LayerResult layer = hashed ? *hashed : layers::HashLayer(dirs, o);
   store.Defer(layer.blob, dirs, o.source_date_epoch);
   return layer;
 }
@@ -23,7 +27,7 @@ layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool k
 }  // namespace
 
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare,
-               const Fill& finish, const std::string& stack_on) {
+               const Fill& finish, const std::string& stack_on, layers::PendingFills* fills) {
   ActiveSnapshot active(*env.snaps, env.NewKey("active"), stack_on.empty() ? img.snapshot : stack_on, !stack_on.empty());
   const bool overlay = env.snaps->kind() == "overlay";
   if (prepare && overlay) prepare(active.Dir());
@@ -36,12 +40,22 @@ void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, co
   // durable before the step returns (and a cache record names it).
   std::optional<layers::BackgroundSync> durable;
   if (overlay) durable.emplace(active.Dir());
+  layers::LayerOptions o;
+  o.source_date_epoch = env.req.source_date_epoch;
+  // Files left for later get their bytes as the layer is hashed: before the commit, so a
+  // committed snapshot is always whole.
+  std::optional<layers::LayerResult> hashed;
+  if (fills && overlay && !fills->empty()) {
+    std::vector<std::string> dirs{active.Dir()};
+    if (!stack_on.empty()) {
+      for (const std::string& d : env.snaps->LayerDirs(stack_on)) dirs.push_back(d);
+    }
+    hashed = layers::HashLayer(dirs, o, fills);
+  }
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
-  layers::LayerOptions o;
-  o.source_date_epoch = env.req.source_date_epoch;
-  layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o);
+  layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o, hashed);
   if (durable) durable->Wait();
   img.layers.push_back(layer.blob);
   img.config.diff_ids.push_back(layer.diff_id);

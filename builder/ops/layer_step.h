@@ -15,6 +15,7 @@
 #include "builder/snapshot/snapshotter.h"
 #include "builder/solver/build_env.h"
 #include "builder/solver/stage_state.h"
+#include "layers/pending_fills.h"
 
 namespace imgbuild::builder {
 
@@ -25,9 +26,12 @@ using Fill = std::function<void(const std::string& root)>;
 // directory). `stack_on`, when given, is a committed snapshot of the same step on the stage's
 // snapshot (its previous result): the step's snapshot is stacked on it (Snapshotter::
 // PrepareStacked), `fill` sees that result and writes only what differs, and the layer is still
-// the whole change against the stage's snapshot.
+// the whole change against the stage's snapshot. `fills`, when given, holds the files `fill`
+// left for later (layers/pending_fills.h; overlay snapshotter only): they are written while the
+// layer is hashed, before the commit.
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill,
-               const Fill& prepare = {}, const Fill& finish = {}, const std::string& stack_on = "");
+               const Fill& prepare = {}, const Fill& finish = {}, const std::string& stack_on = "",
+               layers::PendingFills* fills = nullptr);
 void LinkedLayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill);
 
 class SnapshotView {

@@ -31,14 +31,29 @@ bool ChownAt(int dir, const std::string& name, uid_t uid, gid_t gid) {
 bool FChown(int fd, uid_t uid, gid_t gid) { return ::geteuid() != 0 || ::fchown(fd, uid, gid) == 0; }
 
 void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
-                   const std::string& src_shown, const std::string& shown, off_t size) {
+                   const std::string& src_shown, const std::string& shown, off_t size, layers::PendingFills* later,
+                   const std::string& rel) {
   layers::UniqueFd in;
+  struct stat in_st {};
   if (sdir >= 0) {
     in = layers::UniqueFd(::openat(sdir, sname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!in) throw layers::SysError("open", src_shown);
+    if (later && ::fstat(in.get(), &in_st) != 0) throw layers::SysError("stat", src_shown);
   }
   layers::UniqueFd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!out) throw layers::SysError("create", shown);
+  if (in && later && later->Wants(in.get(), in_st, meta.mode)) {
+    // Its bytes come while the layer is hashed (pending_fills.h): the size now, the rest as usual.
+    if (::ftruncate(out.get(), in_st.st_size) != 0) throw layers::SysError("truncate", shown);
+    if (!FChown(out.get(), meta.uid, meta.gid)) throw layers::SysError("chown", shown);
+    if (::fchmod(out.get(), meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);
+    struct timespec times[2] = {meta.atime, meta.mtime};
+    ::futimens(out.get(), times);
+    struct stat out_st;
+    if (::fstat(out.get(), &out_st) != 0) throw layers::SysError("stat", shown);
+    later->Add(rel, {std::move(in), in_st, out_st.st_ino, meta.mtime, src_shown});
+    return;
+  }
   if (in) CopyFileData(in.get(), out.get(), size, src_shown);
   if (!FChown(out.get(), meta.uid, meta.gid)) throw layers::SysError("chown", shown);
   if (::fchmod(out.get(), meta.mode & 07777) != 0) throw layers::SysError("chmod", shown);

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "layers/pending_fills.h"
+
 namespace imgbuild::builder {
 
 // A source file's stat data as the file-digest memo trusts it (cache/file_digest_memo.h: any
@@ -50,9 +52,11 @@ struct FileMeta {
 
 // Creates `dname` in `ddir` (which must not hold it) with the bytes and extended attributes of
 // `sname` in `sdir` (sdir < 0: an empty file), then `meta`. Throws layers::SysError naming
-// `src_shown` (reads) or `shown` (writes).
+// `src_shown` (reads) or `shown` (writes). With `later`, a file it wants gets its size and `meta`
+// now and its bytes while the layer is hashed, where the step's root-relative path `rel` names it.
 void WriteFileCopy(int sdir, const std::string& sname, int ddir, const std::string& dname, const FileMeta& meta,
-                   const std::string& src_shown, const std::string& shown, off_t size = 0);
+                   const std::string& src_shown, const std::string& shown, off_t size = 0,
+                   layers::PendingFills* later = nullptr, const std::string& rel = "");
 
 // Gives the directory `dst` the owner, mode and times of `meta` and the extended attributes of
 // the directory `src`; writes nothing when it has them already and neither has extended

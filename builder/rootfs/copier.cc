@@ -433,7 +433,9 @@ class Copier {
         return;
       }
     }
-    WriteFileCopy(sdir, sname, ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown, st.st_size);
+    layers::PendingFills* later = st.st_nlink == 1 && st.st_size >= layers::PendingFills::kMinSize ? r_.fills : nullptr;
+    WriteFileCopy(sdir, sname, ddir, dname, {uid, gid, mode, st.st_atim, st.st_mtim}, Src(src_rel), shown, st.st_size,
+                  later, later ? dst_.Resolve(dst_rel, false) : "");
     ++stats_.files;
     stats_.bytes += st.st_size;
     st.st_nlink == 1 ? Copied({src_rel, dst_rel, FileStamp::Of(st)}) : Reached(src_rel, dst_rel);

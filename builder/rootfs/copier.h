@@ -48,6 +48,10 @@ struct CopyRequest {
   // Filled with every entry written or kept and every directory copied; unlinked regular files
   // carry their source's stamp.
   std::vector<CopiedFile>* copied = nullptr;
+  // Big regular files whose bytes may be written while the layer is hashed (pending_fills.h):
+  // only for a source that stays readable until then (the build context) and an upper that is
+  // the layer's top directory.
+  layers::PendingFills* fills = nullptr;
 };
 
 struct CopyStats {
