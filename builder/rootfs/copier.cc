@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
@@ -111,9 +112,7 @@ class Copier {
     const size_t args = r_.sources.size() + r_.heredocs.size();
     std::string dest = r_.dest;
     if (dest.empty() || dest[0] != '/') dest = r_.workdir + "/" + dest;
-    // An empty destination is the working directory, a directory (BuildKit adds the slash).
-    const bool dest_slash = r_.dest.empty() || r_.dest.back() == '/' || r_.dest == "." ||
-                            (r_.dest.size() >= 2 && r_.dest.compare(r_.dest.size() - 2, 2, "/.") == 0);
+    const bool dest_slash = NamesDirectory(r_.dest);
     // Cleaned as text first (`/link/..` is `/`, as BuildKit's path.Join), then resolved.
     std::string dest_rel = lower_.Resolve(frontend::CleanSlashPath(dest));
     if (args > 1 && !dest_slash && !IsDirInLower(dest_rel)) {
@@ -158,14 +157,12 @@ class Copier {
   std::string Src(const std::string& rel) const { return rel.empty() ? src_.path() : src_.path() + "/" + rel; }
   bool Ignored(const std::string& rel) const { return r_.ignore && !rel.empty() && r_.ignore->Excluded(rel); }
 
-  bool SrcIsDir(const std::string& rel) const {
+  static bool IsDir(const RootDir& root, const std::string& rel, bool follow_last) {
     struct stat st;
-    return src_.Stat(rel, &st) && S_ISDIR(st.st_mode);
+    return root.Stat(rel, &st, follow_last) && S_ISDIR(st.st_mode);
   }
-  bool IsDirInLower(const std::string& rel) const {
-    struct stat st;
-    return lower_.Stat(rel, &st, /*follow_last=*/true) && S_ISDIR(st.st_mode);
-  }
+  bool SrcIsDir(const std::string& rel) const { return IsDir(src_, rel, false); }
+  bool IsDirInLower(const std::string& rel) const { return IsDir(lower_, rel, true); }
 
   void Glob(const std::vector<std::string>& parts, size_t i, const std::string& base, std::vector<std::string>& out) {
     if (i == parts.size()) {
@@ -444,7 +441,11 @@ class Copier {
   // Any other entry written at `dst_rel`: reached (a linked previous file there stays), no stamp.
   void Reached(const std::string& src_rel, const std::string& dst_rel) { Copied({src_rel, dst_rel, FileStamp{}}); }
 
-  void Copied(CopiedFile f) { std::lock_guard<std::mutex> lock(copied_mu_); if (r_.copied) r_.copied->push_back(std::move(f)); }
+  void Copied(CopiedFile f) {
+    std::lock_guard<std::mutex> lock(copied_mu_);
+    if (r_.in_place) seen_.insert(f.dst);
+    if (r_.copied) r_.copied->push_back(std::move(f));
+  }
 
   // A file the previous result of this step left in place (linked there before the copy), kept
   // when its source is the same file, unchanged, that it was copied from.
@@ -453,6 +454,7 @@ class Copier {
     if (!r_.in_place || !S_ISREG(existing.st_mode) || st.st_nlink != 1) return false;
     auto it = r_.in_place->find(dst_rel);
     if (it == r_.in_place->end() || it->second.src != src_rel || !(it->second.stamp == FileStamp::Of(st))) return false;
+    if (std::lock_guard<std::mutex> lock(copied_mu_); seen_.count(dst_rel)) return false;  // an earlier source wrote it
     ++stats_.files, ++stats_.kept;
     stats_.bytes += st.st_size;
     Copied({src_rel, dst_rel, it->second.stamp});
@@ -481,6 +483,7 @@ class Copier {
   struct { std::atomic<int64_t> files{0}, dirs{0}, symlinks{0}, bytes{0}, kept{0}; } stats_;  // counted on several threads
   std::mutex links_mu_, copied_mu_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
+  std::unordered_set<std::string> seen_;  // incremental: destinations written or kept so far
   std::map<std::string, std::string> kept_;  // --parents: what of each item's path the copy keeps
   std::mutex includes_mu_;
   std::map<std::string, bool> includes_below_;  // memo of IncludesBelow

@@ -65,4 +65,9 @@ std::string KeptAfterPivot(const std::string& pattern, const std::string& match)
   return kept;
 }
 
+bool NamesDirectory(const std::string& dest) {
+  return dest.empty() || dest.back() == '/' || dest == "." ||
+         (dest.size() >= 2 && dest.compare(dest.size() - 2, 2, "/.") == 0);
+}
+
 }  // namespace imgbuild::builder

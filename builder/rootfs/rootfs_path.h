@@ -25,6 +25,9 @@ std::vector<std::string> SplitPath(const std::string& path);
 std::string Parent(const std::string& rel);
 std::string Base(const std::string& rel);
 std::string JoinRel(const std::string& a, const std::string& b);
+// Whether a COPY destination, as written, names a directory: a trailing "/" or "/.", ".", or
+// empty (the working directory; BuildKit adds the slash).
+bool NamesDirectory(const std::string& dest);
 
 // Whether a path is a pattern (holds *, ? or [).
 bool HasGlob(const std::string& s);

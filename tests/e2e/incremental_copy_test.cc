@@ -182,6 +182,27 @@ TEST_F(IncrementalCopyTest, FilesThatBecameLinksSymlinksOrFifosAreWrittenAndKept
   EXPECT_EQ(run.code, 0) << run.err;
 }
 
+// Two sources of one COPY that give the same destination: the last one's file is the result,
+// also when the first one is new or changed (its new copy must not be taken for the unchanged
+// second's file, which the previous result held there).
+TEST_F(IncrementalCopyTest, ALaterSourceOfTheSameDestinationStillWinsWhenAnEarlierOneChanged) {
+  std::ofstream(ctx_ + "/Buildfile") << "FROM busybox:local\nCOPY d0 d1 /app/\n";
+  fs::remove(ctx_ + "/d0/f5");
+  Sh("touch -d '2026-01-01 00:00:00' " + ctx_ + "/Buildfile " + ctx_ + "/d0 && sleep 0.05");
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  for (int i = 1; i <= 2; ++i) {  // added (stacked on the previous result), then changed
+    std::ofstream(ctx_ + "/d0/f5") << "changed " << i;
+    Sh("touch -d '2026-01-0" + std::to_string(i + 1) + " 00:00:00' " + ctx_ + "/d0/f5 " + ctx_ + "/d0 && sleep 0.05");
+    RunResult r = BuildIn(root_, "-t app:" + std::to_string(i + 1));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find(" changed"), std::string::npos) << r.err;  // incremental
+    EXPECT_EQ(DiffIds(root_, "app:" + std::to_string(i + 1)), FromScratch()) << i;
+    RunResult run = Build("check" + std::to_string(i),
+                          "FROM app:" + std::to_string(i + 1) + "\nRUN test \"$(cat /app/f5)\" = 'file 1 5'\n");
+    EXPECT_EQ(run.code, 0) << run.err;
+  }
+}
+
 TEST_F(IncrementalCopyTest, NoCacheCopiesEverything) {
   ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
   std::ofstream(ctx_ + "/d3/f7") << "changed";
