@@ -1,7 +1,6 @@
 #include "builder/rootfs/copier.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "builder/rootfs/file_owner.h"
 #include "builder/rootfs/rootfs_path.h"
+#include "builder/rootfs/source_glob.h"
 #include "layers/parallel.h"
 #include "layers/root_dir.h"
 #include "layers/sys_error.h"
@@ -46,7 +46,7 @@ class Copier {
       std::vector<std::string> matched;
       if (HasGlob(clean)) {
         // A pattern that matches nothing copies nothing (BuildKit's AllowEmptyWildcard).
-        Glob(SplitPath(clean), 0, "", matched);
+        GlobInRoot(src_, SplitPath(clean), [this](const std::string& rel) { return !Ignored(rel); }, matched);
         std::sort(matched.begin(), matched.end());
         matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
       } else {
@@ -107,6 +107,7 @@ class Copier {
       }
     }
     std::vector<std::string> items = Items();
+    one_tree_ = items.size() == 1 && r_.heredocs.empty();
     // Source arguments count, not what their patterns match (BuildKit): several arguments need a
     // directory; one pattern's matches are each copied to the destination, as BuildKit does.
     const size_t args = r_.sources.size() + r_.heredocs.size();
@@ -163,39 +164,6 @@ class Copier {
   }
   bool SrcIsDir(const std::string& rel) const { return IsDir(src_, rel, false); }
   bool IsDirInLower(const std::string& rel) const { return IsDir(lower_, rel, true); }
-
-  void Glob(const std::vector<std::string>& parts, size_t i, const std::string& base, std::vector<std::string>& out) {
-    if (i == parts.size()) {
-      if (!Ignored(base)) out.push_back(base);
-      return;
-    }
-    if (parts[i] == "**") {
-      // Any number of directories, none included (fsutil's patterns, as BuildKit matches them).
-      Glob(parts, i + 1, base, out);
-      int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
-      if (fd < 0) return;
-      UniqueFd dir(fd);
-      for (const std::string& n : layers::ListDirAt(dir.get(), Src(base))) {
-        struct stat st;
-        if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-          Glob(parts, i, JoinRel(base, n), out);
-        }
-      }
-      return;
-    }
-    if (!HasGlob(parts[i])) {
-      std::string next = JoinRel(base, parts[i]);
-      struct stat st;
-      if (src_.Stat(next, &st)) Glob(parts, i + 1, next, out);
-      return;
-    }
-    int fd = src_.TryOpen(base, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return;
-    UniqueFd dir(fd);
-    for (const std::string& n : layers::ListDirAt(dir.get(), Src(base))) {
-      if (::fnmatch(parts[i].c_str(), n.c_str(), 0) == 0) Glob(parts, i + 1, JoinRel(base, n), out);
-    }
-  }
 
   // Creates the directories of `rel` in the upper dir: ones the image already has keep its
   // metadata (as an overlay copy-up would), new ones are 0755 and owned by --chown's user
@@ -352,6 +320,9 @@ class Copier {
         throw CopyError(e.what());
       }
     }
+    // One source tree over its previous result: a file kept in place needs no look at its
+    // destination (the previous result has it there, and nothing else of this copy writes it).
+    if (one_tree_ && S_ISREG(st.st_mode) && KeptInPlace(st, src_rel, dst_rel)) return;
     struct stat existing;
     const bool existed = !fresh && ::fstatat(ddir, dname.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
     if (S_ISDIR(st.st_mode)) {
@@ -389,7 +360,7 @@ class Copier {
       Copied({src_rel, dst_rel, FileStamp::Of(st)});  // reached (a manifest keeps regular files only)
       return;
     }
-    if (existed && S_ISREG(st.st_mode) && KeptInPlace(st, existing, src_rel, dst_rel)) return;
+    if (!one_tree_ && existed && S_ISREG(st.st_mode) && S_ISREG(existing.st_mode) && KeptInPlace(st, src_rel, dst_rel)) return;
     if (existed) {
       if (S_ISDIR(existing.st_mode)) throw CopyError("cannot overwrite directory " + shown + " with a file");
       if (::unlinkat(ddir, dname.c_str(), 0) != 0) throw SysError("unlink", shown);
@@ -449,9 +420,8 @@ class Copier {
 
   // A file the previous result of this step left in place (linked there before the copy), kept
   // when its source is the same file, unchanged, that it was copied from.
-  bool KeptInPlace(const struct stat& st, const struct stat& existing, const std::string& src_rel,
-                   const std::string& dst_rel) {
-    if (!r_.in_place || !S_ISREG(existing.st_mode) || st.st_nlink != 1) return false;
+  bool KeptInPlace(const struct stat& st, const std::string& src_rel, const std::string& dst_rel) {
+    if (!r_.in_place || st.st_nlink != 1) return false;
     auto it = r_.in_place->find(dst_rel);
     if (it == r_.in_place->end() || it->second.src != src_rel || !(it->second.stamp == FileStamp::Of(st))) return false;
     if (std::lock_guard<std::mutex> lock(copied_mu_); seen_.count(dst_rel)) return false;  // an earlier source wrote it
@@ -484,6 +454,7 @@ class Copier {
   std::mutex links_mu_, copied_mu_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // source inode -> first copy (canonical)
   std::unordered_set<std::string> seen_;  // incremental: destinations written or kept so far
+  bool one_tree_ = false;  // the copy has one source item (no two of its files share a destination)
   std::map<std::string, std::string> kept_;  // --parents: what of each item's path the copy keeps
   std::mutex includes_mu_;
   std::map<std::string, bool> includes_below_;  // memo of IncludesBelow
