@@ -202,6 +202,14 @@ int archive_write_open_filename(struct archive * p0, const char * p1) {
   IMGBUILD_ARCHIVE(archive_write_open_filename);
   return real(p0, p1);
 }
+int archive_write_set_bytes_per_block(struct archive * p0, int p1) {
+  IMGBUILD_ARCHIVE(archive_write_set_bytes_per_block);
+  return real(p0, p1);
+}
+int archive_write_finish_entry(struct archive * p0) {
+  IMGBUILD_ARCHIVE(archive_write_finish_entry);
+  return real(p0);
+}
 int archive_write_set_bytes_in_last_block(struct archive * p0, int p1) {
   IMGBUILD_ARCHIVE(archive_write_set_bytes_in_last_block);
   return real(p0, p1);

@@ -22,6 +22,7 @@
 #include "layers/parallel_gzip.h"
 #include "layers/layer_walk.h"
 #include "layers/tar_names.h"
+#include "layers/tar_xattrs.h"
 
 namespace imgbuild::layers {
 namespace {
@@ -53,6 +54,7 @@ class LayerSink {
     Compress(nullptr, 0, true);
     return diff_.Finish();
   }
+  MarkedSha256& hash() { return diff_; }
 
  private:
   void Compress(const void* data, size_t size, bool finish) {
@@ -77,7 +79,7 @@ class LayerSink {
 
   const LayerOptions& options_;
   Output out_;
-  Sha256 diff_;
+  MarkedSha256 diff_;
   std::unique_ptr<ParallelGzip> gz_;
   ZSTD_CCtx* zstd_ = nullptr;
   char buf_[1 << 17];
@@ -106,33 +108,6 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
-bool KeepXattr(const std::string& name) {
-  return name == "security.capability" || name.rfind("user.", 0) == 0;
-}
-
-void AddXattrs(archive_entry* entry, const std::string& path) {
-  ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
-  if (len <= 0) return;
-  std::string names(static_cast<size_t>(len), '\0');
-  len = ::llistxattr(path.c_str(), names.data(), names.size());
-  if (len <= 0) return;
-  std::vector<std::string> keep;
-  for (size_t i = 0; i < static_cast<size_t>(len);) {
-    std::string n(names.c_str() + i);
-    i += n.size() + 1;
-    if (KeepXattr(n)) keep.push_back(n);
-  }
-  std::sort(keep.begin(), keep.end());
-  for (const std::string& n : keep) {
-    ssize_t vlen = ::lgetxattr(path.c_str(), n.c_str(), nullptr, 0);
-    if (vlen < 0) continue;
-    std::string value(static_cast<size_t>(vlen), '\0');
-    vlen = ::lgetxattr(path.c_str(), n.c_str(), value.data(), value.size());
-    if (vlen < 0) continue;
-    archive_entry_xattr_add_entry(entry, n.c_str(), value.data(), static_cast<size_t>(vlen));
-  }
-}
-
 bool IsOpaque(const std::string& path) {
   char v[2];
   ssize_t n = ::lgetxattr(path.c_str(), "trusted.overlay.opaque", v, sizeof v);
@@ -143,11 +118,15 @@ class TarBuilder {
  public:
   // `layer`: the tar is an image layer, where `.wh.` names mean deletions (a rootfs tar is not).
   // `fills`: files of the top directory (WalkEntry::dir 0) whose bytes are still to be written.
-  TarBuilder(LayerSink& sink, const LayerOptions& options, bool layer, PendingFills* fills = nullptr)
+  // `unblocked`: every byte reaches the sink as soon as it is written (with FinishEntry, the stream
+  // ends at an entry boundary between entries: where hash marks are taken); the same bytes.
+  TarBuilder(LayerSink& sink, const LayerOptions& options, bool layer, PendingFills* fills = nullptr,
+             bool unblocked = false)
       : options_(options), layer_(layer), fills_(fills) {
     a_.reset(archive_write_new());
     archive_write_set_format_pax_restricted(a_.get());
     archive_write_add_filter_none(a_.get());
+    if (unblocked) archive_write_set_bytes_per_block(a_.get(), 0);
     archive_write_set_bytes_in_last_block(a_.get(), 1);
     if (archive_write_open(a_.get(), &sink, nullptr, ArchiveWrite, nullptr) != ARCHIVE_OK) Fail("open");
   }
@@ -215,6 +194,17 @@ class TarBuilder {
   void Close() {
     if (archive_write_close(a_.get()) != ARCHIVE_OK) Fail("close");
   }
+  // Writes the padding of the entry written last (else written with the next header).
+  void FinishEntry() {
+    if (archive_write_finish_entry(a_.get()) != ARCHIVE_OK) Fail("end of entry");
+  }
+  // An entry the stream already holds (resuming from a mark): only what later entries need of it.
+  void Skip(const WalkEntry& entry) {
+    if (S_ISREG(entry.st.st_mode) && entry.st.st_nlink > 1) {
+      links_.emplace(std::make_pair(entry.st.st_dev, entry.st.st_ino), entry.rel);
+    }
+  }
+  void SetEntries(int64_t n) { entries_ = n; }
   int64_t entries() const { return entries_; }
 
  private:
@@ -271,14 +261,85 @@ class TarBuilder {
 
 // The layer tar of `dirs` (one change, or several stacked) into `out` (compressed as `options`
 // says): its diff_id and entry count.
+constexpr int64_t kMarkEvery = 4 << 20;
+
+// Whether the directory `top` (an entry of dirs[0]) has the tar header of the same path in the
+// directories below (the top-most that has it): mode, owner, mtime and kept extended attributes.
+bool SameDirBelow(const std::vector<std::string>& dirs, const WalkEntry& top) {
+  for (size_t k = 1; k < dirs.size(); ++k) {
+    const std::string path = dirs[k] + "/" + top.rel;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    return S_ISDIR(st.st_mode) && st.st_mode == top.st.st_mode && st.st_uid == top.st.st_uid &&
+           st.st_gid == top.st.st_gid && st.st_mtim.tv_sec == top.st.st_mtim.tv_sec && !IsOpaque(path) &&
+           KeptXattrs(path) == KeptXattrs(dirs[0] + "/" + top.rel);
+  }
+  return false;
+}
+
+// Where the hash of `paths` can start from `marks.previous`: the entry after the last mark before
+// the first entry of the top directory (everything before it comes from the directories below,
+// the very files of the previous layer), with the sink and `tar` set up as they were there;
+// 0 when it cannot (then nothing is changed).
+size_t Resume(const std::vector<std::string>& dirs, const std::vector<WalkEntry>& paths, const LayerOptions& options,
+              HashMarks& marks, LayerSink& sink, TarBuilder& tar) {
+  if (!marks.previous || dirs.size() < 2 || options.compression != Compression::kUncompressed) return 0;
+  const LayerMarks& prev = *marks.previous;
+  if (prev.source_date_epoch != options.source_date_epoch) return 0;
+  // A whiteout or an opaque directory on top could hide an earlier entry: not a prefix then.
+  for (const WalkEntry& e : Walk(dirs.front())) {
+    if (S_ISCHR(e.st.st_mode) || (S_ISDIR(e.st.st_mode) && IsOpaque(dirs.front() + "/" + e.rel))) return 0;
+  }
+  // The first entry of the top directory that is not a directory the change only passed through
+  // (copied up by the overlay with the header it had below).
+  size_t boundary = paths.size();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (paths[i].dir == 0 && !(S_ISDIR(paths[i].st.st_mode) && SameDirBelow(dirs, paths[i]))) {
+      boundary = i;
+      break;
+    }
+  }
+  const LayerMark* best = nullptr;
+  for (const LayerMark& m : prev.marks) {
+    const size_t entry = static_cast<size_t>(m.entry);
+    if (entry <= boundary && paths[entry - 1].rel == m.rel && (!best || m.entry > best->entry)) best = &m;
+  }
+  if (!best || !sink.hash().Restore(best->state, best->offset)) return 0;
+  for (size_t i = 0; i < static_cast<size_t>(best->entry); ++i) tar.Skip(paths[i]);
+  tar.SetEntries(best->entries);
+  for (const LayerMark& m : prev.marks) {  // the same prefix: its marks are the new layer's too
+    if (m.entry <= best->entry) marks.recorded.marks.push_back(m);
+  }
+  marks.resumed_at = best->offset;
+  return static_cast<size_t>(best->entry);
+}
+
 LayerResult MakeLayerTar(const std::vector<std::string>& dirs, const LayerOptions& options, const LayerSink::Output& out,
-                         PendingFills* fills = nullptr) {
+                         PendingFills* fills = nullptr, HashMarks* marks = nullptr) {
   std::vector<WalkEntry> paths = WalkMerged(dirs);
   LayerSink sink(options, out);
-  TarBuilder tar(sink, options, true, fills);
-  for (const WalkEntry& p : paths) tar.Add(dirs[p.dir], p);
+  TarBuilder tar(sink, options, true, fills, marks != nullptr);
+  size_t start = 0;
+  if (marks) {
+    marks->recorded = LayerMarks{options.source_date_epoch, {}};
+    marks->resumed_at = 0;
+    start = Resume(dirs, paths, options, *marks, sink, tar);
+  }
+  int64_t marked = sink.hash().offset();
+  for (size_t i = start; i < paths.size(); ++i) {
+    tar.Add(dirs[paths[i].dir], paths[i]);
+    if (!marks) continue;
+    tar.FinishEntry();
+    const int64_t at = sink.hash().offset();
+    if (at - marked >= kMarkEvery && at % 512 == 0) {
+      marks->recorded.marks.push_back(
+          {static_cast<int64_t>(i + 1), paths[i].rel, at, tar.entries(), sink.hash().State()});
+      marked = at;
+    }
+  }
   tar.Close();
   LayerResult result;
+  result.blob.size = sink.hash().offset();  // the uncompressed tar's, before Finish
   result.diff_id = sink.Finish();
   result.entries = tar.entries();
   return result;
@@ -313,17 +374,15 @@ LayerResult HashLayer(const std::string& snapshot_dir, const LayerOptions& optio
   return HashLayer(std::vector<std::string>{snapshot_dir}, options);
 }
 
-LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options, PendingFills* fills) {
+LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options, PendingFills* fills,
+                      HashMarks* marks) {
   LayerOptions plain = options;
   plain.compression = Compression::kUncompressed;
-  int64_t size = 0;
-  LayerResult result =
-      MakeLayerTar(dirs, plain, [&size](std::string_view b) { size += static_cast<int64_t>(b.size()); }, fills);
+  LayerResult result = MakeLayerTar(dirs, plain, [](std::string_view) {}, fills, marks);
   // A pending file the walk did not take was hashed as it stood (empty): written now, hashed again.
-  if (fills && fills->FillRest(dirs.front()) > 0) return HashLayer(dirs, options);
+  if (fills && fills->FillRest(dirs.front()) > 0) return HashLayer(dirs, options, nullptr, marks);
   result.blob.media_type = media_type::kLayer;
   result.blob.digest = result.diff_id;
-  result.blob.size = size;
   return result;
 }
 

@@ -13,6 +13,7 @@
 
 #include "layers/content_store.h"
 #include "layers/descriptor.h"
+#include "layers/layer_marks.h"
 #include "layers/pending_fills.h"
 
 namespace imgbuild::layers {
@@ -43,8 +44,10 @@ LayerResult WriteLayer(const std::vector<std::string>& dirs, const LayerOptions&
                        const std::optional<Digest>& expected = std::nullopt);
 // With `fills`, the pending files of the top directory are written as the walk reaches them
 // (pending_fills.h); any it did not reach are written after, and the whole is hashed again.
+// With `marks`, the hash resumes from the previous layer's marks where it can and records the
+// new layer's (layer_marks.h).
 LayerResult HashLayer(const std::vector<std::string>& dirs, const LayerOptions& options,
-                      PendingFills* fills = nullptr);
+                      PendingFills* fills = nullptr, HashMarks* marks = nullptr);
 
 // The same tar of any directory tree, written to a file (for rootfs exports); returns its digest.
 // `tmp` (default DEST.tmp) is where the tar is written before it is renamed to DEST.

@@ -1,5 +1,6 @@
 #include "builder/ops/layer_step.h"
 
+#include <filesystem>
 #include <optional>
 
 #include "builder/snapshot/active_snapshot.h"
@@ -24,6 +25,28 @@ layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool k
   return layer;
 }
 
+// A committed overlay snapshot's hash marks (layers/layer_marks.h) sit beside its upper
+// directory and go with it. Only a hint: missing or unreadable, the next layer is hashed whole.
+std::string MarksPath(BuildEnv& env, const std::string& key) {
+  return std::filesystem::path(env.snaps->Changes(key)).parent_path().string() + "/layer-marks";
+}
+
+std::optional<layers::LayerMarks> ReadMarks(BuildEnv& env, const std::string& key) {
+  try {
+    return layers::LayerMarks::Parse(layers::ReadFile(MarksPath(env, key)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void WriteMarks(BuildEnv& env, const std::string& key, const layers::LayerMarks& marks) {
+  try {
+    layers::WriteFileAtomic(MarksPath(env, key), marks.Serialize(), 0600, /*durable=*/false);
+  } catch (const std::exception&) {
+    // a hint only
+  }
+}
+
 }  // namespace
 
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare,
@@ -42,19 +65,27 @@ void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, co
   if (overlay) durable.emplace(active.Dir());
   layers::LayerOptions o;
   o.source_date_epoch = env.req.source_date_epoch;
-  // Files left for later get their bytes as the layer is hashed: before the commit, so a
-  // committed snapshot is always whole.
+  // A COPY from the build context (`fills` given) is hashed here, before the commit: files left
+  // for later get their bytes as the layer is hashed (a committed snapshot is always whole), and
+  // a deferred layer resumes from the hash marks of the result it is stacked on and leaves its
+  // own for the next one.
+  const bool deferred = !img.commit_as.empty() && overlay && env.store.store().deferring();
   std::optional<layers::LayerResult> hashed;
-  if (fills && overlay && !fills->empty()) {
+  layers::HashMarks marks;
+  std::optional<layers::LayerMarks> previous_marks;
+  if (fills && overlay && (deferred || !fills->empty())) {
     std::vector<std::string> dirs{active.Dir()};
     if (!stack_on.empty()) {
       for (const std::string& d : env.snaps->LayerDirs(stack_on)) dirs.push_back(d);
+      previous_marks = ReadMarks(env, stack_on);
+      if (previous_marks) marks.previous = &*previous_marks;
     }
-    hashed = layers::HashLayer(dirs, o, fills);
+    hashed = layers::HashLayer(dirs, o, fills, deferred ? &marks : nullptr);
   }
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
+  if (hashed && deferred && !marks.recorded.marks.empty()) WriteMarks(env, committed, marks.recorded);
   layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o, hashed);
   if (durable) durable->Wait();
   img.layers.push_back(layer.blob);

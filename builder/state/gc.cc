@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -144,6 +145,19 @@ void WriteDoomedDeferred(layers::OciLayout& store, Snapshotter& snaps, const std
   }
 }
 
+// Incremental COPY's manifests (builder/ops/copy_reuse: a header line, then "snapshot KEY")
+// whose snapshot is gone: no rebuild would use them.
+void DropStaleCopyManifests(const std::string& dir, const Snapshotter& snaps) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::ifstream in(e.path());
+    std::string header, line;
+    std::getline(in, header);
+    std::getline(in, line);
+    if (line.rfind("snapshot ", 0) != 0 || !snaps.Exists(line.substr(9))) fs::remove(e.path(), ec);
+  }
+}
+
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -235,17 +249,21 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
     cache::CacheIndex index(k.index);
     std::unique_ptr<Snapshotter> snaps = Open(k);
     std::error_code ec;
+    const bool filtered = options.keep_storage || options.unused_for;
     report.bytes += DirBytes(k.index + "/inputs");
     fs::remove_all(k.index + "/inputs", ec);  // digests of unchanged inputs: only a speed-up
-    report.bytes += DirBytes(StateDir(root).copy_manifests(k.name));
-    fs::remove_all(StateDir(root).copy_manifests(k.name), ec);  // incremental COPY's manifests: the same
+    // Incremental COPY's manifests: the same, but a size bound's prune (after builds) keeps
+    // those of the snapshots it keeps, or the next rebuild of every COPY would copy everything.
+    if (!filtered) {
+      report.bytes += DirBytes(StateDir(root).copy_manifests(k.name));
+      fs::remove_all(StateDir(root).copy_manifests(k.name), ec);
+    }
     std::vector<cache::CacheRecord> records = index.All();
     // Newest use first: --keep-storage keeps from the front.
     std::sort(records.begin(), records.end(),
               [](const cache::CacheRecord& a, const cache::CacheRecord& b) { return a.last_used > b.last_used; });
     std::vector<cache::CacheRecord> kept;
     int64_t kept_bytes = 0;
-    const bool filtered = options.keep_storage || options.unused_for;
     for (const cache::CacheRecord& r : records) {
       bool broken = r.layer && (!store.store().Has(r.layer->digest) || !snaps->Exists(r.snapshot));
       bool old = options.unused_for && now - r.last_used > *options.unused_for;
@@ -298,6 +316,7 @@ PruneReport Prune(const std::string& root, const PruneOptions& options) {
         progress = true;
       }
     }
+    if (filtered) DropStaleCopyManifests(StateDir(root).copy_manifests(k.name), *snaps);
   }
   // Export copies stay while the layer they were made from stays (unless --all).
   for (const auto& [compressed, memo] : CompressedMemos(root)) {

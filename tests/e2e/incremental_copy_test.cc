@@ -203,6 +203,49 @@ TEST_F(IncrementalCopyTest, ALaterSourceOfTheSameDestinationStillWinsWhenAnEarli
   }
 }
 
+// A context of over 4 MiB leaves hash marks beside its COPY snapshot (layers/layer_marks.h): a
+// stacked rebuild's layer is hashed from the last mark before its change. Its image is still
+// the one from scratch, rebuild after rebuild, with changes at the end and in the middle.
+TEST_F(IncrementalCopyTest, HashMarksGiveTheImageFromScratch) {
+  fs::create_directories(ctx_ + "/d5");
+  std::string data(256 << 10, 'x');
+  for (int f = 0; f < 40; ++f) {
+    for (size_t i = 0; i < data.size(); i += 64) data[i] = static_cast<char>('a' + (f + i / 64) % 26);
+    std::ofstream(ctx_ + "/d5/big" + std::to_string(10 + f), std::ios::binary) << data;
+  }
+  Sh("touch -d '2026-01-01 00:00:00' $(find " + ctx_ + ") && sleep 0.05");
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  EXPECT_NE(Sh("ls " + root_ + "/snapshots/*/layer-marks | wc -l"), "0\n");
+  const std::vector<std::string> changes{"d5/big49", "d5/big48", "d2/f3", "d5/big49"};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    std::ofstream(ctx_ + "/" + changes[i]) << "change " << i;
+    Sh("touch -d '2026-02-0" + std::to_string(i + 1) + " 00:00:00' " + ctx_ + "/" + changes[i] + " && sleep 0.05");
+    RunResult r = BuildIn(root_, "-t app:" + std::to_string(i + 2));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find(", 1 changed"), std::string::npos) << r.err;
+    EXPECT_EQ(DiffIds(root_, "app:" + std::to_string(i + 2)), FromScratch()) << changes[i];
+  }
+  RunResult save = RunImgbuild("save --compression uncompressed --root " + root_ + " app:5 -o " + dir_ + "/app5.tar");
+  EXPECT_EQ(save.code, 0) << save.err;  // the deferred layer, written from its snapshots, is its diff_id
+}
+
+// The cache's size bound prunes after a build; the manifests of the COPY snapshots it keeps
+// stay, so the next rebuild still copies only what changed (it once wiped them all).
+TEST_F(IncrementalCopyTest, ASizeBoundPruneKeepsIncrementalCopy) {
+  ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
+  RunResult other = Build("other", "FROM busybox:local\nRUN head -c 3000000 /dev/urandom > /big\n");
+  ASSERT_EQ(other.code, 0) << other.err;
+  for (int i = 1; i <= 2; ++i) {
+    std::ofstream(ctx_ + "/d1/f" + std::to_string(i)) << "change " << i;
+    Sh("touch -d '2026-02-0" + std::to_string(i) + " 00:00:00' " + ctx_ + "/d1/f" + std::to_string(i) + " && sleep 0.05");
+    RunResult r = BuildIn(root_, "--cache-limit 2MB -t app:" + std::to_string(i + 1));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find(", 1 changed"), std::string::npos) << i << r.err;
+    if (i == 1) EXPECT_NE(r.err.find("build cache over its bound"), std::string::npos) << r.err;
+    EXPECT_EQ(DiffIds(root_, "app:" + std::to_string(i + 1)), FromScratch()) << i;
+  }
+}
+
 TEST_F(IncrementalCopyTest, NoCacheCopiesEverything) {
   ASSERT_EQ(BuildIn(root_, "-t app:1").code, 0);
   std::ofstream(ctx_ + "/d3/f7") << "changed";
