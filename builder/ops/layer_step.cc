@@ -10,21 +10,6 @@
 namespace imgbuild::builder {
 namespace {
 
-// A cached step's overlay snapshot outlives the build, unchanged: its layer is only hashed here
-// and written when something reads it (a deferred layer). Anything else is written now.
-// `hashed`: the layer as hashed before the commit (with pending fills).
-layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o,
-                              const std::optional<layers::LayerResult>& hashed) {
-  layers::ContentStore& store = env.store.store();
-  std::vector<std::string> dirs = env.snaps->LayerDirs(snapshot);
-  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) {
-    return layers::WriteLayer(dirs, o, store, hashed ? std::optional<layers::Digest>(hashed->diff_id) : std::nullopt);
-  }
-  layers::LayerResult layer = hashed ? *hashed : layers::HashLayer(dirs, o);
-  store.Defer(layer.blob, dirs, o.source_date_epoch);
-  return layer;
-}
-
 // A committed overlay snapshot's hash marks (layers/layer_marks.h) sit beside its upper
 // directory and go with it. Only a hint: missing or unreadable, the next layer is hashed whole.
 std::string MarksPath(BuildEnv& env, const std::string& key) {
@@ -47,6 +32,29 @@ void WriteMarks(BuildEnv& env, const std::string& key, const layers::LayerMarks&
   }
 }
 
+// The layer of the committed `snapshot`. A cached step's overlay snapshot outlives the build,
+// unchanged: its layer is only hashed here and written when something reads it (a deferred
+// layer); anything else is written now. Files left for later (`fills`) get their bytes here,
+// as they are hashed; a COPY's deferred layer (`fills` given) resumes from the hash marks of
+// the result it is stacked on (`stack_on`) and leaves its own for the next one. The snapshot has
+// no cache record yet: killed before this ends, it is never used, and prune removes it.
+layers::LayerResult MakeLayer(BuildEnv& env, const std::string& snapshot, bool kept, const layers::LayerOptions& o,
+                              layers::PendingFills* fills, const std::string& stack_on) {
+  layers::ContentStore& store = env.store.store();
+  std::vector<std::string> dirs = env.snaps->LayerDirs(snapshot);
+  if (!kept || env.snaps->kind() != "overlay" || !store.deferring()) {
+    if (fills) fills->FillRest(dirs.front());
+    return layers::WriteLayer(dirs, o, store);
+  }
+  layers::HashMarks marks;
+  std::optional<layers::LayerMarks> previous;
+  if (fills && !stack_on.empty() && (previous = ReadMarks(env, stack_on))) marks.previous = &*previous;
+  layers::LayerResult layer = layers::HashLayer(dirs, o, fills, fills ? &marks : nullptr);
+  if (!marks.recorded.marks.empty()) WriteMarks(env, snapshot, marks.recorded);
+  store.Defer(layer.blob, dirs, o.source_date_epoch);
+  return layer;
+}
+
 }  // namespace
 
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill, const Fill& prepare,
@@ -63,30 +71,13 @@ void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, co
   // durable before the step returns (and a cache record names it).
   std::optional<layers::BackgroundSync> durable;
   if (overlay) durable.emplace(active.Dir());
-  layers::LayerOptions o;
-  o.source_date_epoch = env.req.source_date_epoch;
-  // A COPY from the build context (`fills` given) is hashed here, before the commit: files left
-  // for later get their bytes as the layer is hashed (a committed snapshot is always whole), and
-  // a deferred layer resumes from the hash marks of the result it is stacked on and leaves its
-  // own for the next one.
-  const bool deferred = !img.commit_as.empty() && overlay && env.store.store().deferring();
-  std::optional<layers::LayerResult> hashed;
-  layers::HashMarks marks;
-  std::optional<layers::LayerMarks> previous_marks;
-  if (fills && overlay && (deferred || !fills->empty())) {
-    std::vector<std::string> dirs{active.Dir()};
-    if (!stack_on.empty()) {
-      for (const std::string& d : env.snaps->LayerDirs(stack_on)) dirs.push_back(d);
-      previous_marks = ReadMarks(env, stack_on);
-      if (previous_marks) marks.previous = &*previous_marks;
-    }
-    hashed = layers::HashLayer(dirs, o, fills, deferred ? &marks : nullptr);
-  }
   std::string committed = img.commit_as.empty() ? env.NewKey("layer") : img.commit_as;
   if (!active.Commit(committed)) throw BuildError("snapshot " + committed + " exists already");
   if (img.commit_as.empty()) env.Own(committed);  // a cached step's snapshot outlives the build
-  if (hashed && deferred && !marks.recorded.marks.empty()) WriteMarks(env, committed, marks.recorded);
-  layers::LayerResult layer = MakeLayer(env, committed, !img.commit_as.empty(), o, hashed);
+  layers::LayerOptions o;
+  o.source_date_epoch = env.req.source_date_epoch;
+  layers::LayerResult layer =
+      MakeLayer(env, committed, !img.commit_as.empty(), o, overlay ? fills : nullptr, stack_on);
   if (durable) durable->Wait();
   img.layers.push_back(layer.blob);
   img.config.diff_ids.push_back(layer.diff_id);

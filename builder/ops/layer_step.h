@@ -28,7 +28,9 @@ using Fill = std::function<void(const std::string& root)>;
 // PrepareStacked), `fill` sees that result and writes only what differs, and the layer is still
 // the whole change against the stage's snapshot. `fills`, when given, holds the files `fill`
 // left for later (layers/pending_fills.h; overlay snapshotter only): they are written while the
-// layer is hashed, before the commit.
+// layer is hashed, after the commit and before the step returns (no cache record names the
+// snapshot until then); it also marks the step as a COPY whose layer leaves hash marks and
+// resumes from those of `stack_on` (layers/layer_marks.h).
 void LayerStep(BuildEnv& env, StageImage& img, const std::string& created_by, const Fill& fill,
                const Fill& prepare = {}, const Fill& finish = {}, const std::string& stack_on = "",
                layers::PendingFills* fills = nullptr);
