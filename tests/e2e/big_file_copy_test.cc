@@ -43,16 +43,6 @@ class BigFileCopyTest : public BusyboxTest {
     return RunImgbuild("build --progress=plain --network=none --root " + root + " " + args + " " + ctx_, "",
                        "SOURCE_DATE_EPOCH=1700000000 " + env);
   }
-  std::vector<std::string> DiffIds(const std::string& root, const std::string& name) {
-    RunResult r = RunImgbuild("inspect --format '{{json .RootFS.Layers}}' --root " + root + " " + name);
-    EXPECT_EQ(r.code, 0) << r.err;
-    try {
-      return nlohmann::json::parse(r.out).get<std::vector<std::string>>();
-    } catch (const std::exception&) {
-      ADD_FAILURE() << r.out;
-      return {};
-    }
-  }
   // The image of the context as it is now, built with the copy snapshotter in a fresh state dir.
   std::vector<std::string> CopiedFirst() {
     std::string fresh = dir_ + "/fresh-" + std::to_string(++fresh_n_);

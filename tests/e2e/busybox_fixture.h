@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_util.h"
 
@@ -56,6 +58,17 @@ class BusyboxTest : public ::testing::Test {
     std::filesystem::create_directories(ctx);
     std::ofstream(ctx + "/Buildfile") << buildfile;
     return RunImgbuild("build --progress=plain --network=none --root " + root_ + " " + args + " " + ctx, "", env);
+  }
+  // The diff_ids of the image `name` in the store of `root`.
+  std::vector<std::string> DiffIds(const std::string& root, const std::string& name) {
+    RunResult r = RunImgbuild("inspect --format '{{json .RootFS.Layers}}' --root " + root + " " + name);
+    EXPECT_EQ(r.code, 0) << r.err;
+    try {
+      return nlohmann::json::parse(r.out).get<std::vector<std::string>>();
+    } catch (const std::exception&) {
+      ADD_FAILURE() << r.out;
+      return {};
+    }
   }
   std::string dir_, root_;
 };

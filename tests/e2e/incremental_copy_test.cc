@@ -35,17 +35,6 @@ class IncrementalCopyTest : public BusyboxTest {
     return RunImgbuild("build --progress=plain --network=none --root " + root + " " + args + " " + ctx_, "",
                        "SOURCE_DATE_EPOCH=1700000000");
   }
-  // The image's diff_ids, from the store of `root` (the image named `name`).
-  std::vector<std::string> DiffIds(const std::string& root, const std::string& name) {
-    RunResult r = RunImgbuild("inspect --format '{{json .RootFS.Layers}}' --root " + root + " " + name);
-    EXPECT_EQ(r.code, 0) << r.err;
-    try {
-      return nlohmann::json::parse(r.out).get<std::vector<std::string>>();
-    } catch (const std::exception&) {
-      ADD_FAILURE() << r.out;
-      return {};
-    }
-  }
   // Builds the context as it is now in a fresh state dir: what the image must be.
   std::vector<std::string> FromScratch() {
     std::string fresh = dir_ + "/fresh-" + std::to_string(++fresh_n_);
