@@ -25,9 +25,9 @@ struct FromScratch {};
 // A copy stacked on its previous result left some of it unreached (deleted sources): made again
 // with the previous files linked, where the unreached ones are removed.
 struct Relink {};
-// At most this many changes stacked in one COPY snapshot (each rebuild adds one; deeper stacks
+// At most this many directories in one COPY snapshot's stack (each rebuild adds one; deeper stacks
 // slow every later step's lookups): past it, the previous result is linked into a flat one.
-constexpr size_t kMaxCopyStack = 4;
+constexpr size_t kMaxCopyStack = 8;
 
 bool IsArchive(const std::string& path) {
   struct stat st;
